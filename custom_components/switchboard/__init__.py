@@ -1,0 +1,60 @@
+"""Switchboard: MaxSmart, Meross, INDI and more behind one config flow.
+
+This module only sets config entries up and down; each entry runs the coordinators of the
+family (vendor package) it was created for, see ``family.py``.
+"""
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.typing import ConfigType
+
+from .const import CONF_FAMILY, DOMAIN
+from .coordinator import SwitchboardConfigEntry
+from .descriptions import PLATFORMS
+from .families import FAMILIES
+from .services import async_setup_services
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the services and start each family's integration-wide work (discovery)."""
+    async_setup_services(hass)
+    for family in FAMILIES.values():
+        await family.async_setup(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry) -> bool:
+    """Run the entry's family: client, coordinators (first refresh), then the platforms."""
+    family = FAMILIES.get(entry.data.get(CONF_FAMILY, ""))
+    if family is None:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_family",
+            translation_placeholders={"family": str(entry.data.get(CONF_FAMILY))},
+        )
+    entry.runtime_data = await family.async_setup_entry(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry) -> bool:
+    """Unload the platforms, then stop every coordinator and connection of the entry."""
+    if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        await entry.runtime_data.async_shutdown()
+    return unloaded
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: ConfigEntry, device_entry: DeviceEntry
+) -> bool:
+    """Allow removing a device only once the family no longer reports it (stale device)."""
+    runtime = getattr(entry, "runtime_data", None)
+    known = runtime.devices() if runtime is not None else {}
+    return not any(
+        domain == DOMAIN and identifier in known for domain, identifier in device_entry.identifiers
+    )

@@ -1,0 +1,129 @@
+"""Climate: Meross MTS200/MTS100 thermostats, INDI CCD coolers, Midea air conditioners."""
+
+from typing import Any
+
+from homeassistant.components.climate import (
+    ATTR_HVAC_MODE,
+    ClimateEntity,
+    ClimateEntityFeature,
+    HVACAction,
+    HVACMode,
+)
+from homeassistant.const import ATTR_TEMPERATURE, Platform, UnitOfTemperature
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import SwitchboardConfigEntry, SwitchboardCoordinator
+from .descriptions import SwitchboardClimateDescription
+from .entity import SwitchboardEntity, async_setup_platform_entities
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SwitchboardConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add climate entities for every device of the entry, now and later."""
+    async_setup_platform_entities(
+        hass,
+        entry,
+        async_add_entities,
+        Platform.CLIMATE,
+        SwitchboardClimateDescription,
+        SwitchboardClimate,
+    )
+
+
+class SwitchboardClimate(SwitchboardEntity, ClimateEntity):
+    """A thermostat: HVAC mode, current and target temperature from device attributes (°C)."""
+
+    entity_description: SwitchboardClimateDescription
+    _attr_temperature_unit = UnitOfTemperature.CELSIUS
+    _enable_turn_on_off_backwards_compatibility = False
+
+    def __init__(
+        self,
+        coordinator: SwitchboardCoordinator,
+        device_id: str,
+        description: SwitchboardClimateDescription,
+    ) -> None:
+        """Take modes, limits and features from the description."""
+        super().__init__(coordinator, device_id, description)
+        self._attr_hvac_modes = list(description.hvac_modes)
+        self._attr_min_temp = description.min_temp
+        self._attr_max_temp = description.max_temp
+        self._attr_target_temperature_step = description.target_temperature_step
+        features = ClimateEntityFeature.TARGET_TEMPERATURE
+        if description.set_hvac_mode is not None:
+            if HVACMode.OFF in description.hvac_modes:
+                features |= ClimateEntityFeature.TURN_OFF
+            if len([mode for mode in description.hvac_modes if mode != HVACMode.OFF]) > 0:
+                features |= ClimateEntityFeature.TURN_ON
+        self._attr_supported_features = features
+
+    def _number(self, key: str | None) -> float | None:
+        if key is None or (state := self.device_state) is None:
+            return None
+        value = state.value(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value)
+
+    @property
+    def hvac_mode(self) -> HVACMode | None:
+        """The current mode, when the device reports one Home Assistant knows."""
+        value = self.attribute_value
+        try:
+            return HVACMode(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+    @property
+    def hvac_action(self) -> HVACAction | None:
+        """What the device is doing right now (heating, idle, ...), when it reports it."""
+        key = self.entity_description.hvac_action_attribute
+        if key is None or (state := self.device_state) is None:
+            return None
+        value = state.value(key)
+        try:
+            return HVACAction(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+    @property
+    def current_temperature(self) -> float | None:
+        """The measured temperature in °C."""
+        return self._number(self.entity_description.current_temperature_attribute)
+
+    @property
+    def target_temperature(self) -> float | None:
+        """The target temperature in °C."""
+        return self._number(self.entity_description.target_temperature_attribute)
+
+    async def async_set_temperature(self, **kwargs: Any) -> None:
+        """Set the target (and optionally the mode first, as Home Assistant allows)."""
+        if (mode := kwargs.get(ATTR_HVAC_MODE)) is not None:
+            await self.async_set_hvac_mode(mode)
+        if (temperature := kwargs.get(ATTR_TEMPERATURE)) is not None:
+            await self.async_run(
+                self.entity_description.set_temperature, temperature=float(temperature)
+            )
+
+    async def async_set_hvac_mode(self, hvac_mode: HVACMode) -> None:
+        """Run ``set_hvac_mode`` with argument ``hvac_mode`` (a HVACMode string)."""
+        if self.entity_description.set_hvac_mode is None:
+            return
+        await self.async_run(self.entity_description.set_hvac_mode, hvac_mode=str(hvac_mode))
+
+    async def async_turn_on(self) -> None:
+        """Switch to the first non-off mode the device supports."""
+        for mode in self.entity_description.hvac_modes:
+            if mode != HVACMode.OFF:
+                await self.async_set_hvac_mode(mode)
+                return
+
+    async def async_turn_off(self) -> None:
+        """Switch the mode to off."""
+        await self.async_set_hvac_mode(HVACMode.OFF)

@@ -1,0 +1,132 @@
+"""One config flow for every family: a menu first, then the chosen family's steps.
+
+Each family contributes a mixin (``vendors/<family>/config_flow.py``) whose
+``async_step_<family>`` is the menu entry and whose ``async_step_<family>_discovery``,
+``_reauth`` and ``_reconfigure`` steps this base dispatches to. The options flow is shared:
+polling settings every family has, plus the family's own fields.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+)
+import probatio
+
+from .const import (
+    CONF_BURST_CYCLES,
+    CONF_BURST_INTERVAL,
+    CONF_FAMILY,
+    CONF_SCAN_INTERVAL,
+    DOMAIN,
+)
+from .families import FAMILIES
+from .vendors.maxsmart.config_flow import MaxSmartFlow
+
+
+class SwitchboardFlowBase(ConfigFlow):
+    """The menu and the dispatch of discovery, reauth and reconfigure to the family."""
+
+    VERSION = 1
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Let the user pick a device family."""
+        return self.async_show_menu(step_id="user", menu_options=list(FAMILIES))
+
+    async def async_step_integration_discovery(
+        self, discovery_info: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """Hand a family's background discovery to its ``<family>_discovery`` step."""
+        return await self._family_step(str(discovery_info.get(CONF_FAMILY)), "discovery")(
+            discovery_info
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Hand reauthentication to the entry's family."""
+        return await self._family_step(str(entry_data.get(CONF_FAMILY)), "reauth")(entry_data)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Hand reconfiguration to the entry's family."""
+        family = str(self._get_reconfigure_entry().data.get(CONF_FAMILY))
+        return await self._family_step(family, "reconfigure")(user_input)
+
+    def _family_step(self, family: str, step: str) -> Callable[[Any], Awaitable[ConfigFlowResult]]:
+        handler: Callable[[Any], Awaitable[ConfigFlowResult]] | None = getattr(
+            self, f"async_step_{family}_{step}", None
+        )
+        if family not in FAMILIES or handler is None:
+            return self._not_supported
+        return handler
+
+    async def _not_supported(self, _: Any = None) -> ConfigFlowResult:
+        return self.async_abort(reason="not_supported")
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> SwitchboardOptionsFlow:
+        """Return the shared options flow."""
+        return SwitchboardOptionsFlow()
+
+
+class SwitchboardConfigFlow(MaxSmartFlow, SwitchboardFlowBase, domain=DOMAIN):
+    """Switchboard's config flow: the base plus every family's mixin."""
+
+
+def _seconds(minimum: float, maximum: float, step: float) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=step,
+            unit_of_measurement="s",
+            mode=NumberSelectorMode.BOX,
+        )
+    )
+
+
+class SwitchboardOptionsFlow(OptionsFlowWithReload):
+    """Polling (normal interval, burst interval and cycles) plus the family's own options."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show and validate the options; the entry reloads with them."""
+        family = FAMILIES[self.config_entry.data[CONF_FAMILY]]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if user_input[CONF_BURST_INTERVAL] > user_input[CONF_SCAN_INTERVAL]:
+                errors[CONF_BURST_INTERVAL] = "burst_slower_than_normal"
+            else:
+                return self.async_create_entry(data=user_input)
+        current = family.polling.with_options(self.config_entry.options)
+        schema = probatio.Schema(
+            {
+                probatio.Required(
+                    CONF_SCAN_INTERVAL, default=current.normal.total_seconds()
+                ): _seconds(1, 3600, 1),
+                probatio.Required(
+                    CONF_BURST_INTERVAL, default=current.burst.total_seconds()
+                ): _seconds(0.5, 600, 0.5),
+                probatio.Required(CONF_BURST_CYCLES, default=current.burst_cycles): NumberSelector(
+                    NumberSelectorConfig(min=0, max=30, step=1, mode=NumberSelectorMode.BOX)
+                ),
+                **family.options_schema(self.config_entry),
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or self.config_entry.options
+            ),
+            errors=errors,
+        )

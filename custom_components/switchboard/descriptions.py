@@ -1,0 +1,149 @@
+"""Entity descriptions families hand to the platforms.
+
+A family describes each entity as one of these frozen, keyword-only descriptions: which device
+attribute drives its state, and which allow-listed action (with fixed arguments) each user
+command runs. The platform modules only read these; they never import a vendor package.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from homeassistant.components.binary_sensor import BinarySensorEntityDescription
+from homeassistant.components.button import ButtonEntityDescription
+from homeassistant.components.climate import ClimateEntityDescription, HVACMode
+from homeassistant.components.number import NumberEntityDescription
+from homeassistant.components.select import SelectEntityDescription
+from homeassistant.components.sensor import SensorEntityDescription
+from homeassistant.components.switch import SwitchEntityDescription
+from homeassistant.const import Platform
+from homeassistant.helpers.entity import EntityDescription
+
+from .model import AttributeValue
+
+
+@dataclass(frozen=True, slots=True)
+class ActionCall:
+    """An allow-listed action and the fixed arguments an entity sends with it.
+
+    Platforms that send a value (number, select, climate, rename) add it under their own
+    argument name (``value``, ``option``, ``temperature``, ``hvac_mode``, ``name``).
+    """
+
+    action: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_args(self, **extra: Any) -> dict[str, Any]:
+        """Return the fixed arguments merged with ``extra``."""
+        return {**self.args, **extra}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SwitchboardEntityDescription(EntityDescription):
+    """Fields every Switchboard entity description has.
+
+    ``attribute`` names the device attribute that drives the state (``None``: the entity has
+    no state attribute, such as a button). ``name_attribute`` names an attribute whose value
+    is the entity's name (MaxSmart port names, INDI labels), overriding ``translation_key``.
+    ``extra_attributes`` pairs state-attribute names with device attributes (INDI vector
+    state), as ``(("state", "focus_abs_state"),)``.
+    """
+
+    platform: ClassVar[Platform]
+    attribute: str | None = None
+    name_attribute: str | None = None
+    extra_attributes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SwitchboardSwitchDescription(SwitchEntityDescription, SwitchboardEntityDescription):
+    """A switch: on when the attribute is truthy (or equals ``on_value``).
+
+    ``rename`` is the action the ``switchboard.rename_port`` service runs (argument ``name``),
+    or ``None`` when the switch cannot be renamed.
+    """
+
+    platform: ClassVar[Platform] = Platform.SWITCH
+    turn_on: ActionCall
+    turn_off: ActionCall
+    on_value: AttributeValue = None
+    rename: ActionCall | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SwitchboardSensorDescription(SensorEntityDescription, SwitchboardEntityDescription):
+    """A sensor showing the attribute's value in ``native_unit_of_measurement``.
+
+    ``value_map`` translates raw values (for example INDI light states) before display.
+    """
+
+    platform: ClassVar[Platform] = Platform.SENSOR
+    value_map: Mapping[Any, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SwitchboardBinarySensorDescription(
+    BinarySensorEntityDescription, SwitchboardEntityDescription
+):
+    """A binary sensor: on when the attribute is truthy (or equals ``on_value``)."""
+
+    platform: ClassVar[Platform] = Platform.BINARY_SENSOR
+    on_value: AttributeValue = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SwitchboardNumberDescription(NumberEntityDescription, SwitchboardEntityDescription):
+    """A number; ``set_value`` runs with the new value under argument ``value``."""
+
+    platform: ClassVar[Platform] = Platform.NUMBER
+    set_value: ActionCall
+
+
+@dataclass(frozen=True, kw_only=True)
+class SwitchboardSelectDescription(SelectEntityDescription, SwitchboardEntityDescription):
+    """A select; ``select_option`` runs with the chosen option under argument ``option``."""
+
+    platform: ClassVar[Platform] = Platform.SELECT
+    select_option: ActionCall
+
+
+@dataclass(frozen=True, kw_only=True)
+class SwitchboardButtonDescription(ButtonEntityDescription, SwitchboardEntityDescription):
+    """A button that runs ``press``."""
+
+    platform: ClassVar[Platform] = Platform.BUTTON
+    press: ActionCall
+
+
+@dataclass(frozen=True, kw_only=True)
+class SwitchboardClimateDescription(ClimateEntityDescription, SwitchboardEntityDescription):
+    """A climate entity (thermostat, CCD cooler).
+
+    ``attribute`` holds the current :class:`HVACMode` value (a string such as ``"heat"``);
+    temperatures are in °C. ``set_temperature`` runs with argument ``temperature``,
+    ``set_hvac_mode`` (``None`` when the mode cannot be changed) with ``hvac_mode``.
+    ``hvac_action_attribute`` holds an ``HVACAction`` value or ``None``.
+    """
+
+    platform: ClassVar[Platform] = Platform.CLIMATE
+    current_temperature_attribute: str | None = None
+    target_temperature_attribute: str
+    hvac_action_attribute: str | None = None
+    hvac_modes: tuple[HVACMode, ...]
+    min_temp: float = 5.0
+    max_temp: float = 35.0
+    target_temperature_step: float = 0.5
+    set_temperature: ActionCall
+    set_hvac_mode: ActionCall | None = None
+
+
+PLATFORMS: tuple[Platform, ...] = (
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.CLIMATE,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+)
+"""Every platform a family can describe entities for."""

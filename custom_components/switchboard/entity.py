@@ -1,0 +1,173 @@
+"""The base entity, and how platforms add and remove entities as devices come and go."""
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import SwitchboardConfigEntry, SwitchboardCoordinator
+from .descriptions import ActionCall, SwitchboardEntityDescription
+from .model import AttributeValue, DeviceDescriptor, DeviceState
+
+
+def device_info(descriptor: DeviceDescriptor) -> DeviceInfo:
+    """Build the device registry entry of a device (identifiers, MAC, firmware, parent)."""
+    info = DeviceInfo(
+        identifiers={(DOMAIN, descriptor.id)},
+        name=descriptor.name,
+        manufacturer=descriptor.manufacturer,
+        model=descriptor.model,
+        sw_version=descriptor.sw_version,
+        hw_version=descriptor.hw_version,
+        serial_number=descriptor.serial_number,
+    )
+    if descriptor.mac:
+        info["connections"] = {(dr.CONNECTION_NETWORK_MAC, descriptor.mac)}
+    if descriptor.configuration_url:
+        info["configuration_url"] = descriptor.configuration_url
+    return info
+
+
+class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
+    """An entity drawing one device of a coordinator through its description."""
+
+    _attr_has_entity_name = True
+    entity_description: SwitchboardEntityDescription
+
+    def __init__(
+        self,
+        coordinator: SwitchboardCoordinator,
+        device_id: str,
+        description: SwitchboardEntityDescription,
+    ) -> None:
+        """Bind the entity to ``device_id`` on ``coordinator``."""
+        super().__init__(coordinator)
+        self.device_id = device_id
+        self.entity_description = description
+        self._attr_unique_id = f"{device_id}_{description.key}"
+        self._descriptor = coordinator.data[device_id].descriptor
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """The device registry entry; a parent (hub, server) is registered first."""
+        info = device_info(self._descriptor)
+        if (parent_id := self._descriptor.via_device) and self.platform is not None:
+            registry = dr.async_get(self.hass)
+            parent = registry.async_get_device(identifiers={(DOMAIN, parent_id)})
+            if parent is None and (
+                found := self.coordinator.config_entry.runtime_data.devices().get(parent_id)
+            ):
+                parent = registry.async_get_or_create(
+                    config_entry_id=self.coordinator.config_entry.entry_id,
+                    **device_info(found[1].descriptor),
+                )
+            if parent is not None:
+                info["via_device_id"] = parent.id
+        return info
+
+    @property
+    def device_state(self) -> DeviceState | None:
+        """The device's current state, or ``None`` once it has left the coordinator."""
+        return (self.coordinator.data or {}).get(self.device_id)
+
+    @property
+    def attribute_value(self) -> AttributeValue:
+        """The value of the description's attribute (``None`` when absent)."""
+        state = self.device_state
+        attribute = self.entity_description.attribute
+        if state is None or attribute is None:
+            return None
+        return state.value(attribute)
+
+    @property
+    def available(self) -> bool:
+        """Available while the coordinator succeeds and the device is online."""
+        state = self.device_state
+        if not super().available or state is None or not state.available:
+            return False
+        attribute = self.entity_description.attribute
+        return attribute is None or attribute in state.attributes
+
+    @property
+    def name(self) -> Any:
+        """The name from ``name_attribute`` when the device provides one."""
+        if (
+            (key := self.entity_description.name_attribute)
+            and (state := self.device_state)
+            and isinstance(name := state.value(key), str)
+            and name
+        ):
+            return name
+        return super().name
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Attributes named by the description's ``extra_attributes``."""
+        if not self.entity_description.extra_attributes or not (state := self.device_state):
+            return None
+        return {name: state.value(key) for name, key in self.entity_description.extra_attributes}
+
+    async def async_run(self, call: ActionCall, **extra: Any) -> None:
+        """Run an action of this entity's device through the coordinator (see its contract)."""
+        await self.coordinator.async_execute(self.device_id, call.action, call.with_args(**extra))
+
+
+def async_setup_platform_entities[DescriptionT: SwitchboardEntityDescription](
+    hass: HomeAssistant,
+    entry: SwitchboardConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    platform: Platform,
+    description_type: type[DescriptionT],
+    factory: Callable[[SwitchboardCoordinator, str, DescriptionT], Entity],
+) -> None:
+    """Add this platform's entities for every device, now and as devices/attributes appear.
+
+    Each coordinator is asked for descriptions whenever its ``structure_version`` changes;
+    new descriptions become entities, and entities whose description vanished (the device
+    left, or an INDI ``delProperty``) are removed from the entity registry.
+    """
+    runtime = entry.runtime_data
+    registry = er.async_get(hass)
+
+    @callback
+    def watch(coordinator: SwitchboardCoordinator) -> None:
+        known: dict[str, str] = {}  # unique id -> device id
+        seen_version = -1
+
+        @callback
+        def refresh() -> None:
+            nonlocal seen_version
+            if coordinator.structure_version == seen_version or coordinator.data is None:
+                return
+            seen_version = coordinator.structure_version
+            current: set[str] = set()
+            new: list[Entity] = []
+            for device_id, state in coordinator.data.items():
+                for description in runtime.describe(state):
+                    if description.platform != platform or not isinstance(
+                        description, description_type
+                    ):
+                        continue
+                    unique_id = f"{device_id}_{description.key}"
+                    current.add(unique_id)
+                    if unique_id not in known:
+                        known[unique_id] = device_id
+                        new.append(factory(coordinator, device_id, description))
+            for unique_id in set(known) - current:
+                del known[unique_id]
+                if entity_id := registry.async_get_entity_id(platform, DOMAIN, unique_id):
+                    registry.async_remove(entity_id)
+            if new:
+                async_add_entities(new)
+
+        refresh()
+        entry.async_on_unload(coordinator.async_add_listener(refresh))
+
+    entry.async_on_unload(runtime.async_listen_coordinators(watch))

@@ -1,0 +1,1 @@
+"""Meross plugs, strips and thermostats (cloud HTTP login, MQTT push over TLS)."""
