@@ -879,21 +879,32 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=(
             "Several devices: repeat --device host=127.0.0.2,http_port=80,udp_port=8888,"
             "ports=6,firmware=1.30,serial=SWP...,name=Desk,mac=BC:2B:..,names=A|B|C|D|E|F. "
-            "Without --device the single-device options are used. --broadcast PORT adds a "
+            "Without --device the single-device options describe one device; with --device "
+            "they are defaults for every spec. --broadcast PORT adds a "
             "wildcard listener on 0.0.0.0:PORT that forwards broadcast discovery to all devices."
         ),
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--http-port", type=int, default=80)
-    parser.add_argument("--udp-port", type=int, default=8888)
-    parser.add_argument("--firmware", default="1.30")
-    parser.add_argument("--ports", type=int, choices=(1, 6), default=6)
-    parser.add_argument("--serial")
-    parser.add_argument("--name")
-    parser.add_argument("--mac")
-    parser.add_argument("--device", action="append", default=[], metavar="SPEC")
-    parser.add_argument("--broadcast", type=int, metavar="PORT")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--host", default="127.0.0.1", help="device IP (default 127.0.0.1)")
+    parser.add_argument("--http-port", type=int, default=80, help="HTTP port (default 80)")
+    parser.add_argument("--udp-port", type=int, default=8888, help="UDP port (default 8888)")
+    parser.add_argument(
+        "--firmware", default="1.30", help="1.x: string W/kWh; other: integer mW/Wh (1.30)"
+    )
+    parser.add_argument("--ports", type=int, choices=(1, 6), default=6, help="6 strip, 1 plug")
+    parser.add_argument("--serial", help="serial number (default: generated)")
+    parser.add_argument("--name", help="strip name (default STRIP / PLUG)")
+    parser.add_argument("--mac", help="MAC reported by discovery")
+    parser.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="one device as key=value,...; repeat for several (see below)",
+    )
+    parser.add_argument(
+        "--broadcast", type=int, metavar="PORT", help="also listen on 0.0.0.0:PORT for broadcasts"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
 

@@ -288,7 +288,8 @@ class MaxSmartClient:
     address or name (IPv6 without brackets, see :func:`parse_host`), ``port`` the HTTP port (80 on
     real devices). Every request is one ``GET`` with ``Connection: close`` and is bounded by
     ``timeout`` seconds. Errors: :class:`MaxSmartConnectionError`,
-    :class:`MaxSmartResponseError`, :class:`MaxSmartCommandRejectedError`; nothing else leaks.
+    :class:`MaxSmartResponseError`, :class:`MaxSmartCommandRejectedError`; nothing else leaks
+    from a request. The constructor raises ValueError for a host that cannot form a URL.
     """
 
     def __init__(
