@@ -1,10 +1,10 @@
 """Shared fixtures: custom integrations enabled; no discovery broadcast leaves the machine."""
 
 from collections.abc import Generator
-from ipaddress import IPv4Address
 from pathlib import Path
 from unittest.mock import patch
 
+from homeassistant.components.network.models import Adapter
 import pytest
 
 import custom_components
@@ -22,15 +22,24 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture(autouse=True)
-def broadcast_addresses() -> Generator[set[IPv4Address]]:
-    """The broadcast addresses Home Assistant's network helper reports: none by default.
+def network_adapters() -> Generator[list[Adapter]]:
+    """The network adapters Home Assistant reports: none by default.
 
-    Tests that exercise discovery add ``IPv4Address("127.0.0.1")`` (and point the discovery
-    port at an emulator), so no datagram is ever sent beyond loopback.
+    Discovery broadcasts to the enabled adapters' networks, so by default no datagram is
+    sent at all. Tests that exercise discovery append :data:`LOOPBACK_ADAPTER` (and point the
+    discovery port at an emulator), so nothing ever leaves loopback.
     """
-    addresses: set[IPv4Address] = set()
-    with patch(
-        "homeassistant.components.network.async_get_ipv4_broadcast_addresses",
-        return_value=addresses,
-    ):
-        yield addresses
+    adapters: list[Adapter] = []
+    with patch("homeassistant.components.network.async_get_adapters", return_value=adapters):
+        yield adapters
+
+
+LOOPBACK_ADAPTER: Adapter = {
+    "name": "lo",
+    "index": 1,
+    "enabled": True,
+    "auto": True,
+    "default": False,
+    "ipv4": [{"address": "127.0.0.1", "network_prefix": 8}],
+    "ipv6": [],
+}

@@ -1,4 +1,4 @@
-"""MaxSmart discovery: UDP broadcast on every enabled network adapter (protocols.md 1.2).
+"""MaxSmart discovery: UDP broadcast on each enabled network adapter (protocols.md 1.2).
 
 Used by the config flow (a list of unconfigured strips) and in the background every 15
 minutes, where it starts discovery flows for new strips and, through those flows, updates the
@@ -7,6 +7,7 @@ host of strips already configured (matched by serial, or by MAC), as core's ``tp
 
 import asyncio
 from datetime import timedelta
+from ipaddress import IPv4Interface
 import logging
 
 from homeassistant.components import network
@@ -33,10 +34,21 @@ DISCOVERY_PORT = DEFAULT_UDP_PORT
 
 
 async def async_discovery_targets(hass: HomeAssistant) -> list[str]:
-    """Broadcast addresses of the adapters enabled in Home Assistant's network settings."""
-    return sorted(
-        str(address) for address in await network.async_get_ipv4_broadcast_addresses(hass)
-    )
+    """Broadcast addresses of the adapters enabled in Home Assistant's network settings.
+
+    Each enabled adapter's IPv4 networks give their directed broadcast address (for example
+    ``192.168.1.255``, or ``127.255.255.255`` for loopback), so discovery reaches exactly the
+    networks the user chose and never leaves them.
+    """
+    targets: set[str] = set()
+    for adapter in await network.async_get_adapters(hass):
+        if not adapter["enabled"]:
+            continue
+        for address in adapter["ipv4"]:
+            interface = IPv4Interface(f"{address['address']}/{address['network_prefix']}")
+            if interface.network.prefixlen < 32:
+                targets.add(str(interface.network.broadcast_address))
+    return sorted(targets)
 
 
 async def async_discover_devices(hass: HomeAssistant) -> list[MaxSmartDeviceInfo]:
