@@ -615,7 +615,7 @@ class MaxSmartEmulator:
         if "json" in query:
             try:
                 decoded = json.loads(query["json"][0])
-            except ValueError:
+            except ValueError, RecursionError:
                 params_valid = False
             else:
                 if isinstance(decoded, dict):
@@ -871,8 +871,8 @@ def _default_serial(index: int, port_count: int) -> str:
     return f"{prefix}{23002003697 + index:012d}"
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    """Build the CLI parser."""
+def build_parser() -> argparse.ArgumentParser:
+    """Build the parser of the command line interface."""
     parser = argparse.ArgumentParser(
         prog="python -m emulators.maxsmart",
         description="Run emulated MaxSmart devices until Ctrl-C.",
@@ -975,7 +975,7 @@ async def _run(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``python -m emulators.maxsmart``."""
-    args = _build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
     for spec in args.device:
         try:

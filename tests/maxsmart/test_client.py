@@ -3,11 +3,13 @@
 import asyncio
 from collections.abc import AsyncGenerator, Callable
 from datetime import datetime, timedelta
+import json
 import time
 from typing import Any
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from custom_components.switchboard.vendors.maxsmart.client import (
     MaxSmartClient,
@@ -21,7 +23,13 @@ from custom_components.switchboard.vendors.maxsmart.client import (
     async_discover,
     parse_host,
 )
-from emulators.maxsmart import MaxSmartBroadcastRelay, MaxSmartEmulator
+from emulators.maxsmart import (
+    MaxSmartBroadcastRelay,
+    MaxSmartEmulator,
+    build_emulators,
+    build_parser,
+    parse_device_spec,
+)
 
 from .conftest import PLUG_SERIAL, STRIP_PORT_NAMES, STRIP_SERIAL, plug_kwargs, strip_kwargs
 
@@ -688,3 +696,80 @@ def test_parse_host_default_port() -> None:
 def test_parse_host_rejects_junk(value: str) -> None:
     with pytest.raises(ValueError):
         parse_host(value)
+
+
+# --------------------------------------------------------------------- emulator wire details
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "expected"),
+    [
+        ("/?cmd=999", 200, {"response": 999, "code": 400}),
+        ("/?cmd=200&json=not-json", 200, {"response": 200, "code": 400}),
+        ("/?cmd=200&json=%7B%22port%22:9,%22state%22:1%7D", 200, {"response": 200, "code": 400}),
+        ("/?cmd=200&json=%7B%22port%22:1,%22state%22:0%7D", 200, {"response": 200, "code": 200}),
+        (
+            "/?cmd=205&json=%7B%22cost%22:%220.30%22,%22money%22:3%7D",
+            200,
+            {"response": 205, "code": 200},
+        ),
+        ("/?cmd=513", 200, {"response": 513, "code": 200, "data": {"switch": [0, 1, 1, 1, 1, 1]}}),
+        ("/?cmd=512", 200, {"response": 512, "code": 200, "data": {"master": [2] * 6, "limit": 0}}),
+        ("/other?cmd=511", 404, None),
+    ],
+)
+async def test_emulator_wire_format(
+    session: aiohttp.ClientSession,
+    strip: MaxSmartEmulator,
+    query: str,
+    status: int,
+    expected: dict[str, Any] | None,
+) -> None:
+    """Raw requests as maxsmart writes them (percent-encoded braces/quotes, bare ':' and ',')."""
+    if "513" in query:
+        await client_for(session, strip).async_set_port(1, False)
+    url = f"http://127.0.0.1:{strip.http_port}{query}"
+    async with session.get(URL(url, encoded=True)) as response:
+        assert response.status == status
+        assert response.headers["Content-Type"] == "text/plain"
+        body = await response.text()
+    if expected is not None:
+        assert json.loads(body) == expected
+
+
+async def test_emulator_cost_setting_reaches_statistics(
+    session: aiohttp.ClientSession, strip: MaxSmartEmulator
+) -> None:
+    url = f"http://127.0.0.1:{strip.http_port}/?cmd=205&json=%7B%22cost%22:%220.30%22,%22money%22:3%7D"
+    async with session.get(URL(url, encoded=True)) as response:
+        assert json.loads(await response.text())["code"] == 200
+    stats = await client_for(session, strip).async_get_statistics(StatisticsPeriod.DAILY)
+    assert stats.cost == pytest.approx(0.30)
+    assert stats.currency == "CHF"
+
+
+def test_cli_device_specs() -> None:
+    parser = build_parser()
+    args = parser.parse_args(
+        [
+            "--http-port",
+            "8080",
+            "--device",
+            "host=127.0.0.2,name=Desk,names=A|B|C|D|E|F",
+            "--device",
+            "host=127.0.0.3,ports=1,firmware=2.11,serial=SPL1X,udp_port=9999",
+            "--broadcast",
+            "8888",
+        ]
+    )
+    first, second = build_emulators(args)
+    assert (first.host, first.http_port, first.udp_port) == ("127.0.0.2", 8080, 8888)
+    assert first.port_names == ["A", "B", "C", "D", "E", "F"]
+    assert first.name == "Desk"
+    assert (second.host, second.port_count, second.firmware) == ("127.0.0.3", 1, "2.11")
+    assert (second.serial, second.udp_port, second.name) == ("SPL1X", 9999, "PLUG")
+    assert second.uses_milli_units
+    assert first.serial != second.serial
+    assert args.broadcast == 8888
+    with pytest.raises(ValueError, match="bad device spec"):
+        parse_device_spec("colour=red")
