@@ -1,0 +1,126 @@
+"""INDI test peers: the real indiserver with the C++ simulators, and our indipydriver emulator."""
+
+import asyncio
+from collections.abc import AsyncGenerator, Callable, Generator
+import contextlib
+from dataclasses import dataclass
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from custom_components.switchboard.vendors.indi.client import IndiEvent
+from emulators.indi import IndiEmulator
+
+SIMULATORS = (
+    "indi_simulator_telescope",
+    "indi_simulator_ccd",
+    "indi_simulator_focus",
+    "indi_simulator_wheel",
+)
+SIMULATOR_DEVICES = (
+    "Telescope Simulator",
+    "CCD Simulator",
+    "Focuser Simulator",
+    "Filter Simulator",
+)
+
+
+@dataclass(frozen=True)
+class IndiServerAddress:
+    """Where a test peer listens."""
+
+    host: str
+    port: int
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def indiserver(socket_enabled: None) -> Generator[IndiServerAddress]:
+    """Run the real `indiserver` with four C++ simulators on a free port (fresh per test).
+
+    Starting takes ~20 ms and every test gets simulators in their initial state (disconnected),
+    so no test depends on another's leftovers.
+    """
+    if shutil.which("indiserver") is None or any(shutil.which(s) is None for s in SIMULATORS):
+        pytest.skip("indiserver / indi_simulator_* not installed (Debian package indi-bin)")
+    port = _free_port()
+    process = subprocess.Popen(
+        ["indiserver", "-p", str(port), *SIMULATORS],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the drivers die with it
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"indiserver exited with {process.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("indiserver did not accept connections within 10 s")
+                time.sleep(0.01)
+        yield IndiServerAddress("127.0.0.1", port)
+    finally:
+        with_group = process.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(with_group, signal.SIGTERM)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(with_group, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture
+async def indi_emulator(socket_enabled: None) -> AsyncGenerator[IndiEmulator]:
+    """Our indipydriver devices under indipyserver, behind the fault-injecting front."""
+    emulator = IndiEmulator("127.0.0.1", 0, command_delay=0.05)
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+class EventRecorder:
+    """Collects client events; `wait_for` waits until a predicate over them holds."""
+
+    def __init__(self) -> None:
+        self.events: list[IndiEvent] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, event: IndiEvent) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    def of[T](self, kind: type[T]) -> list[T]:
+        return [event for event in self.events if isinstance(event, kind)]
+
+    async def wait_for[R](self, predicate: Callable[[], R], timeout: float = 5.0) -> R:
+        """Re-check on every event, and every 20 ms for state outside the client (peers)."""
+        async with asyncio.timeout(timeout):
+            while not (result := predicate()):
+                self._changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.02):
+                        await self._changed.wait()
+        return result
+
+
+@pytest.fixture
+def recorder() -> EventRecorder:
+    """A fresh event recorder."""
+    return EventRecorder()
