@@ -1,0 +1,96 @@
+"""Fixtures: a real mosquitto broker with TLS, the emulated Meross cloud and its devices."""
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+
+from custom_components.switchboard.vendors.meross.client import MerossCloud, MerossCredentials
+from custom_components.switchboard.vendors.meross.mqtt import MerossMqttClient
+from emulators.meross import (
+    MerossCloudEmulator,
+    MerossEmulatedAccount,
+    MerossHub,
+    MerossPlug,
+    MerossStrip,
+    MerossThermostat,
+    MerossValve,
+)
+from emulators.mosquitto import Mosquitto, mosquitto_available
+
+EMAIL = "meross@example.com"
+PASSWORD = "correct horse battery staple"
+VALVE_ID = "03002B0E"
+
+
+@dataclass
+class MerossEnv:
+    """Everything a Meross test talks to."""
+
+    broker: Mosquitto
+    cloud: MerossCloudEmulator
+    account: MerossEmulatedAccount
+    plug: MerossPlug
+    strip: MerossStrip
+    thermostat: MerossThermostat
+    hub: MerossHub
+
+
+@pytest.fixture
+async def mosquitto(socket_enabled: None) -> AsyncGenerator[Mosquitto]:
+    """A mosquitto broker checking app passwords on its TLS listener."""
+    if not mosquitto_available():
+        pytest.skip("mosquitto is not installed (Debian: apt-get install mosquitto)")
+    async with Mosquitto(tls=True, allow_anonymous=False, anonymous_tls_listener=True) as broker:
+        yield broker
+
+
+@pytest.fixture
+async def meross_env(mosquitto: Mosquitto) -> AsyncGenerator[MerossEnv]:
+    """The emulated cloud with one account: a plug, a strip, a thermostat and a hub + valve."""
+    cloud = MerossCloudEmulator(mosquitto)
+    account = cloud.add_account(EMAIL, PASSWORD)
+    plug = await cloud.add_device(account, MerossPlug(name="Desk plug"))
+    strip = await cloud.add_device(account, MerossStrip(name="Media strip"))
+    thermostat = await cloud.add_device(account, MerossThermostat(name="Hall thermostat"))
+    hub = await cloud.add_device(
+        account, MerossHub(name="Hub", valves=[MerossValve(subdevice_id=VALVE_ID, name="Radiator")])
+    )
+    async with cloud:
+        yield MerossEnv(mosquitto, cloud, account, plug, strip, thermostat, hub)
+
+
+@pytest.fixture
+async def http_session() -> AsyncGenerator[aiohttp.ClientSession]:
+    """An aiohttp session closed after the test."""
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def credentials(
+    meross_env: MerossEnv, http_session: aiohttp.ClientSession
+) -> MerossCredentials:
+    """Credentials of the emulated account (signed in through our client)."""
+    return await MerossCloud(http_session, meross_env.cloud.url).async_login(EMAIL, PASSWORD)
+
+
+@pytest.fixture
+async def mqtt_client(
+    meross_env: MerossEnv, credentials: MerossCredentials
+) -> AsyncGenerator[MerossMqttClient]:
+    """Our MQTT client, connected, trusting the broker's self-signed CA."""
+    client = MerossMqttClient(
+        host=credentials.mqtt_host,
+        port=credentials.mqtt_port,
+        user_id=credentials.user_id,
+        key=credentials.key,
+        ssl_context=meross_env.broker.client_ssl_context(),
+        reconnect_min_delay=0.05,
+        reconnect_max_delay=0.5,
+    )
+    await client.async_start()
+    assert await client.async_wait_connected(10)
+    yield client
+    await client.async_stop()
