@@ -31,6 +31,7 @@ from .const import (
     DOMAIN,
 )
 from .families import FAMILIES
+from .vendors.indi.config_flow import IndiFlow
 from .vendors.maxsmart.config_flow import MaxSmartFlow
 
 
@@ -80,7 +81,7 @@ class SwitchboardFlowBase(ConfigFlow):
         return SwitchboardOptionsFlow()
 
 
-class SwitchboardConfigFlow(MaxSmartFlow, SwitchboardFlowBase, domain=DOMAIN):
+class SwitchboardConfigFlow(MaxSmartFlow, IndiFlow, SwitchboardFlowBase, domain=DOMAIN):
     """Switchboard's config flow: the base plus every family's mixin."""
 
 

@@ -3,7 +3,11 @@
 from collections.abc import Mapping
 
 from .family import Family
+from .vendors.indi.family import IndiFamily
 from .vendors.maxsmart.family import MaxSmartFamily
+from .vendors.meross.family import MerossFamily
 
-FAMILIES: Mapping[str, Family] = {family.key: family for family in (MaxSmartFamily(),)}
+FAMILIES: Mapping[str, Family] = {
+    family.key: family for family in (MaxSmartFamily(), IndiFamily(), MerossFamily())
+}
 """Every family, by key; the config flow's menu lists them in this order."""

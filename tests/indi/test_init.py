@@ -1,0 +1,453 @@
+"""The INDI family through Home Assistant: config flow, entities, commands, push, service."""
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
+from emulators.indi import LAMP, PLUG, IndiEmulator
+
+from .conftest import SIMULATOR_DEVICES, IndiServerAddress
+
+
+async def _setup(
+    hass: HomeAssistant,
+    host: str,
+    port: int,
+    devices: list[str] | None = None,
+    options: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"INDI {host}:{port}",
+        unique_id=f"{host}:{port}",
+        data={CONF_FAMILY: "indi", "host": host, "port": port, "devices": devices or []},
+        options=options or {},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def _entity_id(hass: HomeAssistant, platform: Platform, port: int, device: str, key: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(
+        platform, DOMAIN, f"127.0.0.1:{port}/{device}_{key}"
+    )
+    assert entity_id is not None, (platform, device, key)
+    return entity_id
+
+
+async def _until(hass: HomeAssistant, predicate: Callable[[], Any], timeout: float = 10) -> Any:
+    async with asyncio.timeout(timeout):
+        while not (result := predicate()):
+            await asyncio.sleep(0.02)
+    await hass.async_block_till_done()
+    return result
+
+
+# --------------------------------------------------------------------- config flow
+
+
+async def test_config_flow_creates_entry(hass: HomeAssistant, indi_emulator: IndiEmulator) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    assert result["type"] is FlowResultType.MENU
+    assert "indi" in result["menu_options"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "indi"}
+    )
+    assert result["step_id"] == "indi"
+
+    # Unreachable server, then a malformed host: errors, then recovery.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"host": "127.0.0.1", "port": 1}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"host": "bad host", "port": 7624}
+    )
+    assert result["errors"] == {"host": "invalid_host"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"host": f"127.0.0.1:{indi_emulator.port}", "port": 7624}
+    )
+    assert result["step_id"] == "indi_devices"
+    assert PLUG in result["description_placeholders"]["found"]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"devices": [LAMP]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == f"127.0.0.1:{indi_emulator.port}"
+    assert result["data"] == {
+        CONF_FAMILY: "indi",
+        "host": "127.0.0.1",
+        "port": indi_emulator.port,
+        "devices": [LAMP],
+    }
+    await hass.async_block_till_done()
+    entry = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    # Only the selected device is followed, and getProperties asked for it alone.
+    devices = dr.async_get(hass)
+    assert devices.async_get_device_by_identifier(
+        (DOMAIN, f"127.0.0.1:{indi_emulator.port}/{LAMP}"), entry.entry_id
+    )
+    assert not devices.async_get_device_by_identifier(
+        (DOMAIN, f"127.0.0.1:{indi_emulator.port}/{PLUG}"), entry.entry_id
+    )
+    asks = indi_emulator.received_tags("getProperties")
+    assert (asks[-1].get("version"), asks[-1].get("device")) == ("1.7", LAMP)
+
+    # The same server again: aborted.
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "indi"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"host": "127.0.0.1", "port": indi_emulator.port}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure(hass: HomeAssistant, indi_emulator: IndiEmulator) -> None:
+    other = IndiEmulator("127.0.0.1", 0)
+    await other.start()
+    try:
+        entry = await _setup(hass, "127.0.0.1", indi_emulator.port)
+        result = await entry.start_reconfigure_flow(hass)
+        assert result["step_id"] == "indi_reconfigure"
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"host": "127.0.0.1", "port": 1, "devices": []}
+        )
+        assert result["errors"] == {"base": "cannot_connect"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"host": "127.0.0.1", "port": other.port, "devices": [PLUG]}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+        assert entry.unique_id == f"127.0.0.1:{other.port}"
+        assert entry.data["port"] == other.port
+        assert entry.data["devices"] == [PLUG]
+        assert entry.state is ConfigEntryState.LOADED
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await other.stop()
+
+
+async def test_setup_retries_when_unreachable(hass: HomeAssistant, socket_enabled: None) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="127.0.0.1:1",
+        data={CONF_FAMILY: "indi", "host": "127.0.0.1", "port": 1, "devices": []},
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+# --------------------------------------------------------------------- emulator
+
+
+async def test_emulator_entities_commands_and_push(
+    hass: HomeAssistant, indi_emulator: IndiEmulator
+) -> None:
+    port = indi_emulator.port
+    entry = await _setup(hass, "127.0.0.1", port)
+    coordinator_count = len(entry.runtime_data.coordinators)
+    assert coordinator_count == 3  # the server and two devices
+
+    power = _entity_id(hass, Platform.SWITCH, port, PLUG, "POWER")
+    assert hass.states.get(power).state == STATE_OFF
+    assert hass.states.get(power).attributes["state"] == "Ok"
+    lamp = _entity_id(hass, Platform.SWITCH, port, LAMP, "CONNECTION")
+    watts = _entity_id(hass, Platform.SENSOR, port, PLUG, "METER.WATTS")
+    assert float(hass.states.get(watts).state) == 12.5
+    target = _entity_id(hass, Platform.NUMBER, port, PLUG, "TARGET.LEVEL")
+    target_state = hass.states.get(target)
+    assert float(target_state.state) == 50
+    assert (target_state.attributes["min"], target_state.attributes["max"]) == (0, 100)
+    assert target_state.attributes["step"] == 5
+    outlet2 = _entity_id(hass, Platform.SWITCH, port, PLUG, "OUTLETS.OUTLET2")
+    led = _entity_id(hass, Platform.SENSOR, port, PLUG, "STATUS.POWER_LED")
+    assert hass.states.get(led).state == "Ok"
+    assert hass.states.get(led).attributes["options"] == ["Idle", "Ok", "Busy", "Alert"]
+    ra = _entity_id(hass, Platform.SENSOR, port, PLUG, "POINTING.RA")
+    assert float(hass.states.get(ra).state) == 12.5
+    serial = er.async_get(hass).async_get(
+        _entity_id(hass, Platform.SENSOR, port, PLUG, "INFO.SERIAL")
+    )
+    assert serial.entity_category == "diagnostic"
+    assert serial.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    connected = er.async_get(hass).async_get_entity_id(
+        Platform.BINARY_SENSOR, DOMAIN, f"127.0.0.1:{port}_connected"
+    )
+    assert hass.states.get(connected).state == STATE_ON
+    # BLOBs are off by default: no entity.
+    assert (
+        er.async_get(hass).async_get_entity_id(
+            Platform.SENSOR, DOMAIN, f"127.0.0.1:{port}/{PLUG}_SNAPSHOT.FRAME"
+        )
+        is None
+    )
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"127.0.0.1:{port}/{PLUG}"), entry.entry_id
+    )
+    server = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"127.0.0.1:{port}"), entry.entry_id
+    )
+    assert device.via_device_id == server.id
+
+    # Commands: newSwitchVector, and the device-confirmed state shows when the call returns.
+    await hass.services.async_call("switch", "turn_on", {"entity_id": power}, blocking=True)
+    assert hass.states.get(power).state == STATE_ON
+    await hass.services.async_call("switch", "turn_on", {"entity_id": lamp}, blocking=True)
+    assert hass.states.get(lamp).state == STATE_ON
+    await hass.services.async_call("switch", "turn_on", {"entity_id": outlet2}, blocking=True)
+    assert hass.states.get(outlet2).state == STATE_ON
+    assert (
+        hass.states.get(_entity_id(hass, Platform.SWITCH, port, PLUG, "OUTLETS.OUTLET1")).state
+        == STATE_OFF
+    )
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": target, "value": 75}, blocking=True
+    )
+    assert float(hass.states.get(target).state) == 75
+    assert hass.states.get(target).attributes["state"] == "Ok"
+    new = indi_emulator.received_tags("newNumberVector")[-1]
+    assert new.find("oneNumber").text == "75"  # type: ignore[union-attr]
+
+    # Alert reply: a translated error, the value stays, the state shows Alert.
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "number", "set_value", {"entity_id": target, "value": 95}, blocking=True
+        )
+    assert err.value.translation_key == "indi_alert"
+    assert "refused" in str(err.value)
+    assert float(hass.states.get(target).state) == 75
+    assert hass.states.get(target).attributes["state"] == "Alert"
+
+    # Push: a driver update reaches the entity without polling.
+    await indi_emulator.push_meter(321.5)
+    await _until(hass, lambda: hass.states.get(watts).state == "321.5")
+
+    # Device messages become events.
+    events = async_capture_events(hass, "switchboard_indi_message")
+    await indi_emulator.send_message("hello from the plug")
+    await _until(hass, lambda: events)
+    assert events[0].data["device"] == PLUG
+    assert events[0].data["message"] == "hello from the plug"
+    assert events[0].data["config_entry_id"] == entry.entry_id
+
+    # Late definition adds an entity without a reload; delProperty removes it.
+    await indi_emulator.define_late()
+    registry = er.async_get(hass)
+    late_uid = f"127.0.0.1:{port}/{PLUG}_EXTRA.COUNT"
+    await _until(hass, lambda: registry.async_get_entity_id(Platform.SENSOR, DOMAIN, late_uid))
+    late = registry.async_get_entity_id(Platform.SENSOR, DOMAIN, late_uid)
+    assert float(hass.states.get(late).state) == 7
+    await indi_emulator.delete_vector(PLUG, "EXTRA")
+    await _until(hass, lambda: not registry.async_get_entity_id(Platform.SENSOR, DOMAIN, late_uid))
+    assert hass.states.get(late) is None
+    assert entry.state is ConfigEntryState.LOADED
+
+    # A whole device deleted: its entities go.
+    await indi_emulator.delete_device(LAMP)
+    await _until(
+        hass,
+        lambda: (
+            not registry.async_get_entity_id(
+                Platform.SWITCH, DOMAIN, f"127.0.0.1:{port}/{LAMP}_CONNECTION"
+            )
+        ),
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_set_vector_service(hass: HomeAssistant, indi_emulator: IndiEmulator) -> None:
+    port = indi_emulator.port
+    entry = await _setup(hass, "127.0.0.1", port)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "indi_set_vector",
+        {"device": PLUG, "vector": "LABEL", "members": {"NAME": "Bench"}},
+        blocking=True,
+        return_response=True,
+    )
+    assert response == {
+        "device": PLUG,
+        "vector": "LABEL",
+        "state": "Ok",
+        "message": None,
+        "timestamp": response["timestamp"],
+        "members": {"NAME": "Bench"},
+    }
+    response = await hass.services.async_call(
+        DOMAIN,
+        "indi_set_vector",
+        {
+            "config_entry_id": entry.entry_id,
+            "device": PLUG,
+            "vector": "OUTLETS",
+            "members": {"OUTLET1": True, "OUTLET3": "On"},
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert response["members"] == {"OUTLET1": "On", "OUTLET2": "Off", "OUTLET3": "On"}
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "indi_set_vector",
+            {"device": PLUG, "vector": "TARGET", "members": {"LEVEL": 99}},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "indi_alert"
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            DOMAIN,
+            "indi_set_vector",
+            {"device": "Nope", "vector": "X", "members": {"A": 1}},
+            blocking=True,
+            return_response=True,
+        )
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            DOMAIN,
+            "indi_set_vector",
+            {"device": PLUG, "vector": "METER", "members": {"WATTS": 1}},
+            blocking=True,
+            return_response=True,
+        )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_server_restart_unavailable_then_back(
+    hass: HomeAssistant, indi_emulator: IndiEmulator
+) -> None:
+    port = indi_emulator.port
+    entry = await _setup(hass, "127.0.0.1", port)
+    hub = entry.runtime_data.hub
+    hub.client.reconnect_min = 0.05
+    watts = _entity_id(hass, Platform.SENSOR, port, PLUG, "METER.WATTS")
+    connected = er.async_get(hass).async_get_entity_id(
+        Platform.BINARY_SENSOR, DOMAIN, f"127.0.0.1:{port}_connected"
+    )
+    assert hass.states.get(watts).state == "12.5"
+
+    await indi_emulator.stop()
+    await _until(hass, lambda: hass.states.get(watts).state == STATE_UNAVAILABLE)
+    assert hass.states.get(connected).state == STATE_OFF
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "indi_set_vector",
+            {"device": PLUG, "vector": "POWER", "members": {"ON": "On"}},
+            blocking=True,
+        )
+    assert err.value.translation_key == "device_unavailable"
+
+    await indi_emulator.start()  # same port, fresh driver
+    await _until(hass, lambda: hass.states.get(watts).state == "12.5")
+    assert hass.states.get(connected).state == STATE_ON
+    await indi_emulator.push_meter(42.0)
+    await _until(hass, lambda: hass.states.get(watts).state == "42.0")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_blobs_enabled_in_options(hass: HomeAssistant, indi_emulator: IndiEmulator) -> None:
+    port = indi_emulator.port
+    entry = await _setup(hass, "127.0.0.1", port, options={"enable_blobs": True})
+    frame_uid = f"127.0.0.1:{port}/{PLUG}_SNAPSHOT.FRAME"
+    registry = er.async_get(hass)
+    frame = await _until(
+        hass, lambda: registry.async_get_entity_id(Platform.SENSOR, DOMAIN, frame_uid)
+    )
+    await _until(hass, lambda: indi_emulator.received_tags("enableBLOB"))
+    await indi_emulator.send_blob(b"\x01" * 2048, ".fits")
+    await _until(hass, lambda: hass.states.get(frame).state == ".fits")
+    assert hass.states.get(frame).attributes["size"] == 2048
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+# --------------------------------------------------------------------- real indiserver
+
+
+async def test_real_simulators(hass: HomeAssistant, indiserver: IndiServerAddress) -> None:
+    port = indiserver.port
+    entry = await _setup(hass, indiserver.host, port)
+    registry = dr.async_get(hass)
+    for device in SIMULATOR_DEVICES:
+        assert registry.async_get_device_by_identifier(
+            (DOMAIN, f"127.0.0.1:{port}/{device}"), entry.entry_id
+        ), device
+
+    # Connect the focuser, wheel and CCD with their CONNECTION switches.
+    for device in ("Focuser Simulator", "Filter Simulator", "CCD Simulator"):
+        await hass.services.async_call(
+            "switch",
+            "turn_on",
+            {"entity_id": _entity_id(hass, Platform.SWITCH, port, device, "CONNECTION")},
+            blocking=True,
+        )
+    ents = er.async_get(hass)
+
+    def uid(platform: Platform, device: str, key: str) -> str | None:
+        return ents.async_get_entity_id(platform, DOMAIN, f"127.0.0.1:{port}/{device}_{key}")
+
+    # Properties defined on connection appear without a reload.
+    slot = await _until(
+        hass, lambda: uid(Platform.NUMBER, "Filter Simulator", "FILTER_SLOT.FILTER_SLOT_VALUE")
+    )
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": slot, "value": 3}, blocking=True
+    )
+    assert float(hass.states.get(slot).state) == 3
+    assert hass.states.get(slot).attributes["state"] == "Ok"
+
+    focus = await _until(
+        hass,
+        lambda: uid(
+            Platform.NUMBER, "Focuser Simulator", "ABS_FOCUS_POSITION.FOCUS_ABSOLUTE_POSITION"
+        ),
+    )
+    position = float(hass.states.get(focus).state)
+    assert hass.states.get(focus).attributes["unit_of_measurement"] == "steps"
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": focus, "value": position + 1000}, blocking=True
+    )
+    assert float(hass.states.get(focus).state) == position + 1000
+
+    # The cooled CCD is a climate entity with a target temperature.
+    climate = await _until(hass, lambda: uid(Platform.CLIMATE, "CCD Simulator", "ccd_cooler"))
+    state = hass.states.get(climate)
+    assert state.attributes["min_temp"] == -50
+    assert state.attributes["max_temp"] == 50
+    current = state.attributes["current_temperature"]
+    temperature = uid(Platform.NUMBER, "CCD Simulator", "CCD_TEMPERATURE.CCD_TEMPERATURE_VALUE")
+    assert hass.states.get(temperature).attributes["unit_of_measurement"] == "°C"
+    await hass.services.async_call(
+        "climate", "set_hvac_mode", {"entity_id": climate, "hvac_mode": "cool"}, blocking=True
+    )
+    assert hass.states.get(climate).state == "cool"
+    await hass.services.async_call(
+        "climate",
+        "set_temperature",
+        {"entity_id": climate, "temperature": current - 0.5},
+        blocking=True,
+    )
+    assert hass.states.get(climate).attributes["temperature"] == current - 0.5
+    assert hass.states.get(climate).attributes["current_temperature"] == pytest.approx(
+        current - 0.5
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
