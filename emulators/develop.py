@@ -1,0 +1,1039 @@
+"""Development stack: emulated devices plus Home Assistant with its frontend (``scripts/develop``).
+
+``python -m emulators.develop [--port 8123]`` starts every available *stack* (today: two
+emulated MaxSmart strips of different firmware), prepares ``config/`` (``configuration.yaml`` is
+tracked; the script creates ``config/custom_components/switchboard`` as a symlink to the
+repository's integration, ``config/.storage/core.network`` with only the loopback adapter
+enabled, so discovery never leaves loopback, and ``config/.storage/http`` listening on
+127.0.0.1 only; see :func:`prepare_config`) and runs Home Assistant on
+``http://127.0.0.1:8123``. It prints what a user sees and has to enter, e.g.::
+
+    MaxSmart: Settings > Devices & services > Add integration > Switchboard > MaxSmart lists
+      Desk (127.0.0.2, SWP6...) 6 ports, firmware 1.30
+      Rack (127.0.0.3, SWP6...) 6 ports, firmware 2.11
+
+Ctrl-C (SIGINT) or SIGTERM stops Home Assistant (SIGTERM, then SIGKILL after 30 s) and every
+stack. Home Assistant runs in its own process group with a parent-death signal, so it also
+stops if this process is killed. A restart requested from the UI (exit code 100) starts Home
+Assistant again. Home Assistant runs with ``--skip-pip``: ``scripts/setup`` installs what it
+needs and it never changes ``.venv``. Onboarding asks for a user only (plus analytics): its
+location step is pre-marked done in a fresh ``config/``, because ``configuration.yaml`` sets
+location and units and that step would set up ``met``, ``radio_browser`` and
+``google_translate``, whose packages are not installed.
+
+``--check`` runs the same stacks headless against a fresh temporary copy of ``config/`` on a
+free HTTP port and drives Home Assistant through its REST API only: onboarding, then each
+stack's check (MaxSmart: the config flow with discovery, a port toggled off and on with the
+switch state and the power read back, a second strip added by address). Each step prints one
+line, ``ok   <step>[: detail]``, ``note <step>: detail`` (informational) or
+``FAIL <step>: reason``; the exit status is 0 only if no step failed. The run is bounded by
+``--timeout`` (180 s by default) and always stops everything before exiting.
+
+Adding a stack (the hook for other families)
+--------------------------------------------
+Subclass :class:`Stack` and append the class to :data:`STACKS`::
+
+    class IndiStack(Stack):
+        name = "INDI"
+
+        def unavailable(self) -> str | None:
+            return None if shutil.which("indiserver") else "indiserver is not installed"
+
+        async def start(self, context: StackContext) -> None:
+            ...  # spawn indiserver with simulators; context.check selects private ports
+
+        async def stop(self) -> None:
+            ...  # must be idempotent and must not raise
+
+        def describe(self) -> list[str]:
+            return ["INDI: Add integration > Switchboard > INDI, host 127.0.0.1:7624"]
+
+        async def check(self, hass: HassClient, report: CheckReport) -> None:
+            async with report.step("INDI: add server") as step:
+                ...  # drive hass; raise CheckFailed("why") to fail; set step.detail
+
+* ``start`` runs before Home Assistant starts (files may be written into
+  ``context.config_dir``); it raises :class:`StackError` with a readable message if the stack
+  cannot run. Stacks are started in :data:`STACKS` order and stopped in reverse order.
+* ``describe`` returns the lines printed once Home Assistant answers: what a user sees and
+  what they must enter (addresses, ports, credentials).
+* ``check`` (optional; the default does nothing) runs after onboarding in ``--check`` mode.
+  A step that raises fails and ends that stack's check; the other stacks still run.
+* ``unavailable`` returns a reason to skip the stack (printed as ``skip``), or None.
+"""
+
+from abc import ABC, abstractmethod
+import argparse
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+import contextlib
+import ctypes
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+import json
+import math
+import os
+from pathlib import Path
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from typing import Any, ClassVar, override
+
+import aiohttp
+
+from emulators.maxsmart import MaxSmartBroadcastRelay, MaxSmartEmulator
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+"""The repository (``scripts/develop`` runs from here)."""
+
+CONFIG_DIR = REPO_ROOT / "config"
+"""The developer's Home Assistant configuration directory (only configuration.yaml tracked)."""
+
+INTEGRATION_DIR = REPO_ROOT / "custom_components" / "switchboard"
+
+DEFAULT_HTTP_PORT = 8123
+CHECK_TIMEOUT = 180.0
+HASS_START_TIMEOUT = 90.0
+HASS_STOP_TIMEOUT = 30.0
+RESTART_EXIT_CODE = 100
+"""Exit code with which Home Assistant asks its supervisor for a restart."""
+
+LOOPBACK_ADAPTER = "lo"
+
+HASS_ARGS = ("--skip-pip", "--log-no-color")
+"""Home Assistant never installs packages here: ``scripts/setup`` owns ``.venv``."""
+
+CHECK_USER = {"name": "Switchboard Developer", "username": "dev", "password": "switchboard-dev"}
+"""The owner account ``--check`` creates during onboarding (in a throw-away config only)."""
+
+
+class StackError(Exception):
+    """A stack cannot start; the message tells the user why and what to do."""
+
+
+class CheckFailed(Exception):
+    """A check step failed; the message is printed after ``FAIL <step>:``."""
+
+
+class _StepFailed(Exception):
+    """Internal: a step already reported its failure; ends the current stack's check."""
+
+
+# ------------------------------------------------------------------------------ check report
+
+
+@dataclass(slots=True)
+class Step:
+    """One running check step: ``name`` and ``detail`` may be changed while it runs."""
+
+    name: str
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class CheckReport:
+    """Prints one line per check step and counts failures.
+
+    ``ok   <step>: detail``, ``note <step>: detail`` and ``FAIL <step>: reason``.
+    """
+
+    write: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
+    passed: int = 0
+    failed: int = 0
+
+    def ok(self, name: str, detail: str = "") -> None:
+        """Report a passed step."""
+        self.passed += 1
+        self.write(f"ok   {name}" + (f": {detail}" if detail else ""))
+
+    def note(self, name: str, detail: str) -> None:
+        """Report something a reader should know that is not a failure."""
+        self.write(f"note {name}: {detail}")
+
+    def skip(self, name: str, detail: str) -> None:
+        """Report a step or stack that did not run (not a failure)."""
+        self.write(f"skip {name}: {detail}")
+
+    def fail(self, name: str, detail: str) -> None:
+        """Report a failed step."""
+        self.failed += 1
+        self.write(f"FAIL {name}: {detail}")
+
+    @contextlib.asynccontextmanager
+    async def step(self, name: str) -> AsyncIterator[Step]:
+        """Run one step: ``ok`` when the block ends, ``FAIL`` (and stop the stack) if it raises.
+
+        Any exception fails the step (its message, or its type when it has none); the block
+        then raises an internal exception that ends the current stack's check.
+        """
+        step = Step(name)
+        try:
+            yield step
+        except _StepFailed:
+            raise
+        except Exception as err:
+            self.fail(step.name, str(err) or type(err).__name__)
+            raise _StepFailed from err
+        self.ok(step.name, step.detail)
+
+
+# ------------------------------------------------------------------------------ REST client
+
+
+class HassClient:
+    """Home Assistant's REST API (``/api``, ``/auth``) for ``--check``; no websocket.
+
+    Methods raise :class:`CheckFailed` with the status and body of an unexpected answer,
+    ``aiohttp.ClientError`` when Home Assistant cannot be reached.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+        """Talk to Home Assistant at ``base_url`` (``http://127.0.0.1:<port>``)."""
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self.client_id = f"{self.base_url}/"
+        self.token: str | None = None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        form: dict[str, str] | None = None,
+        auth: bool = True,
+    ) -> Any:
+        """Send one request and return the decoded JSON (or text) of a 2xx answer."""
+        headers = {"Authorization": f"Bearer {self.token}"} if auth and self.token else {}
+        async with self.session.request(
+            method,
+            f"{self.base_url}{path}",
+            json=json_body,
+            data=form,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=30),
+        ) as response:
+            text = await response.text()
+            if response.status >= 300:
+                raise CheckFailed(f"{method} {path} -> HTTP {response.status}: {text[:300]}")
+            if response.content_type == "application/json":
+                return json.loads(text) if text else None
+            return text
+
+    async def wait_until_up(self, is_alive: Callable[[], bool], limit: float) -> float:
+        """Poll ``GET /api/onboarding`` until it answers 200; return the seconds waited.
+
+        Raises CheckFailed if ``is_alive()`` turns False or after ``limit`` seconds.
+        """
+        started = time.monotonic()
+        while True:
+            if not is_alive():
+                raise CheckFailed("Home Assistant exited while starting (see its log)")
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with self.session.get(
+                    f"{self.base_url}/api/onboarding", timeout=aiohttp.ClientTimeout(total=5)
+                ) as response:
+                    if response.status == 200:
+                        return time.monotonic() - started
+            if time.monotonic() - started > limit:
+                raise CheckFailed(f"no answer on {self.base_url} after {limit:.0f} s")
+            await asyncio.sleep(0.25)
+
+    async def onboard(self) -> str:
+        """Run the onboarding steps not done yet and keep an access token; return a summary.
+
+        Creates :data:`CHECK_USER` (``/api/onboarding/users``), exchanges the auth code at
+        ``/auth/token``, then finishes ``core_config``, ``analytics`` and ``integration``.
+        Raises CheckFailed if the user step is already done (no way to log in then).
+        """
+        status = await self.request("GET", "/api/onboarding", auth=False)
+        pending = [item["step"] for item in status if not item["done"]]
+        if "user" not in pending:
+            raise CheckFailed("onboarding user step already done; cannot obtain a token")
+        created = await self.request(
+            "POST",
+            "/api/onboarding/users",
+            json_body={**CHECK_USER, "client_id": self.client_id, "language": "en"},
+            auth=False,
+        )
+        tokens = await self.request(
+            "POST",
+            "/auth/token",
+            form={
+                "grant_type": "authorization_code",
+                "code": created["auth_code"],
+                "client_id": self.client_id,
+            },
+            auth=False,
+        )
+        self.token = str(tokens["access_token"])
+        for step in ("core_config", "analytics"):
+            if step in pending:
+                await self.request("POST", f"/api/onboarding/{step}", json_body={})
+        if "integration" in pending:
+            await self.request(
+                "POST",
+                "/api/onboarding/integration",
+                json_body={"client_id": self.client_id, "redirect_uri": self.client_id},
+            )
+        return f"user {CHECK_USER['username']!r}, steps {', '.join(pending)}"
+
+    async def flow_start(self, handler: str) -> dict[str, Any]:
+        """Start a config flow (``POST /api/config/config_entries/flow``)."""
+        result: dict[str, Any] = await self.request(
+            "POST",
+            "/api/config/config_entries/flow",
+            json_body={"handler": handler, "show_advanced_options": False},
+        )
+        return result
+
+    async def flow_step(self, flow_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Answer the current step of a config flow (a form's data or a menu's next_step_id)."""
+        result: dict[str, Any] = await self.request(
+            "POST", f"/api/config/config_entries/flow/{flow_id}", json_body=data
+        )
+        return result
+
+    async def state(self, entity_id: str) -> dict[str, Any]:
+        """``GET /api/states/<entity_id>``."""
+        result: dict[str, Any] = await self.request("GET", f"/api/states/{entity_id}")
+        return result
+
+    async def states(self) -> dict[str, dict[str, Any]]:
+        """``GET /api/states`` keyed by entity id."""
+        return {state["entity_id"]: state for state in await self.request("GET", "/api/states")}
+
+    async def call_service(self, domain: str, service: str, data: dict[str, Any]) -> Any:
+        """``POST /api/services/<domain>/<service>`` (waits until the action has run)."""
+        return await self.request("POST", f"/api/services/{domain}/{service}", json_body=data)
+
+    async def template(self, template: str) -> str:
+        """Render a template (``POST /api/template``)."""
+        return str(await self.request("POST", "/api/template", json_body={"template": template}))
+
+    async def integration_entities(self, domain: str) -> set[str]:
+        """Entity ids of an integration (template ``integration_entities``)."""
+        rendered = await self.template(f"{{{{ integration_entities({domain!r}) | tojson }}}}")
+        return set(json.loads(rendered))
+
+
+# ------------------------------------------------------------------------------ stacks
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StackContext:
+    """What a stack knows when it starts.
+
+    ``check`` is True for ``--check`` (headless, possibly next to an interactive run: use
+    addresses, ports and identities that cannot collide with it); ``config_dir`` is the Home
+    Assistant configuration directory in use; ``hass_url`` where Home Assistant will answer.
+    """
+
+    check: bool
+    config_dir: Path
+    hass_url: str
+
+
+class Stack(ABC):
+    """Everything one family needs besides Home Assistant; see the module docstring."""
+
+    name: ClassVar[str]
+
+    def unavailable(self) -> str | None:
+        """Return why this stack cannot run here (it is skipped), or None."""
+        return None
+
+    @abstractmethod
+    async def start(self, context: StackContext) -> None:
+        """Start emulators/servers before Home Assistant starts; StackError if impossible."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop everything started; idempotent, never raises."""
+
+    @abstractmethod
+    def describe(self) -> list[str]:
+        """Lines telling a user what they will see and what to enter."""
+
+    async def check(self, hass: HassClient, report: CheckReport) -> None:
+        """Drive Home Assistant through this stack's devices in ``--check`` (optional)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _StripSpec:
+    """One emulated strip of the MaxSmart stack."""
+
+    name: str
+    interactive_host: str
+    check_host: str
+    serial: str
+    firmware: str
+    port_count: int
+    mac: str
+
+
+class MaxSmartStack(Stack):
+    """Two emulated MaxSmart strips of different firmware plus the broadcast relay.
+
+    Interactive: ``Desk`` (6 ports, firmware 1.30) on 127.0.0.2 and ``Rack`` (6 ports,
+    firmware 2.11) on 127.0.0.3, HTTP on port 80 and UDP discovery on 8888 like real strips,
+    and a relay on 0.0.0.0:8888 so that the config flow's broadcast to 127.255.255.255 finds
+    both. ``--check`` uses 127.0.0.4/127.0.0.5 and serials derived from its process id, so it
+    never collides with an interactive run (or another check). If port 80 or 8888 cannot be
+    bound (not root, or taken), the strips get free high ports and :meth:`describe` shows the
+    ``host:port`` and discovery port to enter by hand.
+    """
+
+    name = "MaxSmart"
+
+    def __init__(self) -> None:
+        """Nothing runs before :meth:`start`."""
+        self.emulators: list[MaxSmartEmulator] = []
+        self.relay: MaxSmartBroadcastRelay | None = None
+        self.fallback: str | None = None
+        self.check_mode = False
+
+    def _specs(self, check: bool) -> list[_StripSpec]:
+        # Serials must be unique per run in --check, because discovery (UDP 8888) is shared
+        # with any other run on this machine and entries are keyed by serial.
+        tag = os.getpid() % 10**6 if check else 0
+        return [
+            _StripSpec(
+                name="Desk",
+                interactive_host="127.0.0.2",
+                check_host="127.0.0.4",
+                serial=f"SWP6023{tag:06d}001",
+                firmware="1.30",
+                port_count=6,
+                mac="BC:2B:00:00:00:02",
+            ),
+            _StripSpec(
+                name="Rack",
+                interactive_host="127.0.0.3",
+                check_host="127.0.0.5",
+                serial=f"SWP6023{tag:06d}002",
+                firmware="2.11",
+                port_count=6,
+                mac="BC:2B:00:00:00:03",
+            ),
+        ]
+
+    @override
+    async def start(self, context: StackContext) -> None:
+        """Start both strips (port 80/8888, else free ports) and the relay on UDP 8888.
+
+        Raises StackError if even free ports cannot be bound (e.g. 127.0.0.2 unusable).
+        """
+        self.check_mode = context.check
+        for spec in self._specs(context.check):
+            host = spec.check_host if context.check else spec.interactive_host
+            kwargs: dict[str, Any] = {
+                "serial": spec.serial,
+                "name": spec.name,
+                "port_count": spec.port_count,
+                "firmware": spec.firmware,
+                "mac": spec.mac,
+            }
+            emulator = MaxSmartEmulator(host, 80, 8888, **kwargs)
+            try:
+                await emulator.start()
+            except OSError as err:
+                self.fallback = f"port 80/8888 on {host} unavailable ({err.strerror or err})"
+                emulator = MaxSmartEmulator(host, 0, 0, **kwargs)
+                try:
+                    await emulator.start()
+                except OSError as err2:
+                    raise StackError(f"MaxSmart: cannot bind {host}: {err2}") from err2
+            self.emulators.append(emulator)
+        relay = MaxSmartBroadcastRelay(8888)
+        try:
+            await relay.start()
+        except OSError as err:
+            self.fallback = f"broadcast relay on UDP 8888 unavailable ({err}); no discovery"
+        else:
+            self.relay = relay
+            for emulator in self.emulators:
+                relay.register(emulator)
+
+    @override
+    async def stop(self) -> None:
+        """Stop the relay and the strips."""
+        if self.relay is not None:
+            await self.relay.stop()
+            self.relay = None
+        for emulator in self.emulators:
+            with contextlib.suppress(Exception):
+                await emulator.stop()
+
+    @staticmethod
+    def address(emulator: MaxSmartEmulator) -> str:
+        """What a user enters as Host: ``host`` on port 80, else ``host:port``."""
+        port = emulator.http_port
+        return emulator.host if port == 80 else f"{emulator.host}:{port}"
+
+    @override
+    def describe(self) -> list[str]:
+        """Where the strips are and how to add them."""
+        lines = [
+            "MaxSmart: Settings > Devices & services > Add integration > Switchboard > "
+            "MaxSmart / Revogi lists:"
+        ]
+        for emulator in self.emulators:
+            lines.append(
+                f"  {emulator.name} ({emulator.host}, {emulator.serial}) "
+                f"{emulator.port_count} ports, firmware {emulator.firmware}: "
+                f"host {self.address(emulator)}, discovery port {emulator.udp_port}"
+            )
+        if self.fallback:
+            lines.append(
+                f"  note: {self.fallback}; choose 'manual' and enter the host above, "
+                "with the discovery port under Advanced"
+            )
+        return lines
+
+    # ---------------------------------------------------------------- --check
+
+    @override
+    async def check(self, hass: HassClient, report: CheckReport) -> None:
+        """Add the first strip through discovery, the second by address; toggle and measure."""
+        first, second = self.emulators
+        known = await hass.integration_entities("switchboard")
+        async with report.step("MaxSmart: config flow menu") as step:
+            flow = await hass.flow_start("switchboard")
+            if flow.get("type") != "menu" or "maxsmart" not in flow.get("menu_options", []):
+                raise CheckFailed(f"expected a menu offering maxsmart, got {flow}")
+            step.detail = f"options {', '.join(flow['menu_options'])}"
+        await self._add_via_discovery(hass, report, flow["flow_id"], first)
+        known = await self._exercise(hass, report, first, known)
+        await self._add_manually(hass, report, second)
+        await self._exercise(hass, report, second, known)
+
+    async def _add_via_discovery(
+        self, hass: HassClient, report: CheckReport, flow_id: str, emulator: MaxSmartEmulator
+    ) -> None:
+        """Pick ``emulator`` from the discovery list (by address if it is not selectable)."""
+        label = f"{emulator.name} (fw {emulator.firmware})"
+        async with report.step("MaxSmart: discovery") as step:
+            result = await hass.flow_step(flow_id, {"next_step_id": "maxsmart"})
+            listed = (
+                _select_options(result, "device") if result.get("step_id") == "maxsmart" else {}
+            )
+            ours = [serial for serial in listed if serial in {e.serial for e in self.emulators}]
+            step.detail = f"{len(ours)} of our strips listed: " + "; ".join(
+                listed[serial] for serial in ours
+            )
+        use_discovery = emulator.serial in listed and emulator.http_port == 80
+        if not use_discovery:
+            report.note(
+                "MaxSmart: discovery",
+                f"{emulator.name} not selectable there; adding it by address instead",
+            )
+        async with report.step(f"MaxSmart: add {label} via discovery") as step:
+            if use_discovery:
+                result = await hass.flow_step(flow_id, {"device": emulator.serial})
+            else:
+                if result.get("step_id") == "maxsmart":
+                    result = await hass.flow_step(flow_id, {"device": "manual"})
+                result = await hass.flow_step(flow_id, self._manual_input(emulator))
+                step.name = f"MaxSmart: add {label} by address"
+            step.detail = _expect_entry(result, emulator)
+
+    async def _add_manually(
+        self, hass: HassClient, report: CheckReport, emulator: MaxSmartEmulator
+    ) -> None:
+        """Add ``emulator`` through the address form (``host[:port]`` + discovery port)."""
+        address = self.address(emulator)
+        label = f"{emulator.name} (fw {emulator.firmware})"
+        async with report.step(f"MaxSmart: add {label} by address {address}") as step:
+            flow = await hass.flow_start("switchboard")
+            result = await hass.flow_step(flow["flow_id"], {"next_step_id": "maxsmart"})
+            if result.get("step_id") == "maxsmart":
+                result = await hass.flow_step(flow["flow_id"], {"device": "manual"})
+            if result.get("step_id") != "maxsmart_manual":
+                raise CheckFailed(f"expected the address form, got {result}")
+            result = await hass.flow_step(flow["flow_id"], self._manual_input(emulator))
+            step.detail = _expect_entry(result, emulator)
+
+    def _manual_input(self, emulator: MaxSmartEmulator) -> dict[str, Any]:
+        return {"host": self.address(emulator), "advanced": {"discovery_port": emulator.udp_port}}
+
+    async def _exercise(
+        self,
+        hass: HassClient,
+        report: CheckReport,
+        emulator: MaxSmartEmulator,
+        known: set[str],
+    ) -> set[str]:
+        """Find the new strip's entities, toggle port 1 off and on, read its power."""
+        async with report.step(f"MaxSmart: {emulator.name} entities") as step:
+            entities: set[str] = set()
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                entities = await hass.integration_entities("switchboard") - known
+                if any(entity.startswith("switch.") for entity in entities):
+                    break
+                await asyncio.sleep(0.25)
+            states = await hass.states()
+            switch, power = _port_entities(states, entities, port=1)
+            step.detail = (
+                f"{sum(e.startswith('switch.') for e in entities)} switches, "
+                f"{sum(e.startswith('sensor.') for e in entities)} sensors; "
+                f"port 1 is {switch}, its power {power}"
+            )
+        for target, service in ((False, "turn_off"), (True, "turn_on")):
+            async with report.step(f"MaxSmart: {service} {switch}") as step:
+                await hass.call_service("switch", service, {"entity_id": switch})
+                state = (await hass.state(switch))["state"]
+                expected = "on" if target else "off"
+                if state != expected:
+                    raise CheckFailed(f"state right after {service} is {state!r}")
+                if emulator.switch[0] != target:
+                    raise CheckFailed(f"the emulated port 1 is still {not target}")
+                step.detail = f"state {state} at once, emulated port 1 {expected}"
+            async with report.step(f"MaxSmart: power {power} while {expected}") as step:
+                step.detail = await _wait_power(hass, power, emulator, on=target)
+        return known | entities
+
+
+def _select_options(result: dict[str, Any], field_name: str) -> dict[str, str]:
+    """The ``{value: label}`` options of a select field of a flow form."""
+    for item in result.get("data_schema") or []:
+        if item.get("name") == field_name:
+            options = item.get("selector", {}).get("select", {}).get("options", [])
+            return {
+                str(option["value"]): str(option.get("label", option["value"]))
+                for option in options
+                if isinstance(option, dict)
+            }
+    return {}
+
+
+def _expect_entry(result: dict[str, Any], emulator: MaxSmartEmulator) -> str:
+    """Return a summary of a created entry; CheckFailed for anything else."""
+    if result.get("type") != "create_entry":
+        reason = result.get("errors") or result.get("reason") or result
+        raise CheckFailed(f"no entry created: {reason}")
+    entry = result.get("result") or {}
+    title = entry.get("title") or result.get("title")
+    if title != emulator.name:
+        raise CheckFailed(f"entry titled {title!r}, expected {emulator.name!r}")
+    return f"entry {title!r} ({emulator.serial}) {entry.get('state', '')}".rstrip()
+
+
+def _port_entities(
+    states: dict[str, dict[str, Any]], entities: set[str], port: int
+) -> tuple[str, str]:
+    """The switch of ``port`` and its power sensor among ``entities`` (by friendly name)."""
+    names = {
+        entity: str(states[entity]["attributes"].get("friendly_name", ""))
+        for entity in entities
+        if entity in states
+    }
+    switches = [
+        e for e, n in names.items() if e.startswith("switch.") and n.endswith(f"Port {port}")
+    ]
+    if len(switches) != 1:
+        raise CheckFailed(f"no single 'Port {port}' switch among {sorted(entities)}")
+    switch = switches[0]
+    power_name = f"{names[switch]} power"
+    sensors = [e for e, n in names.items() if e.startswith("sensor.") and n == power_name]
+    if len(sensors) != 1:
+        raise CheckFailed(f"no sensor named {power_name!r} among {sorted(entities)}")
+    return switch, sensors[0]
+
+
+async def _wait_power(
+    hass: HassClient, sensor: str, emulator: MaxSmartEmulator, *, on: bool, limit: float = 10
+) -> str:
+    """Poll ``sensor`` until it shows the power of port 1 (> 0 near its load when on, else 0).
+
+    Returns a summary; raises CheckFailed with the last value after ``limit`` seconds.
+    """
+    load = emulator.loads[0]
+    started = time.monotonic()
+    value: float | None = None
+    shown = "?"
+    while True:
+        state = await hass.state(sensor)
+        shown = f"{state['state']} {state['attributes'].get('unit_of_measurement', '')}".strip()
+        try:
+            value = float(state["state"])
+        except ValueError:
+            value = None
+        if value is not None and math.isfinite(value):
+            good = abs(value - load) <= 0.2 * load + 1 if on else value == 0
+            if good:
+                waited = time.monotonic() - started
+                return f"{shown} after {waited:.1f} s (emulated load {load:.1f} W)"
+        if time.monotonic() - started > limit:
+            expected = f"about {load:.1f} W" if on else "0"
+            raise CheckFailed(f"shows {shown} after {limit:.0f} s, expected {expected}")
+        await asyncio.sleep(0.2)
+
+
+STACKS: list[Callable[[], Stack]] = [MaxSmartStack]
+"""The registry: one factory per family (see the module docstring); started in this order."""
+
+
+# ------------------------------------------------------------------------------ Home Assistant
+
+
+def prepare_config(config_dir: Path, port: int) -> None:
+    """Create what Home Assistant needs besides ``configuration.yaml`` in ``config_dir``.
+
+    * ``custom_components/switchboard``: a symlink to the repository's integration (relative
+      for the repository's ``config/``, absolute elsewhere); an existing symlink is replaced,
+      anything else there raises FileExistsError;
+    * ``.storage/core.network``: Home Assistant's network settings with only the loopback
+      adapter enabled (rewritten on every start), so discovery broadcasts reach 127.255.255.255
+      and nothing else;
+    * ``.storage/http``: Home Assistant's HTTP settings (rewritten on every start) as a confirmed
+      configuration listening on 127.0.0.1:``port`` only. Home Assistant 2026.10 would import an
+      ``http:`` YAML section once as a trial that reverts after five minutes unless confirmed
+      in the UI, and ignore the YAML afterwards, so ``configuration.yaml`` has none;
+    * ``.storage/onboarding`` (only if absent): onboarding's location step marked done. The
+      location, time zone, country and units come from ``configuration.yaml``, and that step
+      would set up ``met``, ``radio_browser`` and ``google_translate``, whose packages are not
+      installed (Home Assistant runs with ``--skip-pip``).
+    """
+    components = config_dir / "custom_components"
+    components.mkdir(parents=True, exist_ok=True)
+    link = components / "switchboard"
+    target = (
+        Path("../../custom_components/switchboard")
+        if config_dir.resolve() == CONFIG_DIR.resolve()
+        else INTEGRATION_DIR
+    )
+    if link.is_symlink():
+        link.unlink()
+    elif link.exists():
+        raise FileExistsError(f"{link} exists and is not a symlink; remove it")
+    link.symlink_to(target, target_is_directory=True)
+    storage = config_dir / ".storage"
+    storage.mkdir(exist_ok=True)
+    network = {
+        "version": 1,
+        "minor_version": 1,
+        "key": "core.network",
+        "data": {"configured_adapters": [LOOPBACK_ADAPTER]},
+    }
+    (storage / "core.network").write_text(json.dumps(network, indent=2) + "\n")
+    http = {
+        "version": 2,
+        "minor_version": 2,
+        "key": "http",
+        "data": {
+            "stable": {
+                "server_host": ["127.0.0.1"],
+                "server_port": port,
+                "cors_allowed_origins": ["https://cast.home-assistant.io"],
+                "login_attempts_threshold": -1,
+                "ip_ban_enabled": True,
+                "ssl_profile": "modern",
+                "use_x_frame_options": True,
+                "created_at": datetime.now(UTC).isoformat(),
+                "error": None,
+                "error_message": None,
+            },
+            "pending": None,
+            "yaml_migration_done": True,
+        },
+    }
+    (storage / "http").write_text(json.dumps(http, indent=2) + "\n")
+    onboarding = storage / "onboarding"
+    if not onboarding.exists():
+        seeded = {
+            "version": 4,
+            "minor_version": 1,
+            "key": "onboarding",
+            "data": {"done": ["core_config"]},
+        }
+        onboarding.write_text(json.dumps(seeded, indent=2) + "\n")
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to send SIGTERM to this process when its parent dies (PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
+class HomeAssistantProcess:
+    """``hass -c <config_dir> --skip-pip`` in its own process group.
+
+    ``log_path`` None lets Home Assistant write to this terminal; otherwise its console output
+    goes to that file. It dies with this process (parent-death signal, Linux).
+    """
+
+    def __init__(self, config_dir: Path, log_path: Path | None = None) -> None:
+        """Describe the process; nothing runs before :meth:`start`."""
+        self.config_dir = config_dir
+        self.log_path = log_path
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process runs."""
+        return self.process is not None and self.process.returncode is None
+
+    async def start(self) -> None:
+        """Spawn Home Assistant (returns at once; see :meth:`HassClient.wait_until_up`)."""
+        hass = Path(sys.executable).with_name("hass")
+        command = [str(hass)] if hass.exists() else [sys.executable, "-m", "homeassistant"]
+        output: Any = None
+        if self.log_path is not None:
+            output = self.log_path.open("ab")
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *command,
+                "-c",
+                str(self.config_dir),
+                *HASS_ARGS,
+                cwd=self.config_dir,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+                process_group=0,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
+        finally:
+            if output is not None:
+                output.close()
+
+    async def wait(self) -> int:
+        """Wait for the process to exit; return its exit code."""
+        assert self.process is not None
+        return await self.process.wait()
+
+    async def stop(self, grace: float = HASS_STOP_TIMEOUT) -> int | None:
+        """SIGTERM the process group, SIGKILL it after ``grace`` seconds; return the exit code."""
+        process = self.process
+        if process is None:
+            return None
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                async with asyncio.timeout(grace):
+                    await process.wait()
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                await process.wait()
+        # Anything Home Assistant left in its group (it starts none itself) goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        return process.returncode
+
+
+# ------------------------------------------------------------------------------ orchestration
+
+
+async def _start_stacks(context: StackContext, report: CheckReport) -> list[Stack]:
+    """Start every available stack; skipped ones are reported; StackError propagates."""
+    started: list[Stack] = []
+    try:
+        for factory in STACKS:
+            stack = factory()
+            if reason := stack.unavailable():
+                report.skip(stack.name, reason)
+                continue
+            await stack.start(context)
+            started.append(stack)
+    except BaseException:
+        await _stop_stacks(started)
+        raise
+    return started
+
+
+async def _stop_stacks(stacks: Sequence[Stack]) -> None:
+    for stack in reversed(stacks):
+        with contextlib.suppress(Exception):
+            await stack.stop()
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    """The last ``lines`` lines of a log file (empty if it does not exist)."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+async def run_check(limit: float = CHECK_TIMEOUT) -> int:
+    """``--check``: the stacks and Home Assistant in a temporary config; 0 if all passed."""
+    report = CheckReport()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="switchboard-develop-") as tmp:
+        config_dir = Path(tmp)
+        shutil.copy2(CONFIG_DIR / "configuration.yaml", config_dir / "configuration.yaml")
+        port = free_port()
+        prepare_config(config_dir, port)
+        url = f"http://127.0.0.1:{port}"
+        log = config_dir / "hass-console.log"
+        context = StackContext(check=True, config_dir=config_dir, hass_url=url)
+        hass_process = HomeAssistantProcess(config_dir, log)
+        stacks: list[Stack] = []
+        try:
+            async with asyncio.timeout(limit):
+                stacks = await _start_stacks(context, report)
+                report.ok("stacks started", ", ".join(stack.name for stack in stacks))
+                for stack in stacks:
+                    for line in stack.describe():
+                        report.write(f"     {line}")
+                await hass_process.start()
+                async with aiohttp.ClientSession() as session:
+                    hass = HassClient(session, url)
+                    try:
+                        async with report.step("home assistant started") as step:
+                            waited = await hass.wait_until_up(
+                                lambda: hass_process.alive, HASS_START_TIMEOUT
+                            )
+                            step.detail = f"{url} answered after {waited:.1f} s"
+                        async with report.step("onboarding") as step:
+                            step.detail = await hass.onboard()
+                    except _StepFailed:
+                        pass
+                    else:
+                        for stack in stacks:
+                            with contextlib.suppress(_StepFailed):
+                                await stack.check(hass, report)
+        except TimeoutError:
+            report.fail("overall", f"timed out after {limit:.0f} s")
+        except StackError as err:
+            report.fail("stacks started", str(err))
+        finally:
+            code = await hass_process.stop()
+            await _stop_stacks(stacks)
+        if code not in {None, 0}:
+            report.note("home assistant", f"exit code {code} on stop")
+        if report.failed:
+            report.write(f"---- last lines of the Home Assistant log ({log.name}) ----")
+            report.write(_tail(config_dir / "home-assistant.log") or _tail(log))
+    elapsed = time.monotonic() - started
+    verdict = "passed" if not report.failed else "FAILED"
+    report.write(f"check {verdict}: {report.passed} ok, {report.failed} failed in {elapsed:.1f} s")
+    return 1 if report.failed else 0
+
+
+async def run_interactive(port: int, stop: asyncio.Event) -> int:
+    """Run the stacks and Home Assistant with ``config/`` until ``stop`` is set; exit code."""
+    report = CheckReport()
+    prepare_config(CONFIG_DIR, port)
+    url = f"http://127.0.0.1:{port}"
+    context = StackContext(check=False, config_dir=CONFIG_DIR, hass_url=url)
+    try:
+        stacks = await _start_stacks(context, report)
+    except StackError as err:
+        print(f"scripts/develop: {err}", file=sys.stderr, flush=True)
+        return 1
+    hass_process = HomeAssistantProcess(CONFIG_DIR)
+    code = 0
+    try:
+        while True:
+            await hass_process.start()
+            async with aiohttp.ClientSession() as session:
+                hass = HassClient(session, url)
+                waiter = asyncio.ensure_future(hass.wait_until_up(lambda: hass_process.alive, 300))
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                stopper.cancel()
+                if not waiter.done():
+                    waiter.cancel()
+                    break
+                if waiter.exception() is None:
+                    _print_banner(url, stacks)
+            exited = asyncio.ensure_future(hass_process.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({exited, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if not exited.done():
+                exited.cancel()
+                break
+            if exited.result() != RESTART_EXIT_CODE:
+                code = exited.result()
+                print(f"scripts/develop: Home Assistant exited ({code})", flush=True)
+                break
+            print("scripts/develop: restarting Home Assistant", flush=True)
+    finally:
+        print("scripts/develop: stopping Home Assistant and the emulators", flush=True)
+        await hass_process.stop()
+        await _stop_stacks(stacks)
+    print("scripts/develop: stopped", flush=True)
+    return code
+
+
+def _print_banner(url: str, stacks: Sequence[Stack]) -> None:
+    lines = [
+        "",
+        f"Home Assistant is up: {url}  (Ctrl-C stops everything)",
+        f"  config: {CONFIG_DIR} (log: config/home-assistant.log)",
+        "  first visit: create a user (onboarding), then add Switchboard:",
+    ]
+    for stack in stacks:
+        lines.extend(f"  {line}" for line in stack.describe())
+    print("\n".join(lines) + "\n", flush=True)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scripts/develop",
+        description=(
+            "Run the emulated devices and Home Assistant with its frontend on "
+            "http://127.0.0.1:PORT using config/, until Ctrl-C."
+        ),
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="run headless in a temporary config, drive it over the REST API, exit 0 if all ok",
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="HTTP port (default 8123; --check: a free port)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=CHECK_TIMEOUT,
+        help=f"--check: give up after this many seconds (default {CHECK_TIMEOUT:.0f})",
+    )
+    return parser
+
+
+async def _main(args: argparse.Namespace) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    if args.check:
+        task = asyncio.current_task()
+        assert task is not None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            return await run_check(args.timeout)
+        except asyncio.CancelledError:
+            print("FAIL check: interrupted", flush=True)
+            return 130
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return await run_interactive(args.port or DEFAULT_HTTP_PORT, stop)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m emulators.develop``; returns the exit status."""
+    args = _build_parser().parse_args(argv)
+    if args.check and args.port is not None:
+        print("scripts/develop: --check always uses a free port; --port ignored", flush=True)
+    return asyncio.run(_main(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
