@@ -1,0 +1,73 @@
+"""``scripts/develop --check``: the development stack end to end, as a subprocess.
+
+The check starts the emulated strips and a real Home Assistant (in a temporary config) and
+drives it over HTTP; this test process itself opens no socket. The subprocess runs in its
+own session, which is killed (SIGTERM, then SIGKILL) if it does not finish in time, so no
+process outlives the test; Home Assistant dies with the orchestrator (parent-death signal).
+"""
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+import re
+import signal
+import time
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "develop"
+LIMIT = 150.0
+"""Seconds before the test gives up (the check's own limit is 180 s; it takes about 10 s)."""
+
+EXPECTED = (
+    r"^ok   home assistant started: ",
+    r"^ok   onboarding: ",
+    r"^ok   MaxSmart: config flow menu: ",
+    r"^ok   MaxSmart: discovery: 2 of our strips listed",
+    r"^ok   MaxSmart: add Desk \(fw 1\.30\) ",
+    r"^ok   MaxSmart: turn_off switch\.desk_port_1: state off at once",
+    r"^ok   MaxSmart: power sensor\.desk_port_1_power while off: 0",
+    r"^ok   MaxSmart: power sensor\.desk_port_1_power while on: \d",
+    r"^ok   MaxSmart: add Rack \(fw 2\.11\) by address ",
+    r"^ok   MaxSmart: turn_on switch\.rack_port_1: state on at once",
+    r"^ok   MaxSmart: power sensor\.rack_port_1_power while on: \d",
+    r"^check passed: \d+ ok, 0 failed",
+)
+
+
+async def _stop_session(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM the subprocess's session (the orchestrator stops Home Assistant), then SIGKILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        async with asyncio.timeout(45):
+            await process.wait()
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+
+
+async def test_develop_check() -> None:
+    """The check passes every step, well within its time budget."""
+    started = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        str(SCRIPT),
+        "--check",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        async with asyncio.timeout(LIMIT):
+            output, _ = await process.communicate()
+    finally:
+        if process.returncode is None:
+            await _stop_session(process)
+    elapsed = time.monotonic() - started
+    text = output.decode(errors="replace")
+    assert process.returncode == 0, text
+    assert "FAIL" not in text, text
+    for pattern in EXPECTED:
+        assert re.search(pattern, text, re.MULTILINE), f"{pattern!r} missing in:\n{text}"
+    assert elapsed < 90, f"took {elapsed:.0f} s:\n{text}"
