@@ -393,7 +393,7 @@ class MaxSmartStack(Stack):
         """Nothing runs before :meth:`start`."""
         self.emulators: list[MaxSmartEmulator] = []
         self.relay: MaxSmartBroadcastRelay | None = None
-        self.fallback: str | None = None
+        self.fallback: list[str] = []
         self.check_mode = False
 
     def _specs(self, check: bool) -> list[_StripSpec]:
@@ -441,7 +441,7 @@ class MaxSmartStack(Stack):
             try:
                 await emulator.start()
             except OSError as err:
-                self.fallback = f"port 80/8888 on {host} unavailable ({err.strerror or err})"
+                self.fallback.append(f"port 80/8888 on {host} unavailable ({err.strerror or err})")
                 emulator = MaxSmartEmulator(host, 0, 0, **kwargs)
                 try:
                     await emulator.start()
@@ -452,7 +452,7 @@ class MaxSmartStack(Stack):
         try:
             await relay.start()
         except OSError as err:
-            self.fallback = f"broadcast relay on UDP 8888 unavailable ({err}); no discovery"
+            self.fallback.append(f"broadcast relay on UDP 8888 unavailable ({err}); no discovery")
         else:
             self.relay = relay
             for emulator in self.emulators:
@@ -489,7 +489,7 @@ class MaxSmartStack(Stack):
             )
         if self.fallback:
             lines.append(
-                f"  note: {self.fallback}; choose 'manual' and enter the host above, "
+                f"  note: {'; '.join(self.fallback)}; choose 'manual' and enter the host above, "
                 "with the discovery port under Advanced"
             )
         return lines
@@ -926,8 +926,23 @@ async def run_check(limit: float = CHECK_TIMEOUT) -> int:
 
 
 async def run_interactive(port: int, stop: asyncio.Event) -> int:
-    """Run the stacks and Home Assistant with ``config/`` until ``stop`` is set; exit code."""
+    """Run the stacks and Home Assistant with ``config/`` until ``stop`` is set; exit code.
+
+    Returns 1 at once if ``port`` is taken on 127.0.0.1 or a stack cannot start, else Home
+    Assistant's exit code (0 after Ctrl-C).
+    """
     report = CheckReport()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", port))
+    except OSError as err:
+        print(
+            f"scripts/develop: 127.0.0.1:{port} is in use ({err.strerror}); "
+            "stop what uses it or pass --port N",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     prepare_config(CONFIG_DIR, port)
     url = f"http://127.0.0.1:{port}"
     context = StackContext(check=False, config_dir=CONFIG_DIR, hass_url=url)
