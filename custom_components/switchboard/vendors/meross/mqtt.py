@@ -278,10 +278,11 @@ class MerossMqttClient:
             priority = RequestPriority.COMMAND if method == Method.SET else RequestPriority.POLL
         if self._client is None:
             raise MerossConnectionError("not connected to the Meross broker")
+        if self.limiter is not None:
+            # Waiting for a slot is not the device's fault: the timeout starts after it.
+            await self.limiter.acquire(priority)
         try:
             async with asyncio.timeout(timeout):
-                if self.limiter is not None:
-                    await self.limiter.acquire(priority)
                 return await self._async_send(uuid, method, namespace, payload or {})
         except TimeoutError as err:
             raise MerossTimeoutError(f"{namespace} on {uuid}: no reply in {timeout} s") from err

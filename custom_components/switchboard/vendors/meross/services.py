@@ -1,0 +1,81 @@
+"""``switchboard.meross_request``: send a raw GET/SET to a Meross device and return its reply."""
+
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+import probatio
+
+from ...const import CONF_FAMILY, DOMAIN
+from .const import FAMILY_KEY, SERVICE_MEROSS_REQUEST
+from .errors import MerossError
+
+ATTR_DEVICE_ID = "device_id"
+
+REQUEST_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(ATTR_DEVICE_ID): cv.string,
+        probatio.Required("namespace"): probatio.All(cv.string, probatio.Match(r"^Appliance\.")),
+        probatio.Optional("method", default="GET"): probatio.In(["GET", "SET"]),
+        probatio.Optional("payload", default=dict): dict,
+    }
+)
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the service once."""
+    if hass.services.has_service(DOMAIN, SERVICE_MEROSS_REQUEST):
+        return
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_MEROSS_REQUEST,
+        _async_request,
+        schema=REQUEST_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+
+
+async def _async_request(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    device = dr.async_get(hass).async_get(call.data[ATTR_DEVICE_ID])
+    if device is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_device",
+            translation_placeholders={"device": call.data[ATTR_DEVICE_ID]},
+        )
+    for entry_id in device.config_entries:
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.data.get(CONF_FAMILY) != FAMILY_KEY:
+            continue
+        if entry.state is not ConfigEntryState.LOADED:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="entry_not_loaded",
+                translation_placeholders={"entry": entry.title},
+            )
+        account = entry.runtime_data.account
+        uuid = next((ident for domain, ident in device.identifiers if domain == DOMAIN), None)
+        if uuid is None or uuid not in account.sources:
+            break
+        try:
+            reply: dict[str, Any] = await account.mqtt.async_request(
+                uuid,
+                call.data["method"],
+                call.data["namespace"],
+                call.data["payload"],
+            )
+        except MerossError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="meross_request_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        return {"uuid": uuid, "namespace": call.data["namespace"], "payload": reply}
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="meross_not_a_device",
+        translation_placeholders={"device": device.name or device.id},
+    )
