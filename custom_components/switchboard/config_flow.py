@@ -33,6 +33,7 @@ from .const import (
 from .families import FAMILIES
 from .vendors.indi.config_flow import IndiFlow
 from .vendors.maxsmart.config_flow import MaxSmartFlow
+from .vendors.meross.config_flow import MerossFlow
 
 
 class SwitchboardFlowBase(ConfigFlow):
@@ -81,7 +82,9 @@ class SwitchboardFlowBase(ConfigFlow):
         return SwitchboardOptionsFlow()
 
 
-class SwitchboardConfigFlow(MaxSmartFlow, IndiFlow, SwitchboardFlowBase, domain=DOMAIN):
+class SwitchboardConfigFlow(
+    MaxSmartFlow, IndiFlow, MerossFlow, SwitchboardFlowBase, domain=DOMAIN
+):
     """Switchboard's config flow: the base plus every family's mixin."""
 
 
