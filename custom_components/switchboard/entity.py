@@ -60,12 +60,13 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
         info = device_info(self._descriptor)
         if (parent_id := self._descriptor.via_device) and self.platform is not None:
             registry = dr.async_get(self.hass)
-            parent = registry.async_get_device(identifiers={(DOMAIN, parent_id)})
+            entry_id = self.coordinator.config_entry.entry_id
+            parent = registry.async_get_device_by_identifier((DOMAIN, parent_id), entry_id)
             if parent is None and (
                 found := self.coordinator.config_entry.runtime_data.devices().get(parent_id)
             ):
                 parent = registry.async_get_or_create(
-                    config_entry_id=self.coordinator.config_entry.entry_id,
+                    config_entry_id=entry_id,
                     **device_info(found[1].descriptor),
                 )
             if parent is not None:
