@@ -2,11 +2,11 @@
 
 from typing import Any
 
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
 from emulators.maxsmart import MaxSmartEmulator
-from homeassistant.core import HomeAssistant
 
 
 def entry_data(emulator: MaxSmartEmulator) -> dict[str, Any]:

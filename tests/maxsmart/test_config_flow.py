@@ -3,8 +3,12 @@
 from collections.abc import AsyncGenerator
 from unittest.mock import patch
 
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.components.network.models import Adapter
+from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchboard.const import (
     CONF_BURST_CYCLES,
@@ -14,10 +18,6 @@ from custom_components.switchboard.const import (
     DOMAIN,
 )
 from emulators.maxsmart import MaxSmartBroadcastRelay, MaxSmartEmulator
-from homeassistant.components.network.models import Adapter
-from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, SOURCE_USER
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
 
 from ..conftest import LOOPBACK_ADAPTER
 from .integration import entry_data, setup_entry
@@ -124,9 +124,7 @@ async def test_manual_already_configured_updates_address(
     entry.add_to_hass(hass)
     with patch("custom_components.switchboard.async_setup_entry", return_value=True):
         result = await _menu_to_maxsmart(hass)
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], _address(strip)
-        )
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], _address(strip))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert entry.data["host"] == "127.0.0.1"

@@ -3,17 +3,17 @@
 from datetime import timedelta
 
 from freezegun.api import FrozenDateTimeFactory
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
-import probatio
-import pytest
-
-from custom_components.switchboard.const import DOMAIN
-from emulators.maxsmart import MaxSmartEmulator
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+import probatio
+import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from custom_components.switchboard.const import DOMAIN
+from emulators.maxsmart import MaxSmartEmulator
 
 from .integration import reported_watts, setup_entry
 
@@ -49,7 +49,9 @@ async def test_strip_entities_and_device(hass: HomeAssistant, strip: MaxSmartEmu
     assert energy.attributes["device_class"] == "energy"
     assert energy.attributes["unit_of_measurement"] == "kWh"
 
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, strip.serial), entry.entry_id)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, strip.serial), entry.entry_id
+    )
     assert device is not None
     assert device.sw_version == "1.30"
     assert device.serial_number == strip.serial
@@ -73,7 +75,9 @@ async def test_plug_milliwatts(hass: HomeAssistant, plug: MaxSmartEmulator) -> N
     # A one-port plug has no master switch.
     assert hass.states.get("switch.kettle_all_ports") is None
     assert hass.states.get("switch.kettle_kettle").state == STATE_ON
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, plug.serial), entry.entry_id)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, plug.serial), entry.entry_id
+    )
     assert device.model == "Smart Plug"
 
 
