@@ -105,7 +105,12 @@ class MaxSmartFlow(ConfigFlow):
                 return await self.async_step_maxsmart_manual()
             info = self._maxsmart_found[serial]
             try:
-                await self._async_maxsmart_probe(info.host, DEFAULT_HTTP_PORT, info.udp_port)
+                answered = await self._async_maxsmart_probe(
+                    info.host, DEFAULT_HTTP_PORT, info.udp_port
+                )
+                if answered.serial != serial:
+                    # Another strip took that address since the broadcast.
+                    raise NoDiscoveryReply
             except CannotConnect, NoDiscoveryReply:
                 # Not on port 80 (or gone): let the user correct the address.
                 return await self.async_step_maxsmart_manual(
@@ -116,7 +121,7 @@ class MaxSmartFlow(ConfigFlow):
                     errors={"base": "cannot_connect"},
                 )
             return await self._async_maxsmart_create(
-                info, info.host, DEFAULT_HTTP_PORT, info.udp_port
+                answered, info.host, DEFAULT_HTTP_PORT, info.udp_port
             )
 
         configured = self._async_current_ids(include_ignore=True)
