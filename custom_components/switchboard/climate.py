@@ -63,6 +63,16 @@ class SwitchboardClimate(SwitchboardEntity, ClimateEntity):
                 features |= ClimateEntityFeature.TURN_ON
         self._attr_supported_features = features
 
+    def watched_attributes(self) -> tuple[str, ...]:
+        """The mode attribute plus the temperature and action attributes."""
+        description = self.entity_description
+        extra = (
+            description.current_temperature_attribute,
+            description.target_temperature_attribute,
+            description.hvac_action_attribute,
+        )
+        return (*super().watched_attributes(), *(key for key in extra if key))
+
     def _number(self, key: str | None) -> float | None:
         if key is None or (state := self.device_state) is None:
             return None

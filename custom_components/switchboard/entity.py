@@ -53,6 +53,40 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
         self.entity_description = description
         self._attr_unique_id = f"{device_id}_{description.key}"
         self._descriptor = coordinator.data[device_id].descriptor
+        self._seen: tuple[object, ...] = self._snapshot()
+
+    def watched_attributes(self) -> tuple[str, ...]:
+        """Device attributes this entity's state depends on (platforms with more extend it)."""
+        description = self.entity_description
+        keys = (
+            description.attribute,
+            description.name_attribute,
+            *(key for _, key in description.extra_attributes),
+        )
+        return tuple(key for key in keys if key)
+
+    def _snapshot(self) -> tuple[object, ...]:
+        state = self.device_state
+        if state is None:
+            return (self.coordinator.last_update_success, None)
+        return (
+            self.coordinator.last_update_success,
+            state.available,
+            *(state.attributes.get(key) for key in self.watched_attributes()),
+        )
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when something this entity shows has changed.
+
+        A coordinator serving many entities (an INDI device with hundreds of vectors) pushes
+        one attribute at a time; the other entities skip the state write.
+        """
+        snapshot = self._snapshot()
+        if snapshot == self._seen:
+            return
+        self._seen = snapshot
+        super()._handle_coordinator_update()
 
     @property
     def device_info(self) -> DeviceInfo:

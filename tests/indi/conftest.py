@@ -55,7 +55,9 @@ def indiserver(socket_enabled: None) -> Generator[IndiServerAddress]:
         pytest.skip("indiserver / indi_simulator_* not installed (Debian package indi-bin)")
     port = _free_port()
     process = subprocess.Popen(
-        ["indiserver", "-p", str(port), *SIMULATORS],
+        # -u: its own local (abstract) socket; the default /tmp/indiserver allows only one
+        # indiserver per machine, so a developer's running server would break the tests.
+        ["indiserver", "-p", str(port), "-u", f"/tmp/indiserver-switchboard-{port}", *SIMULATORS],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group: the drivers die with it
