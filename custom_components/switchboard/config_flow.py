@@ -82,9 +82,7 @@ class SwitchboardFlowBase(ConfigFlow):
         return SwitchboardOptionsFlow()
 
 
-class SwitchboardConfigFlow(
-    MaxSmartFlow, IndiFlow, MerossFlow, SwitchboardFlowBase, domain=DOMAIN
-):
+class SwitchboardConfigFlow(MaxSmartFlow, IndiFlow, MerossFlow, SwitchboardFlowBase, domain=DOMAIN):
     """Switchboard's config flow: the base plus every family's mixin."""
 
 
