@@ -2,10 +2,13 @@
 
 The strip keeps hourly (24), daily (31) and monthly (12) energy per port (cmd 510,
 protocols.md 1.3). We merge them into hourly rows, finest data first: the last 24 hours hour by
-hour; earlier days of the daily window as one row at the day's start; earlier months as one
-row at the month's start. Where a coarse sample is partly covered by finer ones, only the
-remainder (coarse minus the finer samples inside it) is added, at the coarse sample's start,
-so nothing is counted twice. Rows become external statistics
+hour; earlier days of the daily window as one row at the day's last hour; earlier months as
+one row at the month's last hour. Where a coarse sample is partly covered by finer ones, only
+the remainder (coarse minus the finer samples inside it) is added, at the last hour before the
+finer samples, so nothing is counted twice. Coarse energy goes to the end of the span it
+covers so that every row's sum is the running total at the end of its hour: rows an earlier
+import wrote at a finer resolution stay in the database when the window has moved on, and
+they then still agree with the new rows (sums never decrease). Rows become external statistics
 ``switchboard:maxsmart_<serial>_port_<n>_energy`` (and ``..._energy`` for the whole strip),
 in kWh with a running sum, which the Energy dashboard accepts as a consumption source; so
 history from before the integration was installed shows there.
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 IMPORT_INTERVAL: Final = timedelta(hours=1)
+_HOUR: Final = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,22 +77,26 @@ def merge_history(
     """
     rows: list[tuple[datetime, float]] = []
     finer: list[tuple[datetime, float]] = []  # the next finer resolution's samples
+    latest: datetime | None = None  # start of the finest resolution's last (running) period
     for stats, span in ((hourly, "hour"), (daily, "day"), (monthly, "month")):
         if stats is None or port_index >= len(stats.energy):
             continue
         values = stats.energy[port_index]
         starts = _starts(stats, len(values))
         covered_from = min((start for start, _ in finer), default=None)
+        if latest is None and starts:
+            latest = starts[-1]
         current: list[tuple[datetime, float]] = []
         for start, value in zip(starts, values, strict=True):
             current.append((start, value))
             end = _period_end(start, span)
             if covered_from is None or end <= covered_from:
-                rows.append((start, value))
+                # The running period stays at its start: its end is in the future.
+                rows.append((min(end - _HOUR, latest or start), value))
             elif start < covered_from:
                 inside = sum(v for s, v in finer if start <= s < end)
                 if (rest := value - inside) > 0:
-                    rows.append((start, rest))
+                    rows.append((covered_from - _HOUR, rest))
         if current:
             finer = current
     return [
@@ -140,6 +148,11 @@ async def async_import_statistics(hass: HomeAssistant, source: MaxSmartSource) -
         )
         for index in range(port_count)
     ]
+    # Sums continue from the stored total before the earliest period's start (not before its
+    # row at the period's last hour: rows inside that period may be left from earlier imports).
+    since = min(_starts(stats, 1)[0] for stats in periods.values() if stats is not None).replace(
+        tzinfo=time_zone
+    )
     totals: dict[datetime, float] = {}
     for rows in per_port:
         for row in rows:
@@ -148,19 +161,24 @@ async def async_import_statistics(hass: HomeAssistant, source: MaxSmartSource) -
     name = source.descriptor.name
     for index, rows in enumerate(per_port):
         written += await _async_write(
-            hass, statistic_id(source.serial, index + 1), f"{name} port {index + 1} energy", rows
+            hass,
+            statistic_id(source.serial, index + 1),
+            f"{name} port {index + 1} energy",
+            rows,
+            since,
         )
     written += await _async_write(
         hass,
         statistic_id(source.serial, None),
         f"{name} energy",
         [EnergyRow(start, energy) for start, energy in sorted(totals.items())],
+        since,
     )
     return written
 
 
 async def _async_write(
-    hass: HomeAssistant, stat_id: str, name: str, rows: Sequence[EnergyRow]
+    hass: HomeAssistant, stat_id: str, name: str, rows: Sequence[EnergyRow], since: datetime
 ) -> int:
     from homeassistant.components.recorder.models import (
         StatisticData,
@@ -175,12 +193,11 @@ async def _async_write(
 
     if not rows:
         return 0
-    first = rows[0].start
     before = await get_instance(hass).async_add_executor_job(
         statistics_during_period,
         hass,
-        first - timedelta(days=400),
-        first,
+        since - timedelta(days=400),
+        since,
         {stat_id},
         "hour",
         None,
