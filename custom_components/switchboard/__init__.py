@@ -4,13 +4,16 @@ This module only sets config entries up and down; each entry runs the coordinato
 family (vendor package) it was created for, see ``family.py``.
 """
 
+import logging
+
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError
+from homeassistant.exceptions import ConfigEntryError, HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
+from .bridge import BridgeSettings, MqttBridge
 from .const import CONF_FAMILY, DOMAIN
 from .coordinator import SwitchboardConfigEntry
 from .descriptions import PLATFORMS
@@ -18,6 +21,8 @@ from .families import FAMILIES
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+_LOGGER = logging.getLogger(__name__)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -39,12 +44,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry) 
         )
     entry.runtime_data = await family.async_setup_entry(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    bridge = entry.runtime_data.bridge = MqttBridge(
+        hass, entry, BridgeSettings.from_options(entry.options)
+    )
+    if bridge.settings.enabled:
+        try:
+            await bridge.async_start()
+        except HomeAssistantError as err:
+            # The bridge is optional: without Home Assistant's mqtt the devices still work.
+            _LOGGER.warning("MQTT bridge of %s not started: %s", entry.title, err)
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry) -> bool:
     """Unload the platforms, then stop every coordinator and connection of the entry."""
     if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        if entry.runtime_data.bridge is not None:
+            await entry.runtime_data.bridge.async_stop()
         await entry.runtime_data.async_shutdown()
     return unloaded
 

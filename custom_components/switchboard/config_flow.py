@@ -23,6 +23,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio
 
+from .bridge import options_section as bridge_options_section, validate_options as validate_bridge
 from .const import (
     CONF_BURST_CYCLES,
     CONF_BURST_INTERVAL,
@@ -106,9 +107,10 @@ class SwitchboardOptionsFlow(OptionsFlowWithReload):
         family = FAMILIES[self.config_entry.data[CONF_FAMILY]]
         errors: dict[str, str] = {}
         if user_input is not None:
+            errors |= validate_bridge(user_input, self.config_entry.options)
             if user_input[CONF_BURST_INTERVAL] > user_input[CONF_SCAN_INTERVAL]:
                 errors[CONF_BURST_INTERVAL] = "burst_slower_than_normal"
-            else:
+            elif not errors:
                 return self.async_create_entry(data=user_input)
         current = family.polling.with_options(self.config_entry.options)
         schema = probatio.Schema(
@@ -123,6 +125,7 @@ class SwitchboardOptionsFlow(OptionsFlowWithReload):
                     NumberSelectorConfig(min=0, max=30, step=1, mode=NumberSelectorMode.BOX)
                 ),
                 **family.options_schema(self.config_entry),
+                **bridge_options_section(self.config_entry),
             }
         )
         return self.async_show_form(

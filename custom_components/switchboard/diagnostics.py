@@ -55,6 +55,7 @@ async def async_get_config_entry_diagnostics(
             },
             "coordinators": coordinators,
             "family": runtime.diagnostics(),
+            "mqtt_bridge": runtime.bridge.diagnostics() if runtime.bridge else None,
         },
         TO_REDACT | runtime.family.redact,
     )

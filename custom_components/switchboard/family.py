@@ -14,7 +14,7 @@ diagnostics, services and the MQTT bridge work from the common model and need no
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 import probatio
@@ -22,6 +22,9 @@ import probatio
 from .coordinator import PollingSettings, SwitchboardConfigEntry, SwitchboardCoordinator
 from .descriptions import SwitchboardEntityDescription
 from .model import DeviceState
+
+if TYPE_CHECKING:
+    from .bridge import MqttBridge
 
 
 class FamilyRuntime(ABC):
@@ -37,6 +40,8 @@ class FamilyRuntime(ABC):
         self.family = family
         self.coordinators: dict[str, SwitchboardCoordinator] = {}
         self._listeners: list[Callable[[SwitchboardCoordinator], None]] = []
+        self.bridge: MqttBridge | None = None
+        """The entry's MQTT bridge (``bridge.py``), set by ``async_setup_entry``."""
 
     @abstractmethod
     def describe(self, state: DeviceState) -> Iterable[SwitchboardEntityDescription]:
