@@ -1,7 +1,9 @@
 """Development stack: emulated devices plus Home Assistant with its frontend (``scripts/develop``).
 
-``python -m emulators.develop [--port 8123]`` starts every available *stack* (today: two
-emulated MaxSmart strips of different firmware), prepares ``config/`` (``configuration.yaml`` is
+``python -m emulators.develop [--port 8123]`` starts every available *stack* (two emulated
+MaxSmart strips of different firmware; a mosquitto broker with TLS, the emulated Meross cloud
+and a Meross plug, strip and thermostat; the real ``indiserver`` with four simulators when
+``indiserver`` is on PATH), prepares ``config/`` (``configuration.yaml`` is
 tracked; the script creates ``config/custom_components/switchboard`` as a symlink to the
 repository's integration, ``config/.storage/core.network`` with only the loopback adapter
 enabled, so discovery never leaves loopback, and ``config/.storage/http`` listening on
@@ -24,7 +26,9 @@ location and units and that step would set up ``met``, ``radio_browser`` and
 ``--check`` runs the same stacks headless against a fresh temporary copy of ``config/`` on a
 free HTTP port and drives Home Assistant through its REST API only: onboarding, then each
 stack's check (MaxSmart: the config flow with discovery, a port toggled off and on with the
-switch state and the power read back, a second strip added by address). Each step prints one
+switch state and the power read back, a second strip added by address; Meross: the account
+added through the config flow, the plug's switch turned on, a push from the plug seen; INDI:
+the server added, the simulators' entities found, the telescope connected). Each step prints one
 line, ``ok   <step>[: detail]``, ``note <step>: detail`` (informational) or
 ``FAIL <step>: reason``; the exit status is 0 only if no step failed. The run is bounded by
 ``--timeout`` (180 s by default) and always stops everything before exiting.
@@ -85,6 +89,14 @@ from typing import Any, ClassVar, override
 import aiohttp
 
 from emulators.maxsmart import MaxSmartBroadcastRelay, MaxSmartEmulator
+from emulators.meross import (
+    MerossCloudEmulator,
+    MerossEmulatedAccount,
+    MerossPlug,
+    MerossStrip,
+    MerossThermostat,
+)
+from emulators.mosquitto import Mosquitto, MosquittoError, mosquitto_available
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 """The repository (``scripts/develop`` runs from here)."""
@@ -674,7 +686,372 @@ async def _wait_power(
         await asyncio.sleep(0.2)
 
 
-STACKS: list[Callable[[], Stack]] = [MaxSmartStack]
+# ------------------------------------------------------------------------------ Meross
+
+MEROSS_EMAIL = "meross@example.com"
+MEROSS_PASSWORD = "switchboard"  # noqa: S105 (the emulated account's, printed for the user)
+MEROSS_USER_ID = "4242001"
+MEROSS_KEY = "5f1d0c7e6a3b48e29d7c1b0a9e8f7d6c"
+"""Fixed account identity in interactive runs, so an entry made once keeps working."""
+MEROSS_HTTP_PORT = 8125
+MEROSS_MQTT_PORT = 8883
+MEROSS_PUSH_LIMIT = 5.0
+"""Seconds a push from the emulated plug may take to show in Home Assistant's REST state."""
+
+
+class MerossStack(Stack):
+    """A mosquitto broker (TLS), the emulated Meross cloud and a plug, a strip and a thermostat.
+
+    The broker is a separate process (Debian ``mosquitto``); the cloud's HTTP API and the
+    devices (MQTT clients of the broker) run in the orchestrator's event loop. Interactive runs
+    use a fixed account, device identities and ports (cloud 127.0.0.1:8125, broker TLS 8883;
+    free ports if taken) so that an entry keeps working across runs; ``--check`` uses free
+    ports and a fresh account. The broker's certificate is signed by a throw-away CA, so the
+    certificate check must be off.
+    """
+
+    name = "Meross"
+
+    def __init__(self) -> None:
+        """Nothing runs before :meth:`start`."""
+        self.broker: Mosquitto | None = None
+        self.cloud: MerossCloudEmulator | None = None
+        self.account: MerossEmulatedAccount | None = None
+        self.plug: MerossPlug | None = None
+        self.notes: list[str] = []
+
+    @override
+    def unavailable(self) -> str | None:
+
+        return (
+            None if mosquitto_available() else "mosquitto is not installed (apt install mosquitto)"
+        )
+
+    @staticmethod
+    def _port_or_free(port: int, check: bool) -> int:
+        if check:
+            return 0
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return 0
+        return port
+
+    @override
+    async def start(self, context: StackContext) -> None:
+        """Start the broker, then the cloud with its three devices; StackError on failure."""
+        mqtt_port = self._port_or_free(MEROSS_MQTT_PORT, context.check)
+        http_port = self._port_or_free(MEROSS_HTTP_PORT, context.check)
+        if not context.check and not (mqtt_port and http_port):
+            self.notes.append(
+                f"port {MEROSS_HTTP_PORT} or {MEROSS_MQTT_PORT} taken: free ports used, "
+                "an entry from an earlier run needs Reconfigure"
+            )
+        self.broker = Mosquitto(
+            tls=True, tls_port=mqtt_port, allow_anonymous=False, anonymous_tls_listener=True
+        )
+        try:
+            await self.broker.start()
+            self.cloud = MerossCloudEmulator(self.broker, port=http_port)
+            fixed = not context.check
+            self.account = self.cloud.add_account(
+                MEROSS_EMAIL,
+                MEROSS_PASSWORD,
+                user_id=MEROSS_USER_ID if fixed else None,
+                key=MEROSS_KEY if fixed else None,
+            )
+            self.plug = await self.cloud.add_device(
+                self.account,
+                MerossPlug(
+                    name="Meross plug",
+                    uuid="2001000000000000000000000000d001" if fixed else None,
+                    mac="48:e1:e9:00:d0:01" if fixed else None,
+                ),
+            )
+            await self.cloud.add_device(
+                self.account,
+                MerossStrip(
+                    name="Meross strip",
+                    uuid="2001000000000000000000000000d002" if fixed else None,
+                    mac="48:e1:e9:00:d0:02" if fixed else None,
+                ),
+            )
+            await self.cloud.add_device(
+                self.account,
+                MerossThermostat(
+                    name="Meross thermostat",
+                    uuid="2001000000000000000000000000d003" if fixed else None,
+                    mac="48:e1:e9:00:d0:03" if fixed else None,
+                ),
+            )
+            await self.cloud.start()
+        except (OSError, MosquittoError, TimeoutError) as err:
+            await self.stop()
+            raise StackError(f"Meross: cannot start the broker or the cloud: {err}") from err
+
+    @override
+    async def stop(self) -> None:
+        """Stop the devices and the cloud, then the broker (its process and files)."""
+        cloud, self.cloud = self.cloud, None
+        if cloud is not None:
+            with contextlib.suppress(Exception):
+                await cloud.stop()
+        broker, self.broker = self.broker, None
+        if broker is not None:
+            with contextlib.suppress(Exception):
+                await broker.close()
+
+    @override
+    def describe(self) -> list[str]:
+        """What to enter in the Meross form."""
+        if self.cloud is None or self.account is None:
+            return []
+        lines = [
+            "Meross: Add integration > Switchboard > Meross cloud account:",
+            f"  email {MEROSS_EMAIL}, password {MEROSS_PASSWORD}; under Advanced: API URL "
+            f"{self.cloud.url}, 'Verify the certificate' off (broker {self.cloud.mqtt_domain}, "
+            "self-signed)",
+            "  devices: " + ", ".join(f"{d.name} ({d.device_type})" for d in self.account.devices),
+        ]
+        lines += [f"  note: {note}" for note in self.notes]
+        return lines
+
+    @override
+    async def check(self, hass: HassClient, report: CheckReport) -> None:
+        """Add the account over REST, toggle the plug, push a change from the plug."""
+        plug, cloud = self.plug, self.cloud
+        if plug is None or cloud is None:
+            report.skip(self.name, "not started")
+            return
+        known = await hass.integration_entities("switchboard")
+        async with report.step("Meross: add account") as step:
+            flow = await hass.flow_start("switchboard")
+            if "meross" not in flow.get("menu_options", []):
+                raise CheckFailed(f"expected a menu offering meross, got {flow}")
+            result = await hass.flow_step(flow["flow_id"], {"next_step_id": "meross"})
+            if result.get("step_id") != "meross":
+                raise CheckFailed(f"expected the sign-in form, got {result}")
+            result = await hass.flow_step(
+                flow["flow_id"],
+                {
+                    "email": MEROSS_EMAIL,
+                    "password": MEROSS_PASSWORD,
+                    "advanced": {"api_base_url": cloud.url, "verify_ssl": False},
+                },
+            )
+            if result.get("type") != "create_entry":
+                raise CheckFailed(f"no entry created: {result.get('errors') or result}")
+            entry = result.get("result") or {}
+            step.detail = f"entry {entry.get('title')!r} {entry.get('state', '')}".rstrip()
+        async with report.step("Meross: plug switch") as step:
+            switch = await _wait_entity(hass, known, "switch.", plug.name)
+            state = (await hass.state(switch))["state"]
+            step.detail = f"{switch} is {state}"
+        async with report.step(f"Meross: turn_on {switch}") as step:
+            await hass.call_service("switch", "turn_on", {"entity_id": switch})
+            state = (await hass.state(switch))["state"]
+            if state != "on":
+                raise CheckFailed(f"state right after turn_on is {state!r}")
+            if plug.onoff[0] != 1:
+                raise CheckFailed("the emulated plug is still off")
+            step.detail = "state on at once, emulated plug on"
+        async with report.step("Meross: push from the plug") as step:
+            started = time.monotonic()
+            await plug.push_toggle(False)
+            state = await _wait_state(hass, switch, "off", MEROSS_PUSH_LIMIT)
+            step.detail = (
+                f"button press off -> {switch} {state} after "
+                f"{(time.monotonic() - started) * 1000:.0f} ms"
+            )
+
+
+async def _wait_entity(hass: HassClient, known: set[str], prefix: str, name: str) -> str:
+    """The new entity of the integration with ``prefix`` and friendly name ``name`` (15 s)."""
+    deadline = time.monotonic() + 15
+    while True:
+        entities = await hass.integration_entities("switchboard") - known
+        states = await hass.states()
+        found = [
+            e
+            for e in entities
+            if e.startswith(prefix)
+            and e in states
+            and states[e]["attributes"].get("friendly_name") == name
+            and states[e]["state"] != "unavailable"
+        ]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"no {prefix}* named {name!r} among {sorted(entities)}")
+        await asyncio.sleep(0.2)
+
+
+async def _wait_state(hass: HassClient, entity_id: str, expected: str, limit: float) -> str:
+    """Poll ``entity_id`` until its state is ``expected``; CheckFailed after ``limit`` s."""
+    deadline = time.monotonic() + limit
+    while True:
+        state = (await hass.state(entity_id))["state"]
+        if state == expected:
+            return str(state)
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"{entity_id} is {state!r} after {limit:.0f} s, expected {expected}")
+        await asyncio.sleep(0.02)
+
+
+# ------------------------------------------------------------------------------ INDI
+
+INDI_SIMULATORS = (
+    "indi_simulator_telescope",
+    "indi_simulator_ccd",
+    "indi_simulator_focus",
+    "indi_simulator_wheel",
+)
+INDI_DEVICES = ("Telescope Simulator", "CCD Simulator", "Focuser Simulator", "Filter Simulator")
+INDI_PORT = 7624
+
+
+class IndiStack(Stack):
+    """The real ``indiserver`` with the telescope, CCD, focuser and filter wheel simulators.
+
+    Interactive: port 7624 (INDI's default) if free, else a free port; ``--check``: a free
+    port. indiserver runs in its own process group, which :meth:`stop` terminates (the driver
+    processes with it).
+    """
+
+    name = "INDI"
+
+    def __init__(self) -> None:
+        """Nothing runs before :meth:`start`."""
+        self.process: asyncio.subprocess.Process | None = None
+        self.port = 0
+
+    @override
+    def unavailable(self) -> str | None:
+        missing = [b for b in ("indiserver", *INDI_SIMULATORS) if shutil.which(b) is None]
+        if missing:
+            return f"{', '.join(missing)} not on PATH (Debian package indi-bin)"
+        return None
+
+    @override
+    async def start(self, context: StackContext) -> None:
+        """Spawn indiserver and wait until it accepts connections (10 s)."""
+        self.port = INDI_PORT
+        if context.check or not _port_free(INDI_PORT):
+            self.port = free_port()
+        self.process = await asyncio.create_subprocess_exec(
+            "indiserver",
+            "-p",
+            str(self.port),
+            *INDI_SIMULATORS,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            if self.process.returncode is not None:
+                code = self.process.returncode
+                await self.stop()
+                raise StackError(f"INDI: indiserver exited with {code} on port {self.port}")
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            except OSError:
+                if time.monotonic() > deadline:
+                    await self.stop()
+                    raise StackError(f"INDI: indiserver does not listen on {self.port}") from None
+                await asyncio.sleep(0.02)
+                continue
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            return
+
+    @override
+    async def stop(self) -> None:
+        """SIGTERM indiserver's process group, SIGKILL after 5 s."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            async with asyncio.timeout(5):
+                await process.wait()
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+    @override
+    def describe(self) -> list[str]:
+        """Host and port to enter."""
+        return [
+            "INDI: Add integration > Switchboard > INDI server: host 127.0.0.1, "
+            f"port {self.port} ({', '.join(INDI_DEVICES)})",
+        ]
+
+    @override
+    async def check(self, hass: HassClient, report: CheckReport) -> None:
+        """Add the server over REST, find the simulators, connect the telescope."""
+        known = await hass.integration_entities("switchboard")
+        async with report.step("INDI: add server") as step:
+            flow = await hass.flow_start("switchboard")
+            if "indi" not in flow.get("menu_options", []):
+                raise CheckFailed(f"expected a menu offering indi, got {flow}")
+            result = await hass.flow_step(flow["flow_id"], {"next_step_id": "indi"})
+            result = await hass.flow_step(flow["flow_id"], {"host": "127.0.0.1", "port": self.port})
+            if result.get("step_id") != "indi_devices":
+                raise CheckFailed(f"expected the device choice, got {result}")
+            found = result.get("description_placeholders", {}).get("found", "")
+            result = await hass.flow_step(flow["flow_id"], {"devices": []})
+            if result.get("type") != "create_entry":
+                raise CheckFailed(f"no entry created: {result.get('errors') or result}")
+            step.detail = f"entry {result.get('title')!r}; found {found}"
+        async with report.step("INDI: entities") as step:
+            switch = await _wait_connection_switch(hass, known, "Telescope Simulator")
+            entities = await hass.integration_entities("switchboard") - known
+            states = await hass.states()
+            names = {str(states[e]["attributes"].get("friendly_name", "")) for e in entities}
+            devices = [d for d in INDI_DEVICES if any(n.startswith(d) for n in names)]
+            if len(devices) != len(INDI_DEVICES):
+                raise CheckFailed(f"entities only for {devices}")
+            step.detail = f"{len(entities)} entities for {len(devices)} simulators"
+        async with report.step(f"INDI: connect the telescope ({switch})") as step:
+            before = (await hass.state(switch))["state"]
+            await hass.call_service("switch", "turn_on", {"entity_id": switch})
+            state = await _wait_state(hass, switch, "on", 10)
+            step.detail = f"{before} -> {state}"
+
+
+async def _wait_connection_switch(hass: HassClient, known: set[str], device: str) -> str:
+    """The CONNECTION switch of INDI ``device`` (friendly name ``<device> Connection``)."""
+    deadline = time.monotonic() + 15
+    while True:
+        entities = await hass.integration_entities("switchboard") - known
+        states = await hass.states()
+        for entity in sorted(entities):
+            name = str(states.get(entity, {}).get("attributes", {}).get("friendly_name", ""))
+            if entity.startswith("switch.") and name.lower() == f"{device} connection".lower():
+                return entity
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"no '{device} Connection' switch among {sorted(entities)}")
+        await asyncio.sleep(0.2)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+STACKS: list[Callable[[], Stack]] = [MaxSmartStack, MerossStack, IndiStack]
 """The registry: one factory per family (see the module docstring); started in this order."""
 
 

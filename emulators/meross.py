@@ -22,7 +22,10 @@ Written from shared/protocols.md section 2, independently of our client:
   ``/appliance/<uuid>/subscribe``, verify each request's signature (ERROR 5001 "sign error" on
   mismatch), answer GET/SET with GETACK/SETACK on the request's ``from`` topic, and publish PUSH
   messages to ``/app/<userid>/subscribe`` (a plain broker has no cloud relay) and
-  ``/appliance/<uuid>/publish``, always with ``from: /appliance/<uuid>/publish``.
+  ``/appliance/<uuid>/publish``, always with ``from: /appliance/<uuid>/publish``. On every
+  connection a device PUSHes ``Appliance.System.Online`` status 1, as the cloud tells the
+  account's apps when a device comes online. ``connect_delay`` lets a device connect late
+  (still booting), so requests sent before it subscribed are lost, as on the real broker.
 
 Devices are asyncio tasks (aiomqtt) in the caller's loop; ``stop()`` ends them, so tests leave no
 threads. The broker is a separate process (emulators.mosquitto), so meross-iot's blocking connect
@@ -152,6 +155,8 @@ class MerossEmulatedDevice:
         self.sign_replies_with_wrong_key = False
         self.reply_delay = 0.0
         self.reconnect_delay = 0.1
+        self.connect_delay = 0.0
+        """Seconds between ``start()`` and the first connection (a device still booting)."""
         self._client: aiomqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -350,6 +355,8 @@ class MerossEmulatedDevice:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+        if self.connect_delay:
+            await asyncio.sleep(self.connect_delay)
         while True:
             client = aiomqtt.Client(
                 self.broker_host,
@@ -369,6 +376,9 @@ class MerossEmulatedDevice:
                     self._client = client
                     self.connect_count += 1
                     self._connected.set()
+                    if self.online:
+                        # The cloud tells the account's apps when a device comes online.
+                        await self.push("Appliance.System.Online", {"online": {"status": 1}})
                     async for message in client.messages:
                         await self._on_message(client, message.payload)
             except aiomqtt.MqttError as err:

@@ -11,12 +11,27 @@ import contextlib
 import os
 from pathlib import Path
 import re
+import shutil
 import signal
 import time
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "develop"
 LIMIT = 150.0
 """Seconds before the test gives up (the check's own limit is 180 s; it takes about 10 s)."""
+
+INDI_AVAILABLE = shutil.which("indiserver") is not None
+STACK_PORTS = (
+    r"^       email .*API URL http://127\.0\.0\.1:(\d+),.*\(broker 127\.0\.0\.1:(\d+),",
+    r"^     INDI: .*port (\d+) ",
+)
+"""Ports of the Meross cloud and broker and of indiserver: nothing may listen there after."""
+
+INDI_EXPECTED = (
+    r"^ok   INDI: add server: entry 'INDI 127\.0\.0\.1:\d+'; "
+    r"found CCD Simulator, Filter Simulator, Focuser Simulator, Telescope Simulator",
+    r"^ok   INDI: entities: \d+ entities for 4 simulators",
+    r"^ok   INDI: connect the telescope \(switch\.telescope_simulator_connection\): off -> on",
+)
 
 EXPECTED = (
     r"^ok   home assistant started: ",
@@ -30,6 +45,10 @@ EXPECTED = (
     r"^ok   MaxSmart: add Rack \(fw 2\.11\) by address ",
     r"^ok   MaxSmart: turn_on switch\.rack_port_1: state on at once",
     r"^ok   MaxSmart: power sensor\.rack_port_1_power while on: \d",
+    r"^ok   Meross: add account: entry 'meross@example\.com' loaded",
+    r"^ok   Meross: plug switch: switch\.meross_plug is off",
+    r"^ok   Meross: turn_on switch\.meross_plug: state on at once, emulated plug on",
+    r"^ok   Meross: push from the plug: button press off -> switch\.meross_plug off after \d+ ms",
     r"^check passed: \d+ ok, 0 failed",
 )
 
@@ -45,6 +64,18 @@ async def _stop_session(process: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         await process.wait()
+
+
+def _listening(ports: list[int]) -> list[int]:
+    """Those of ``ports`` on which some process listens (from /proc/net/tcp, no socket)."""
+    listening: set[int] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A":  # LISTEN
+                    listening.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return [port for port in ports if port in listening]
 
 
 async def test_develop_check() -> None:
@@ -68,6 +99,15 @@ async def test_develop_check() -> None:
     text = output.decode(errors="replace")
     assert process.returncode == 0, text
     assert "FAIL" not in text, text
-    for pattern in EXPECTED:
+    expected = EXPECTED + (INDI_EXPECTED if INDI_AVAILABLE else (r"^skip INDI: ",))
+    for pattern in expected:
         assert re.search(pattern, text, re.MULTILINE), f"{pattern!r} missing in:\n{text}"
+    ports = [
+        int(port)
+        for pattern in STACK_PORTS
+        for match in re.finditer(pattern, text, re.MULTILINE)
+        for port in match.groups()
+    ]
+    assert len(ports) == (3 if INDI_AVAILABLE else 2), text
+    assert not _listening(ports), f"still listening on {_listening(ports)} after the check"
     assert elapsed < 90, f"took {elapsed:.0f} s:\n{text}"

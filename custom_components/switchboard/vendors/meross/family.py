@@ -346,6 +346,10 @@ class MerossDeviceSource(DeviceSource):
         self.kind = model.kind_of(self.abilities, info.device_type)
         self.values: dict[str, dict[str, Any]] = {}
         self.available: dict[str, bool] = {}
+        self.reachable: bool | None = None
+        """Whether the last poll got answers (None: not polled yet)."""
+        self._online_pushes = 0
+        self._fetching = False
         self._consumption_at = 0.0
         self.energy_days: dict[str, float] = dict(
             account.cache.setdefault("energy", {}).get(info.uuid, {})
@@ -455,51 +459,87 @@ class MerossDeviceSource(DeviceSource):
 
     @override
     async def async_fetch(self) -> SwitchboardData:
-        """Poll System.All, then the model's own namespaces."""
+        """Poll the device; a device that does not answer is unavailable, not an error.
+
+        Requests are QoS 0: one sent before the device has subscribed (a device just added to
+        the account, or one reconnecting after a restart) is lost and times out. When the
+        cloud reports the device online during that wait, the poll is repeated at once; while
+        the device stays silent it is polled at the normal interval even though push is up.
+        """
         if not self.account.mqtt.connected:
             raise DeviceConnectionError("not connected to the Meross broker")
-        uuid = self.info.uuid
+        self._fetching = True
         try:
-            if self.abilities is None:
-                reply = await self.account.async_request(uuid, "GET", Namespace.SYSTEM_ABILITY)
-                self.abilities = dict(reply.get("ability") or {})
-                self.kind = model.kind_of(self.abilities, self.info.device_type)
-                self._remember()
-            self._apply_system_all(
-                await self.account.async_request(uuid, "GET", Namespace.SYSTEM_ALL)
-            )
-            abilities = self.abilities
-            if Namespace.CONTROL_ELECTRICITY in abilities:
-                reply = await self.account.async_request(
-                    uuid, "GET", Namespace.CONTROL_ELECTRICITY, {"channel": 0}
-                )
-                self.values[uuid].update(model.electricity_values(reply))
-            if Namespace.CONTROL_CONSUMPTIONX in abilities and (
-                time.monotonic() - self._consumption_at > CONSUMPTION_EVERY_SECONDS
-                or "energy_total" not in self.values[uuid]
-            ):
-                reply = await self.account.async_request(
-                    uuid, "GET", Namespace.CONTROL_CONSUMPTIONX, {"channel": 0}
-                )
-                self._consumption_at = time.monotonic()
-                self._energy(model.consumption_days(reply))
-                self._remember()
-            if self.kind == "hub":
-                reply = await self.account.async_request(
-                    uuid, "GET", Namespace.HUB_MTS100_ALL, {"all": []}
-                )
-                self._apply_valves(reply.get("all"))
-                if Namespace.HUB_BATTERY in abilities:
-                    reply = await self.account.async_request(
-                        uuid, "GET", Namespace.HUB_BATTERY, {"battery": []}
-                    )
-                    self._apply_valves(reply.get("battery"))
-        except DeviceConnectionError:
-            if not self.account.mqtt.connected:
-                raise
-            # The broker is fine but the device does not answer: it is offline.
-            self.available[uuid] = False
+            for attempt in range(2):
+                online_pushes = self._online_pushes
+                try:
+                    await self._async_poll()
+                except DeviceConnectionError:
+                    if not self.account.mqtt.connected:
+                        raise
+                    if attempt == 0 and self._online_pushes != online_pushes:
+                        _LOGGER.debug("%s came online while polled; asking again", self.info.name)
+                        continue
+                    self._set_reachable(False)
+                else:
+                    self._set_reachable(True)
+                break
+        finally:
+            self._fetching = False
         return self.states()
+
+    def _set_reachable(self, reachable: bool) -> None:
+        """Remember whether the device answers; poll a silent one at the normal interval."""
+        if reachable != self.reachable:
+            if reachable is False:
+                _LOGGER.info("Meross device %s does not answer", self.info.name)
+            elif self.reachable is False:
+                _LOGGER.info("Meross device %s answers again", self.info.name)
+        self.reachable = reachable
+        if not reachable:
+            self.available[self.info.uuid] = False
+        coordinator = self.coordinator
+        if coordinator is None or coordinator.burst_remaining:
+            return
+        coordinator.update_interval = (
+            coordinator.base_interval if reachable else coordinator.polling.normal
+        )
+
+    async def _async_poll(self) -> None:
+        """Poll System.All, then the model's own namespaces."""
+        uuid = self.info.uuid
+        if self.abilities is None:
+            reply = await self.account.async_request(uuid, "GET", Namespace.SYSTEM_ABILITY)
+            self.abilities = dict(reply.get("ability") or {})
+            self.kind = model.kind_of(self.abilities, self.info.device_type)
+            self._remember()
+        self._apply_system_all(await self.account.async_request(uuid, "GET", Namespace.SYSTEM_ALL))
+        abilities = self.abilities
+        if Namespace.CONTROL_ELECTRICITY in abilities:
+            reply = await self.account.async_request(
+                uuid, "GET", Namespace.CONTROL_ELECTRICITY, {"channel": 0}
+            )
+            self.values[uuid].update(model.electricity_values(reply))
+        if Namespace.CONTROL_CONSUMPTIONX in abilities and (
+            time.monotonic() - self._consumption_at > CONSUMPTION_EVERY_SECONDS
+            or "energy_total" not in self.values[uuid]
+        ):
+            reply = await self.account.async_request(
+                uuid, "GET", Namespace.CONTROL_CONSUMPTIONX, {"channel": 0}
+            )
+            self._consumption_at = time.monotonic()
+            self._energy(model.consumption_days(reply))
+            self._remember()
+        if self.kind == "hub":
+            reply = await self.account.async_request(
+                uuid, "GET", Namespace.HUB_MTS100_ALL, {"all": []}
+            )
+            self._apply_valves(reply.get("all"))
+            if Namespace.HUB_BATTERY in abilities:
+                reply = await self.account.async_request(
+                    uuid, "GET", Namespace.HUB_BATTERY, {"battery": []}
+                )
+                self._apply_valves(reply.get("battery"))
 
     def _apply_valves(self, items: Any) -> None:
         for item in items if isinstance(items, list) else []:
@@ -529,6 +569,15 @@ class MerossDeviceSource(DeviceSource):
             status = (payload.get("online") or {}).get("status")
             if status is not None:
                 self.available[uuid] = int(status) == 1
+                if self.available[uuid]:
+                    self._online_pushes += 1
+                    if self.reachable is False and not self._fetching:
+                        # It missed our last poll; catch up now rather than in 30 s.
+                        self.account.entry.async_create_background_task(
+                            self.account.hass,
+                            coordinator.async_request_refresh(),
+                            f"meross catch-up {uuid}",
+                        )
         elif namespace in (
             Namespace.HUB_MTS100_ALL,
             Namespace.HUB_MTS100_MODE,
@@ -825,11 +874,12 @@ class MerossRuntime(FamilyRuntime):
             return
         for uuid in [uuid for uuid in account.sources if uuid not in account.devices]:
             await self.async_remove_device(uuid)
+        added = [info for uuid, info in account.devices.items() if uuid not in account.sources]
+        # Together: a new device that does not answer yet must not hold up the others.
+        await asyncio.gather(*(self.async_add_device(info, family) for info in added))
         for uuid, info in account.devices.items():
-            source = account.sources.get(uuid)
-            if source is None:
-                await self.async_add_device(info, family)
-            else:
+            source = account.sources[uuid]
+            if source.info is not info:
                 source.info = info
                 if source.coordinator is not None and source.coordinator.data is not None:
                     source.coordinator.async_push_devices(source.states())

@@ -10,9 +10,11 @@ import probatio
 
 from ...const import CONF_FAMILY, DOMAIN
 from .const import FAMILY_KEY, SERVICE_MEROSS_REQUEST
-from .errors import MerossError
+from .errors import MerossDeviceError, MerossError, MerossTimeoutError
 
 ATTR_DEVICE_ID = "device_id"
+REQUEST_TIMEOUT = 10.0
+"""Seconds to wait for the device's reply."""
 
 REQUEST_SCHEMA = probatio.Schema(
     {
@@ -60,20 +62,40 @@ async def _async_request(call: ServiceCall) -> ServiceResponse:
         uuid = next((ident for domain, ident in device.identifiers if domain == DOMAIN), None)
         if uuid is None or uuid not in account.sources:
             break
+        namespace = call.data["namespace"]
+        name = device.name_by_user or device.name or uuid
         try:
             reply: dict[str, Any] = await account.mqtt.async_request(
-                uuid,
-                call.data["method"],
-                call.data["namespace"],
-                call.data["payload"],
+                uuid, call.data["method"], namespace, call.data["payload"], timeout=REQUEST_TIMEOUT
             )
+        except MerossTimeoutError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="meross_request_timeout",
+                translation_placeholders={
+                    "device": name,
+                    "namespace": namespace,
+                    "timeout": f"{REQUEST_TIMEOUT:g}",
+                },
+            ) from err
+        except MerossDeviceError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="meross_device_error",
+                translation_placeholders={
+                    "device": name,
+                    "namespace": namespace,
+                    "code": str(err.code),
+                    "detail": err.detail or "-",
+                },
+            ) from err
         except MerossError as err:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="meross_request_failed",
                 translation_placeholders={"error": str(err)},
             ) from err
-        return {"uuid": uuid, "namespace": call.data["namespace"], "payload": reply}
+        return {"uuid": uuid, "namespace": namespace, "payload": reply}
     raise ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key="meross_not_a_device",
