@@ -13,9 +13,9 @@ Contract of :class:`SwitchboardCoordinator` (families and platforms rely on it):
   against the device's allow-list, runs it, and then applies the command's own reply (when the
   source returns device states) or an immediate read (when it returns ``None``) before it
   returns. The UI never waits for the next poll to show what the user just did.
-* **Push.** Families with a push channel call :meth:`SwitchboardCoordinator.async_push` (one
-  device, merged attributes) or :meth:`SwitchboardCoordinator.async_push_devices` (whole
-  states); both go through ``async_set_updated_data``, which also resets the poll timer. While
+* **Push.** Families with a push channel call
+  :meth:`SwitchboardCoordinator.async_push_devices` with the whole states of the devices that
+  changed; it goes through ``async_set_updated_data``, which also resets the poll timer. While
   :meth:`SwitchboardCoordinator.async_set_push_healthy` says the channel is up, the coordinator
   polls only every ``PollingSettings.push`` (a slow safety net, or never when ``None``); when it
   drops, normal polling resumes at once.
@@ -25,7 +25,7 @@ Contract of :class:`SwitchboardCoordinator` (families and platforms rely on it):
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,7 +33,7 @@ import logging
 from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     HomeAssistantError,
@@ -45,11 +45,9 @@ import probatio
 from .const import CONF_BURST_CYCLES, CONF_BURST_INTERVAL, CONF_SCAN_INTERVAL, DOMAIN
 from .model import (
     ActionSpec,
-    Attribute,
     CommandRejectedError,
     DeviceAuthError,
     DeviceConnectionError,
-    DeviceDescriptor,
     DeviceRateLimitError,
     DeviceResponseError,
     DeviceState,
@@ -180,37 +178,6 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
         """Replace the data (push or command reply) and reset the poll timer."""
         self._note_changes(data)
         super().async_set_updated_data(data)
-
-    @callback
-    def async_push(
-        self,
-        device_id: str,
-        attributes: Mapping[str, Attribute] | None = None,
-        *,
-        available: bool | None = None,
-        descriptor: DeviceDescriptor | None = None,
-    ) -> None:
-        """Merge pushed ``attributes`` (and availability) into one device's state.
-
-        A push for a device the coordinator does not know yet needs its ``descriptor``;
-        without one it is dropped (logged at debug). A push that changes nothing notifies
-        nobody.
-        """
-        data = self.data or {}
-        current = data.get(device_id)
-        if current is None:
-            if descriptor is None:
-                _LOGGER.debug("%s: push for unknown device %s dropped", self.name, device_id)
-                return
-            current = DeviceState(descriptor=descriptor, available=True, attributes={})
-        merged = DeviceState(
-            descriptor=descriptor or current.descriptor,
-            available=current.available if available is None else available,
-            attributes={**current.attributes, **(attributes or {})},
-        )
-        if merged == data.get(device_id):
-            return
-        self.async_set_updated_data({**data, device_id: merged})
 
     @callback
     def async_push_devices(self, states: Mapping[str, DeviceState]) -> None:
@@ -375,17 +342,3 @@ async def _command_errors(device: str) -> AsyncIterator[None]:
             translation_key="command_failed",
             translation_placeholders={"device": device, "error": str(err)},
         ) from err
-
-
-def coordinators_of(
-    coordinators: Iterable[SwitchboardCoordinator], device_id: str
-) -> SwitchboardCoordinator | None:
-    """Return the coordinator whose data holds ``device_id``, or ``None``."""
-    for coordinator in coordinators:
-        if coordinator.data and device_id in coordinator.data:
-            return coordinator
-    return None
-
-
-type CoordinatorListener = Callable[[SwitchboardCoordinator], None]
-type Unsubscribe = CALLBACK_TYPE

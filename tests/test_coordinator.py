@@ -1,0 +1,238 @@
+"""The coordinator's contract, driven through a stand-in family source.
+
+The families' own tests run the coordinator against emulators; this file pins down the parts
+of the contract every family relies on but no single emulator reaches on demand: how each
+family error is reported, push health switching the poll interval, and device removal.
+"""
+
+from collections.abc import AsyncGenerator, Mapping
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    HomeAssistantError,
+    ServiceValidationError,
+)
+from homeassistant.helpers.update_coordinator import UpdateFailed
+import probatio
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.switchboard.const import DOMAIN
+from custom_components.switchboard.coordinator import (
+    DeviceSource,
+    PollingSettings,
+    SwitchboardCoordinator,
+    SwitchboardData,
+)
+from custom_components.switchboard.model import (
+    ActionSpec,
+    Attribute,
+    CommandRejectedError,
+    DeviceAuthError,
+    DeviceConnectionError,
+    DeviceDescriptor,
+    DeviceRateLimitError,
+    DeviceResponseError,
+    DeviceState,
+)
+
+DEVICE = DeviceDescriptor(id="dev1", name="Lamp", manufacturer="Test")
+POLLING = PollingSettings(
+    normal=timedelta(seconds=5),
+    burst=timedelta(seconds=1),
+    burst_cycles=2,
+    push=timedelta(minutes=10),
+)
+
+
+class StandInSource(DeviceSource):
+    """A source whose next poll or command result the test decides."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.available = True
+        self.poll_error: Exception | None = None
+        self.command_error: Exception | None = None
+        self.polls = 0
+
+    def state(self) -> SwitchboardData:
+        return {
+            DEVICE.id: DeviceState(
+                descriptor=DEVICE,
+                available=self.available,
+                attributes={"on": Attribute(self.on)},
+            )
+        }
+
+    async def async_fetch(self) -> SwitchboardData:
+        self.polls += 1
+        if self.poll_error is not None:
+            raise self.poll_error
+        return self.state()
+
+    def actions(self, device_id: str) -> Mapping[str, ActionSpec]:
+        return {
+            "turn_on": ActionSpec(
+                name="turn_on",
+                schema=probatio.Schema({probatio.Required("level"): int}),
+                description="switch on at a level",
+            )
+        }
+
+    async def async_execute(
+        self, device_id: str, action: str, args: Mapping[str, Any]
+    ) -> SwitchboardData | None:
+        if self.command_error is not None:
+            raise self.command_error
+        self.on = True
+        return self.state()
+
+
+@pytest.fixture
+async def source_and_coordinator(
+    hass: HomeAssistant,
+) -> AsyncGenerator[tuple[StandInSource, SwitchboardCoordinator]]:
+    entry = MockConfigEntry(domain=DOMAIN, data={"family": "test"})
+    entry.add_to_hass(hass)
+    entry.mock_state(hass, ConfigEntryState.LOADED)
+    source = StandInSource()
+    coordinator = SwitchboardCoordinator(hass, entry, source=source, polling=POLLING, name="test")
+    await coordinator.async_refresh()
+    yield source, coordinator
+    await coordinator.async_shutdown()
+
+
+@pytest.mark.parametrize(
+    ("error", "expected", "key"),
+    [
+        (DeviceAuthError("revoked"), ConfigEntryAuthFailed, "auth_failed"),
+        (DeviceRateLimitError("slow down", 30), UpdateFailed, "rate_limited"),
+        (DeviceConnectionError("refused"), UpdateFailed, "cannot_connect"),
+        (DeviceResponseError("garbage"), UpdateFailed, "invalid_response"),
+    ],
+)
+async def test_poll_errors_are_translated(
+    source_and_coordinator: tuple[StandInSource, SwitchboardCoordinator],
+    error: Exception,
+    expected: type[Exception],
+    key: str,
+) -> None:
+    """Each family error becomes the Home Assistant error with a translation key."""
+    source, coordinator = source_and_coordinator
+    source.poll_error = error
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success is False
+    assert isinstance(coordinator.last_exception, expected)
+    assert coordinator.last_exception.translation_key == key
+    if isinstance(error, DeviceRateLimitError):
+        assert coordinator.last_exception.retry_after == 30
+
+
+@pytest.mark.parametrize(
+    ("error", "key"),
+    [
+        (CommandRejectedError("no", translation_key="rename_rejected"), "rename_rejected"),
+        (DeviceAuthError("revoked"), "auth_failed"),
+        (DeviceRateLimitError("slow down", 12), "rate_limited_command"),
+        (DeviceConnectionError("refused"), "command_failed"),
+    ],
+)
+async def test_command_errors_are_translated(
+    source_and_coordinator: tuple[StandInSource, SwitchboardCoordinator],
+    error: Exception,
+    key: str,
+) -> None:
+    """A failing command raises a translated HomeAssistantError and starts no burst."""
+    source, coordinator = source_and_coordinator
+    source.command_error = error
+    with pytest.raises(HomeAssistantError) as raised:
+        await coordinator.async_execute(DEVICE.id, "turn_on", {"level": 1})
+    assert raised.value.translation_domain == DOMAIN
+    assert raised.value.translation_key == key
+    assert coordinator.burst_remaining == 0
+    assert coordinator.update_interval == POLLING.normal
+
+
+async def test_invalid_commands_are_refused_before_sending(
+    source_and_coordinator: tuple[StandInSource, SwitchboardCoordinator],
+) -> None:
+    """Unknown device, action outside the allow-list, bad arguments: validation errors."""
+    source, coordinator = source_and_coordinator
+    cases = [
+        ("nope", "turn_on", {"level": 1}, "unknown_device"),
+        (DEVICE.id, "format_disk", {}, "unknown_action"),
+        (DEVICE.id, "turn_on", {"level": "high"}, "invalid_action_args"),
+        (DEVICE.id, "turn_on", {"level": 1, "extra": 2}, "invalid_action_args"),
+    ]
+    for device_id, action, args, key in cases:
+        with pytest.raises(ServiceValidationError) as raised:
+            await coordinator.async_execute(device_id, action, args)
+        assert raised.value.translation_key == key
+    assert source.on is False
+
+
+async def test_command_reply_applied_and_burst(
+    source_and_coordinator: tuple[StandInSource, SwitchboardCoordinator],
+) -> None:
+    """The command's reply is the new state at once; the burst interval takes over."""
+    source, coordinator = source_and_coordinator
+    polls = source.polls
+    state = await coordinator.async_execute(DEVICE.id, "turn_on", {"level": 3})
+    assert state.value("on") is True
+    assert coordinator.data[DEVICE.id].value("on") is True
+    assert source.polls == polls  # the reply was enough: no extra read
+    assert coordinator.update_interval == POLLING.burst
+    assert coordinator.burst_remaining == POLLING.burst_cycles
+
+
+async def test_push_health_switches_polling(
+    hass: HomeAssistant, source_and_coordinator: tuple[StandInSource, SwitchboardCoordinator]
+) -> None:
+    """Healthy push: slow safety-net polling. Push lost: normal polling and a poll at once."""
+    source, coordinator = source_and_coordinator
+    coordinator.async_set_push_healthy(True)
+    assert coordinator.update_interval == POLLING.push
+    coordinator.async_set_push_healthy(True)  # no change, nothing happens
+    assert coordinator.update_interval == POLLING.push
+
+    polls = source.polls
+    source.on = True
+    coordinator.async_set_push_healthy(False)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert coordinator.update_interval == POLLING.normal
+    assert source.polls == polls + 1
+    assert coordinator.data[DEVICE.id].value("on") is True
+
+
+async def test_push_devices_and_removal_bump_structure(
+    source_and_coordinator: tuple[StandInSource, SwitchboardCoordinator],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """New attribute keys and removed devices bump the structure version; availability
+    changes are logged once each way."""
+    _, coordinator = source_and_coordinator
+    version = coordinator.structure_version
+    pushed = DeviceState(
+        descriptor=DEVICE,
+        available=False,
+        attributes={"on": Attribute(True), "power": Attribute(3.5, "W")},
+    )
+    coordinator.async_push_devices({DEVICE.id: pushed})
+    assert coordinator.structure_version == version + 1
+    assert "Lamp is unavailable" in caplog.text
+
+    coordinator.async_push_devices(
+        {DEVICE.id: DeviceState(descriptor=DEVICE, attributes=pushed.attributes)}
+    )
+    assert coordinator.structure_version == version + 1
+    assert "Lamp is available again" in caplog.text
+
+    coordinator.async_remove_device("unknown")
+    assert coordinator.structure_version == version + 1
+    coordinator.async_remove_device(DEVICE.id)
+    assert coordinator.data == {}
+    assert coordinator.structure_version == version + 2
