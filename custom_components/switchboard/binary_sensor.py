@@ -36,9 +36,4 @@ class SwitchboardBinarySensor(SwitchboardEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool | None:
         """Whether the attribute reads as on."""
-        value = self.attribute_value
-        if value is None:
-            return None
-        if self.entity_description.on_value is not None:
-            return value == self.entity_description.on_value
-        return bool(value)
+        return self.attribute_is_on(self.entity_description.on_value)

@@ -121,6 +121,15 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
             return None
         return state.value(attribute)
 
+    def attribute_is_on(self, on_value: AttributeValue) -> bool | None:
+        """Read the attribute as on/off: equal to ``on_value`` when given, else truthy."""
+        value = self.attribute_value
+        if value is None:
+            return None
+        if on_value is not None:
+            return value == on_value
+        return bool(value)
+
     @property
     def available(self) -> bool:
         """Available while the coordinator succeeds and the device is online."""

@@ -40,12 +40,7 @@ class SwitchboardSwitch(SwitchboardEntity, SwitchEntity):
     @property
     def is_on(self) -> bool | None:
         """On when the attribute is truthy, or equals the description's ``on_value``."""
-        value = self.attribute_value
-        if value is None:
-            return None
-        if self.entity_description.on_value is not None:
-            return value == self.entity_description.on_value
-        return bool(value)
+        return self.attribute_is_on(self.entity_description.on_value)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Run the description's ``turn_on`` action; the new state shows when it returns."""
