@@ -662,6 +662,13 @@ class MerossDeviceSource(DeviceSource):
                     if key.startswith("channel_") and key.endswith("_on"):
                         values[key] = on
             values[f"channel_{channel}_on"] = on
+            if channel != 0 and len(self.info.channel_names) > 1:
+                # Channel 0 is the master: on while any outlet is (the device pushes it too).
+                values["channel_0_on"] = any(
+                    value
+                    for key, value in values.items()
+                    if key.startswith("channel_") and key.endswith("_on") and key != "channel_0_on"
+                )
             return self.states()
         if device_id == uuid:
             if action == "set_hvac_mode":
