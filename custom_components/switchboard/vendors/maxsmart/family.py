@@ -102,6 +102,7 @@ class MaxSmartSource(DeviceSource):
         self.energy: list[float] = []
         """Integrated energy per port in kWh, persisted in a Store."""
         self._last_sample: tuple[float, tuple[float, ...]] | None = None
+        self._save_pending = False
         self._polls = 0
         self._store: Store[dict[str, Any]] = Store(
             hass, STORE_VERSION, f"{DOMAIN}.maxsmart_energy_{self.serial}"
@@ -200,8 +201,17 @@ class MaxSmartSource(DeviceSource):
             hours = (now - self._last_sample[0]) / 3600
             for index, watts in enumerate(power):
                 self.energy[index] += (watts + self._last_sample[1][index]) / 2 * hours / 1000
-            self._store.async_delay_save(lambda: {"energy": self.energy}, STORE_SAVE_DELAY)
+            # Store.async_delay_save postpones a pending write on every call: schedule only
+            # when none is pending, or polling every few seconds would never let it write.
+            if not self._save_pending:
+                self._save_pending = True
+                self._store.async_delay_save(self._energy_data, STORE_SAVE_DELAY)
         self._last_sample = (now, power)
+
+    def _energy_data(self) -> dict[str, Any]:
+        """The data the store writes (called when it writes); the next growth schedules again."""
+        self._save_pending = False
+        return {"energy": self.energy}
 
     @override
     def actions(self, device_id: str) -> Mapping[str, ActionSpec]:
