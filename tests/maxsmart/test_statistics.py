@@ -354,6 +354,49 @@ async def test_statistics_without_date_import_nothing(
     assert not [item for item in listed if item["source"] == "switchboard"]
 
 
+async def test_energy_store_restores_and_saves(
+    hass: HomeAssistant,
+    strip: MaxSmartEmulator,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The integrated energy continues from the store and is saved a minute after it grew."""
+    key = f"switchboard.maxsmart_energy_{strip.serial}"
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": {"energy": [1.5, 0.0, 0.0, 0.0, 0.0, 2.25]},
+    }
+    await setup_entry(hass, strip)
+    assert float(hass.states.get("sensor.desk_port_1_energy").state) == 1.5
+    assert float(hass.states.get("sensor.desk_port_6_energy").state) == 2.25
+    assert float(hass.states.get("sensor.desk_energy").state) == 3.75
+
+    async def tick(times: int) -> None:
+        for _ in range(times):
+            freezer.tick(timedelta(seconds=5))
+            async_fire_time_changed(hass)
+            await hass.async_block_till_done(wait_background_tasks=True)
+
+    def shown() -> float:
+        return float(hass.states.get("sensor.desk_port_1_energy").state)
+
+    await tick(11)  # 55 s of polling: grown, not saved yet
+    at_55 = shown()
+    assert at_55 == pytest.approx(1.5 + strip.loads[0] * 55 / 3600 / 1000, abs=2e-4)
+    assert hass_storage[key]["data"]["energy"][0] == 1.5
+
+    await tick(2)  # written 60 s after the first growth (at 5 s), while polling goes on
+    first_save = hass_storage[key]["data"]["energy"]
+    assert len(first_save) == 6
+    assert at_55 < first_save[0] <= shown() + 1e-4
+    assert first_save[5] > 2.25
+
+    await tick(13)  # and again a minute later: polling every 5 s does not postpone it
+    assert hass_storage[key]["data"]["energy"][0] > first_save[0]
+
+
 # --------------------------------------------------------------------- merge_history
 
 
