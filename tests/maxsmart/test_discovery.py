@@ -284,3 +284,20 @@ async def test_rename_strip_through_the_coordinator(
     assert state.descriptor.name == "Office"
     # Port names are untouched.
     assert state.attributes["port_1_name"].value == "TV"
+
+
+async def test_strip_without_udp_answers_gets_default_names(
+    hass: HomeAssistant, strip: MaxSmartEmulator
+) -> None:
+    """A strip whose discovery replies never arrive (UDP dropped between networks) still
+    works over HTTP, with "Port n" names and the entry's title as its name."""
+    strip.faults.udp_silent = True
+    entry = await setup_entry(hass, strip)
+    assert len(strip.discovery_requests) == 1
+    for port in range(1, 7):
+        state = hass.states.get(f"switch.desk_port_{port}")
+        assert state is not None, port
+        assert state.attributes["friendly_name"] == f"Desk Port {port}"
+    data = entry.runtime_data.coordinators[strip.serial].data[strip.serial]
+    assert data.descriptor.name == "Desk"
+    assert data.attributes["firmware"].value is None
