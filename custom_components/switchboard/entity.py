@@ -82,11 +82,29 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
         A coordinator serving many entities (an INDI device with hundreds of vectors) pushes
         one attribute at a time; the other entities skip the state write.
         """
+        state = self.device_state
+        if state is not None and state.descriptor != self._descriptor:
+            self._descriptor = state.descriptor
+            self._async_update_device_registry(state.descriptor)
         snapshot = self._snapshot()
         if snapshot == self._seen:
             return
         self._seen = snapshot
         super()._handle_coordinator_update()
+
+    @callback
+    def _async_update_device_registry(self, descriptor: DeviceDescriptor) -> None:
+        """Carry a changed name, model or firmware into the device registry."""
+        if self.device_entry is None:
+            return
+        dr.async_get(self.hass).async_update_device(
+            self.device_entry.id,
+            name=descriptor.name,
+            model=descriptor.model,
+            sw_version=descriptor.sw_version,
+            hw_version=descriptor.hw_version,
+            serial_number=descriptor.serial_number,
+        )
 
     @property
     def device_info(self) -> DeviceInfo:

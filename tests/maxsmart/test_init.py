@@ -296,3 +296,19 @@ async def test_unload_leaves_nothing(hass: HomeAssistant, strip: MaxSmartEmulato
     assert hass.states.get("switch.desk_tv").state == STATE_UNAVAILABLE
     assert not coordinator._listeners
     assert coordinator._unsub_refresh is None
+
+
+async def test_device_registry_follows_the_strip(
+    hass: HomeAssistant, strip: MaxSmartEmulator
+) -> None:
+    """Renaming the strip itself (port 0) renames its device in the registry."""
+    entry = await setup_entry(hass, strip)
+    coordinator = entry.runtime_data.coordinators[strip.serial]
+    await coordinator.async_execute(strip.serial, "rename_port", {"port": 0, "name": "Office"})
+    await hass.async_block_till_done()
+    assert strip.name == "Office"
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, strip.serial), entry.entry_id
+    )
+    assert device is not None
+    assert device.name == "Office"
