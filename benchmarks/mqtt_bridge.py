@@ -300,7 +300,15 @@ async def run(devices: int, rounds: int, samples: int) -> dict[str, tuple[float,
                     device_id = ids[n % len(ids)]
                     value = 1000.0 + n
                     start = time.monotonic()
-                    coordinator.async_push(device_id, {"a0": Attribute(value, "W")})
+                    state = coordinator.data[device_id]
+                    coordinator.async_push_devices(
+                        {
+                            device_id: type(state)(
+                                descriptor=state.descriptor,
+                                attributes={**state.attributes, "a0": Attribute(value, "W")},
+                            )
+                        }
+                    )
                     topics = {
                         BASE: f"{BASE}/unassigned/bench_{device_id[5:]}/a0",
                         STATESTREAM: f"{STATESTREAM}/sensor/bench_{device_id[5:]}_a0/state",
