@@ -943,6 +943,9 @@ class IndiStack(Stack):
             "indiserver",
             "-p",
             str(self.port),
+            # Its own local socket: the default /tmp/indiserver allows one indiserver per machine.
+            "-u",
+            f"/tmp/indiserver-switchboard-{self.port}",  # noqa: S108 - abstract socket name, no file
             *INDI_SIMULATORS,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
