@@ -5,18 +5,11 @@ on a real mosquitto, through Home Assistant's mqtt integration into the bridge; 
 read back from ``.../command/result``. The peers are the families' own emulators (INDI: the
 indipydriver emulator, plus one test on the real ``indiserver`` simulators; Meross: the emulated
 cloud, its TLS mosquitto and emulated devices). The fixtures of ``tests/indi`` and
-``tests/meross`` live in other test packages, so the few needed here are rebuilt from the
-emulator classes below.
+``tests/meross`` live in other test packages, so the fixtures here wrap the same peer
+helpers (``run_indiserver``, ``meross_broker``, ``meross_account``) those packages use.
 """
 
 from collections.abc import AsyncGenerator, Generator
-import contextlib
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
 from typing import Any
 from unittest.mock import patch
 import xml.etree.ElementTree as ET
@@ -43,17 +36,17 @@ from custom_components.switchboard.vendors.meross.const import (
 )
 from emulators.indi import LAMP, PLUG, IndiEmulator
 from emulators.meross import (
-    MerossCloudEmulator,
     MerossEmulatedDevice,
-    MerossHub,
-    MerossPlug,
-    MerossStrip,
-    MerossThermostat,
-    MerossValve,
 )
-from emulators.mosquitto import Mosquitto, mosquitto_available
-from tests.indi.conftest import SIMULATORS
-from tests.meross.conftest import EMAIL, PASSWORD, VALVE_ID, MerossEnv
+from tests.indi.conftest import run_indiserver
+from tests.meross.conftest import (
+    EMAIL,
+    PASSWORD,
+    VALVE_ID,
+    MerossEnv,
+    meross_account,
+    meross_broker,
+)
 
 from .conftest import BASE, UserClient
 
@@ -299,38 +292,8 @@ async def test_indi_attributes_retained(
 @pytest.fixture
 def indiserver(socket_enabled: None) -> Generator[int]:
     """The real ``indiserver`` with the C++ simulators on a free port; yields the port."""
-    if shutil.which("indiserver") is None or any(shutil.which(s) is None for s in SIMULATORS):
-        pytest.skip("indiserver / indi_simulator_* not installed (Debian package indi-bin)")
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    process = subprocess.Popen(
-        ["indiserver", "-p", str(port), "-u", f"/tmp/indiserver-switchboard-{port}", *SIMULATORS],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"indiserver exited with {process.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("indiserver did not accept connections within 10 s")
-                time.sleep(0.01)
+    with run_indiserver() as port:
         yield port
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 async def test_indi_ccd_cooler_actions_on_real_simulator(
@@ -387,27 +350,11 @@ async def test_indi_ccd_cooler_actions_on_real_simulator(
 
 
 @pytest.fixture
-async def meross_broker(socket_enabled: None) -> AsyncGenerator[Mosquitto]:
-    """The Meross cloud's own TLS mosquitto (app passwords checked; devices anonymous)."""
-    if not mosquitto_available():
-        pytest.skip("mosquitto is not installed")
-    async with Mosquitto(tls=True, allow_anonymous=False, anonymous_tls_listener=True) as broker:
-        yield broker
-
-
-@pytest.fixture
-async def meross(meross_broker: Mosquitto) -> AsyncGenerator[MerossEnv]:
-    """The emulated cloud with one account: a plug, a strip, a thermostat, a hub + valve."""
-    cloud = MerossCloudEmulator(meross_broker)
-    account = cloud.add_account(EMAIL, PASSWORD)
-    plug = await cloud.add_device(account, MerossPlug(name="Desk plug"))
-    strip = await cloud.add_device(account, MerossStrip(name="Media strip"))
-    thermostat = await cloud.add_device(account, MerossThermostat(name="Hall thermostat"))
-    hub = await cloud.add_device(
-        account, MerossHub(name="Hub", valves=[MerossValve(subdevice_id=VALVE_ID, name="Radiator")])
-    )
-    async with cloud:
-        yield MerossEnv(meross_broker, cloud, account, plug, strip, thermostat, hub)
+async def meross(socket_enabled: None) -> AsyncGenerator[MerossEnv]:
+    """The emulated cloud with one account (plug, strip, thermostat, hub + valve) on its TLS
+    mosquitto."""
+    async with meross_broker() as broker, meross_account(broker) as env:
+        yield env
 
 
 @pytest.fixture

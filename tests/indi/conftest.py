@@ -44,12 +44,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def indiserver(socket_enabled: None) -> Generator[IndiServerAddress]:
-    """Run the real `indiserver` with four C++ simulators on a free port (fresh per test).
+@contextlib.contextmanager
+def run_indiserver() -> Generator[int]:
+    """Run the real `indiserver` with the four C++ simulators on a free port; yield the port.
 
-    Starting takes ~20 ms and every test gets simulators in their initial state (disconnected),
-    so no test depends on another's leftovers.
+    Skips the test when indi-bin is not installed; fails it when the server does not accept
+    connections within 10 s. The server and its drivers are killed on exit.
     """
     if shutil.which("indiserver") is None or any(shutil.which(s) is None for s in SIMULATORS):
         pytest.skip("indiserver / indi_simulator_* not installed (Debian package indi-bin)")
@@ -74,16 +74,26 @@ def indiserver(socket_enabled: None) -> Generator[IndiServerAddress]:
                 if time.monotonic() > deadline:
                     pytest.fail("indiserver did not accept connections within 10 s")
                 time.sleep(0.01)
-        yield IndiServerAddress("127.0.0.1", port)
+        yield port
     finally:
-        with_group = process.pid
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(with_group, signal.SIGTERM)
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            os.killpg(with_group, signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@pytest.fixture
+def indiserver(socket_enabled: None) -> Generator[IndiServerAddress]:
+    """The real `indiserver` with four C++ simulators on a free port (fresh per test).
+
+    Starting takes ~20 ms and every test gets simulators in their initial state (disconnected),
+    so no test depends on another's leftovers.
+    """
+    with run_indiserver() as port:
+        yield IndiServerAddress("127.0.0.1", port)
 
 
 @pytest.fixture

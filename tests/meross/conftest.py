@@ -1,6 +1,7 @@
 """Fixtures: a real mosquitto broker with TLS, the emulated Meross cloud and its devices."""
 
 from collections.abc import AsyncGenerator
+import contextlib
 from dataclasses import dataclass
 
 import aiohttp
@@ -37,19 +38,20 @@ class MerossEnv:
     hub: MerossHub
 
 
-@pytest.fixture
-async def mosquitto(socket_enabled: None) -> AsyncGenerator[Mosquitto]:
-    """A mosquitto broker checking app passwords on its TLS listener."""
+@contextlib.asynccontextmanager
+async def meross_broker() -> AsyncGenerator[Mosquitto]:
+    """The Meross cloud's TLS mosquitto: app passwords checked, devices on an anonymous
+    TLS listener. Skips the test when mosquitto is not installed."""
     if not mosquitto_available():
         pytest.skip("mosquitto is not installed (Debian: apt-get install mosquitto)")
     async with Mosquitto(tls=True, allow_anonymous=False, anonymous_tls_listener=True) as broker:
         yield broker
 
 
-@pytest.fixture
-async def meross_env(mosquitto: Mosquitto) -> AsyncGenerator[MerossEnv]:
+@contextlib.asynccontextmanager
+async def meross_account(broker: Mosquitto) -> AsyncGenerator[MerossEnv]:
     """The emulated cloud with one account: a plug, a strip, a thermostat and a hub + valve."""
-    cloud = MerossCloudEmulator(mosquitto)
+    cloud = MerossCloudEmulator(broker)
     account = cloud.add_account(EMAIL, PASSWORD)
     plug = await cloud.add_device(account, MerossPlug(name="Desk plug"))
     strip = await cloud.add_device(account, MerossStrip(name="Media strip"))
@@ -58,7 +60,21 @@ async def meross_env(mosquitto: Mosquitto) -> AsyncGenerator[MerossEnv]:
         account, MerossHub(name="Hub", valves=[MerossValve(subdevice_id=VALVE_ID, name="Radiator")])
     )
     async with cloud:
-        yield MerossEnv(mosquitto, cloud, account, plug, strip, thermostat, hub)
+        yield MerossEnv(broker, cloud, account, plug, strip, thermostat, hub)
+
+
+@pytest.fixture
+async def mosquitto(socket_enabled: None) -> AsyncGenerator[Mosquitto]:
+    """A mosquitto broker checking app passwords on its TLS listener."""
+    async with meross_broker() as broker:
+        yield broker
+
+
+@pytest.fixture
+async def meross_env(mosquitto: Mosquitto) -> AsyncGenerator[MerossEnv]:
+    """The emulated cloud with one account: a plug, a strip, a thermostat and a hub + valve."""
+    async with meross_account(mosquitto) as env:
+        yield env
 
 
 @pytest.fixture
