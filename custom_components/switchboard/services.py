@@ -19,8 +19,6 @@ from .bridge import MqttBridge, bridged_devices
 from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN
 
 SERVICE_RENAME_PORT = "rename_port"
-MAX_PORT_NAME_LENGTH = 21
-"""MaxSmart firmware limit on port names (protocols.md 1.7, ``change_port_name``)."""
 
 SERVICE_BRIDGE_START = "bridge_start"
 SERVICE_BRIDGE_STOP = "bridge_stop"
@@ -48,8 +46,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_RENAME_PORT,
         entity_domain=Platform.SWITCH,
         schema={
+            # Device limits (MaxSmart: 21 characters) are the family's rename action schema's.
             probatio.Required("name"): probatio.All(
-                cv.string, probatio.Strip, probatio.Length(min=1, max=MAX_PORT_NAME_LENGTH)
+                cv.string, probatio.Strip, probatio.Length(min=1)
             )
         },
         func="async_rename",

@@ -254,9 +254,17 @@ async def test_rename_validation(hass: HomeAssistant, strip: MaxSmartEmulator) -
         await hass.services.async_call(
             DOMAIN,
             "rename_port",
+            {ATTR_ENTITY_ID: "switch.desk_tv", "name": "  "},
+            blocking=True,
+        )
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "rename_port",
             {ATTR_ENTITY_ID: "switch.desk_tv", "name": "x" * 22},
             blocking=True,
         )
+    assert err.value.translation_key == "invalid_action_args"
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
             DOMAIN,

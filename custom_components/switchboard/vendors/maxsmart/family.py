@@ -58,6 +58,7 @@ from ...model import (
 )
 from .client import (
     DEFAULT_UDP_PORT,
+    MAX_NAME_LENGTH,
     MaxSmartClient,
     MaxSmartCommandRejectedError,
     MaxSmartConnectionError,
@@ -71,7 +72,6 @@ from .statistics import async_setup_statistics_import
 
 _LOGGER = logging.getLogger(__name__)
 
-MAX_NAME_LENGTH: Final = 21
 NAMES_EVERY_POLLS: Final = 60
 """Re-read port names over UDP every this many polls (5 min at 5 s), in case the app renamed."""
 STORE_VERSION: Final = 1
