@@ -1,6 +1,6 @@
 """Development stack: emulated devices plus Home Assistant with its frontend (``scripts/develop``).
 
-``python -m emulators.develop [--port 8123]`` starts every available *stack* (two emulated
+``python -m devtools.develop [--port 8123]`` starts every available *stack* (two emulated
 MaxSmart strips of different firmware; a mosquitto broker with TLS, the emulated Meross cloud
 and a Meross plug, strip and thermostat; the real ``indiserver`` with four simulators when
 ``indiserver`` is on PATH), prepares ``config/`` (``configuration.yaml`` is
@@ -98,7 +98,7 @@ from emulators.meross import (
 )
 from emulators.mosquitto import Mosquitto, MosquittoError, mosquitto_available
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 """The repository (``scripts/develop`` runs from here)."""
 
 CONFIG_DIR = REPO_ROOT / "config"
@@ -1423,7 +1423,7 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m emulators.develop``; returns the exit status."""
+    """Entry point of ``python -m devtools.develop``; returns the exit status."""
     args = _build_parser().parse_args(argv)
     if args.check and args.port is not None:
         print("scripts/develop: --check always uses a free port; --port ignored", flush=True)

@@ -1,0 +1,1 @@
+"""Development tooling behind ``scripts/develop`` (not shipped with the integration)."""
