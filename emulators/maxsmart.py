@@ -1,10 +1,10 @@
-"""Emulator of Max Hauri MaxSMART / Revogi power strips and plugs (protocols.md section 1).
+"""Emulator of Max Hauri MaxSMART / Revogi power strips and plugs (docs/protocols/maxsmart.md).
 
-One :class:`MaxSmartEmulator` is one device: an HTTP server (TCP, protocols.md 1.3) and a UDP
-socket answering discovery datagrams (protocols.md 1.2), both bound to the same host so that
+One :class:`MaxSmartEmulator` is one device: an HTTP server (TCP, §3) and a UDP
+socket answering discovery datagrams (§2), both bound to the same host so that
 the discovery reply's source address is the device address, as on real hardware.
 
-Firmware model (protocols.md 1.5):
+Firmware model (§5):
 
 * firmware ``1.x`` (e.g. ``"1.30"``): live ``watt``/``amp`` values are string floats in W / A,
   statistics are string floats in kWh;
@@ -12,7 +12,7 @@ Firmware model (protocols.md 1.5):
 
 Renaming (cmd 201) is accepted only on firmware ``"1.30"`` unless ``allow_rename`` says
 otherwise; other firmware answers ``{"code":400}``. This is the emulator's model of "firmware
-that does not allow renaming" (maxsmart 2.1.0 only renames on 1.30, protocols.md 1.6).
+that does not allow renaming" (maxsmart 2.1.0 only renames on 1.30, §6).
 
 Power model: port ``n`` draws a deterministic base load (derived from the serial, or given with
 ``loads``) with a small seeded variation per reading while it is switched on, and 0 W while off.
@@ -48,7 +48,7 @@ from urllib.parse import parse_qs, urlsplit
 _LOGGER = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 21
-"""Longest port or strip name cmd 201 accepts (protocols.md 1.3; maxsmart's limit too)."""
+"""Longest port or strip name cmd 201 accepts (§3; maxsmart's limit too)."""
 
 RENAME_FIRMWARE = "1.30"
 """The only firmware whose default model accepts cmd 201."""
@@ -87,7 +87,7 @@ class MaxSmartFaults:
 
     ``cmds`` limits the HTTP faults to those command numbers (``None`` = every command).
     ``omit_statistics_date`` drops ``date`` from cmd 510 replies (seen on real plugs,
-    protocols.md 1.3).
+    §3).
 
     UDP faults: ``udp_silent`` ignores discovery datagrams, ``udp_garbage`` answers them with
     a datagram that is not JSON.
@@ -158,7 +158,7 @@ def _add_months(moment: datetime, months: int) -> datetime:
 
 
 class MaxSmartEmulator:
-    """An emulated MaxSmart device: HTTP API (protocols.md 1.3) plus UDP discovery (1.2).
+    """An emulated MaxSmart device: HTTP API (§3) plus UDP discovery (§2).
 
     ``http_port``/``udp_port`` 0 pick free ports; the actual ports are the properties of the
     same name after :meth:`start` and are reused by a later :meth:`start` after :meth:`stop`.
@@ -480,7 +480,7 @@ class MaxSmartEmulator:
         return data
 
     def discovery_reply(self) -> dict[str, Any]:
-        """Build the UDP discovery reply object (protocols.md 1.2)."""
+        """Build the UDP discovery reply object (§2)."""
         return {
             "response": 0,
             "data": {
@@ -499,7 +499,7 @@ class MaxSmartEmulator:
     # ----------------------------------------------------------------- HTTP
 
     def handle_command(self, cmd: int, params: dict[str, Any] | None) -> dict[str, Any]:
-        """Execute one HTTP command and return the reply envelope (protocols.md 1.3)."""
+        """Execute one HTTP command and return the reply envelope (§3)."""
         ok: dict[str, Any] = {"response": cmd, "code": 200}
         failed: dict[str, Any] = {"response": cmd, "code": 400}
         args = params or {}
@@ -696,7 +696,7 @@ class MaxSmartEmulator:
     def handle_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
         """Answer a discovery datagram from ``addr`` via the device's own UDP socket.
 
-        Any datagram starting with ``00dv=all`` is answered (protocols.md 1.2); if it carries
+        Any datagram starting with ``00dv=all`` is answered (§2); if it carries
         ``,YYYY-MM-DD,HH:MM:SS`` the device clock is set. Other datagrams are ignored.
         """
         if self._udp is None:
@@ -741,7 +741,7 @@ class MaxSmartBroadcastRelay:
     """Wildcard UDP listener forwarding broadcast discovery to registered emulators.
 
     Broadcasts are only looped back to sockets bound to the wildcard address
-    (protocols.md 1.9), so this listens on ``0.0.0.0:<port>`` (``SO_REUSEADDR``, so it can share
+    (§8), so this listens on ``0.0.0.0:<port>`` (``SO_REUSEADDR``, so it can share
     the port with per-device sockets such as ``127.0.0.2:8888``) and lets every registered
     *running* emulator answer from its own socket, whose source address is the device address.
     """

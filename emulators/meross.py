@@ -1,6 +1,6 @@
 """Emulated Meross cloud (HTTP API) and Meross devices (MQTT clients of a real mosquitto broker).
 
-Written from shared/protocols.md section 2, independently of our client:
+Written from docs/protocols/meross.md, independently of our client:
 
 * ``MerossCloudEmulator`` serves ``/v1/Auth/signIn``, ``/v1/log/user``, ``/v1/Device/devList``,
   ``/v1/Hub/getSubDevices`` and ``/v1/Profile/logout`` on 127.0.0.1 with aiohttp. Request
@@ -708,7 +708,7 @@ class MerossThermostat(MerossEmulatedDevice):
                     raise DeviceErrorReply(5000, f"{key} out of range")
                 self.mode[key] = int(value)
         self._update_state()
-        # meross-iot reads the new state from the SETACK (protocols.md 2.5): echo it.
+        # meross-iot reads the new state from the SETACK (§5): echo it.
         return {"mode": [dict(self.mode)]}
 
     def _get_mode(self, _payload: dict[str, Any]) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def client_for(
 
 
 def wire_to_si(value: Any) -> float:
-    """Independent reference conversion of one wire value (protocols.md 1.5)."""
+    """Independent reference conversion of one wire value (docs/protocols/maxsmart.md §5)."""
     if isinstance(value, str):
         return float(value)
     assert isinstance(value, int)
@@ -420,7 +420,7 @@ async def test_discovery_skips_malformed_datagrams(
 
 
 async def test_broadcast_discovery(strip: MaxSmartEmulator, plug: MaxSmartEmulator) -> None:
-    """Broadcast to 255.255.255.255 loops back to a wildcard socket on Linux (protocols.md 1.9)."""
+    """Broadcast to 255.255.255.255 loops back to a wildcard socket on Linux (§8)."""
     twin = MaxSmartEmulator("127.0.0.1", **(strip_kwargs() | {"name": "Twin"}))
     relay = MaxSmartBroadcastRelay(port=0)
     async with twin, relay:

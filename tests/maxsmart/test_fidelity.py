@@ -1,4 +1,4 @@
-"""Fidelity: the real ``maxsmart`` 2.1.0 library against our emulator (protocols.md 1.6, 1.7).
+"""Fidelity: ``maxsmart`` 2.1.0 against our emulator (docs/protocols/maxsmart.md §6, §7).
 
 maxsmart hard-codes HTTP port 80 and UDP port 8888, so the emulator binds 127.0.0.1:80 and
 UDP 127.0.0.1:8888. Without the privilege to bind port 80, or with the ports taken, the test
@@ -120,7 +120,7 @@ async def test_maxsmart_library_against_emulator(device_on_real_ports: MaxSmartE
         reported = datetime.strptime(device_time["time"], "%Y-%m-%d,%H:%M:%S")
         assert abs(reported - emulator.now()) < timedelta(seconds=2)
 
-        # --- statistics and renaming need version "1.30" (protocols.md 1.6)
+        # --- statistics and renaming need version "1.30" (§6)
         device.version = "1.30"
         for stat_type, samples, label in ((0, 24, "Hourly"), (1, 31, "Daily"), (2, 12, "Monthly")):
             stats = await device.get_statistics(1, stat_type)

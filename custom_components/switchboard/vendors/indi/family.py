@@ -1,6 +1,6 @@
 """The INDI family: one config entry per INDI server, one coordinator per INDI device.
 
-Facts: ``shared/protocols.md`` section 4. The client (``client.py``) keeps one connection and
+Facts: ``docs/protocols/indi.md``. The client (``client.py``) keeps one connection and
 reports every received element as an event; :class:`IndiHub` turns them into the common model:
 
 * the server is a device (``host:port``) with a connectivity sensor; each INDI device is a device

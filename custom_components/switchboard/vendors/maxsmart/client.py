@@ -1,8 +1,8 @@
-"""Small async client for MaxSmart / Revogi power strips and plugs (protocols.md section 1).
+"""Small async client for MaxSmart / Revogi power strips and plugs (docs/protocols/maxsmart.md).
 
 Speaks the local HTTP API of firmware 1.x/2.x (``GET http://<host>:<port>/?cmd=N&json=...``,
-protocols.md 1.3) over an ``aiohttp.ClientSession`` owned by the caller, and UDP discovery
-(``00dv=all``, protocols.md 1.2). No retries, no warning-level logging: the caller (the
+§3) over an ``aiohttp.ClientSession`` owned by the caller, and UDP discovery
+(``00dv=all``, §2). No retries, no warning-level logging: the caller (the
 coordinator) decides what to do with an error. Every request is bounded by the client's
 timeout, and every malformed reply raises :class:`MaxSmartResponseError`.
 
@@ -31,7 +31,7 @@ DEFAULT_UDP_PORT: Final = 8888
 MAX_PORT: Final = 6
 """Highest port number of any MaxSmart device (a strip has 6 ports, a plug 1)."""
 MAX_NAME_LENGTH: Final = 21
-"""Longest port or strip name the device accepts (cmd 201, protocols.md 1.3 / 1.7)."""
+"""Longest port or strip name the device accepts (cmd 201, §3 / §7)."""
 
 CMD_GET_READING: Final = 511
 CMD_GET_STATISTICS: Final = 510
@@ -41,7 +41,7 @@ CMD_SET_PORT: Final = 200
 CMD_RENAME_PORT: Final = 201
 
 CURRENCIES: Final[dict[int, str]] = {0: "EUR", 1: "USD", 2: "JPY", 3: "CHF"}
-"""ISO 4217 codes of the cmd 510 ``money`` index (protocols.md 1.3, cmd 205)."""
+"""ISO 4217 codes of the cmd 510 ``money`` index (§3, cmd 205)."""
 
 _CODE_OK: Final = 200
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
@@ -71,7 +71,7 @@ class MaxSmartResponseError(MaxSmartError):
 class MaxSmartCommandRejectedError(MaxSmartError):
     """An action (cmd 200 / 201) was answered with ``code`` != 200.
 
-    For example a rename on firmware that does not allow renaming (protocols.md 1.6).
+    For example a rename on firmware that does not allow renaming (§6).
     """
 
     def __init__(self, cmd: int, code: object) -> None:
@@ -95,7 +95,7 @@ class StatisticsPeriod(StrEnum):
 
     @property
     def sample_count(self) -> int:
-        """Return the usual number of samples per port (24 / 31 / 12, protocols.md 1.3)."""
+        """Return the usual number of samples per port (24 / 31 / 12, §3)."""
         return _PERIOD_SAMPLES[self]
 
 
@@ -118,7 +118,7 @@ _PERIOD_DATE_FORMATS: Final = {
 
 @dataclass(frozen=True, slots=True)
 class MaxSmartDeviceInfo:
-    """One device found by UDP discovery (protocols.md 1.2).
+    """One device found by UDP discovery (§2).
 
     ``serial`` is the ``sn`` field (the device's stable id), ``name`` the strip name ("port 0"),
     ``port_names`` the ``pname`` list (may be empty on newer firmware), ``mac`` the ``mac`` field
@@ -138,7 +138,7 @@ class MaxSmartDeviceInfo:
 
 @dataclass(frozen=True, slots=True)
 class MaxSmartReading:
-    """Live state of every port (cmd 511, protocols.md 1.3 / 1.5).
+    """Live state of every port (cmd 511, §3 / §5).
 
     Index ``i`` describes port ``i + 1``. ``switch`` is True when the port is on, ``power`` is in
     watts and ``current`` in amperes, already converted from the firmware's format.
@@ -151,7 +151,7 @@ class MaxSmartReading:
 
 @dataclass(frozen=True, slots=True)
 class MaxSmartStatistics:
-    """Energy history (cmd 510, protocols.md 1.3).
+    """Energy history (cmd 510, §3).
 
     ``start`` is the naive device-local time of the first sample (start of its hour, day or
     month). ``energy[i]`` holds port ``i + 1``'s samples in kWh, oldest first, one per hour /
@@ -236,7 +236,7 @@ def _finite(value: float, what: str) -> float:
 def _scaled(value: object, int_divisor: int, what: str) -> float:
     """Convert one wire value: string or JSON float as is, JSON integer over ``int_divisor``.
 
-    This is the format rule of protocols.md 1.5 (string/float = W, A or kWh; int = mW, mA or
+    This is the format rule of §5 (string/float = W, A or kWh; int = mW, mA or
     Wh), decided for each value.
     """
     if isinstance(value, bool):
@@ -282,7 +282,7 @@ def normalize_mac(value: object) -> str | None:
 
 
 class MaxSmartClient:
-    """HTTP client of one MaxSmart device (firmware 1.x / 2.x, protocols.md 1.3).
+    """HTTP client of one MaxSmart device (firmware 1.x / 2.x, §3).
 
     ``session`` is the caller's ``aiohttp.ClientSession`` (never closed here); ``host`` an IP
     address or name (IPv6 without brackets, see :func:`parse_host`), ``port`` the HTTP port (80 on
@@ -381,7 +381,7 @@ class MaxSmartClient:
     async def async_get_reading(self) -> MaxSmartReading:
         """Read switch state, power (W) and current (A) of every port (cmd 511).
 
-        Values are converted per protocols.md 1.5: a string or JSON float is W / A, a JSON integer
+        Values are converted per §5: a string or JSON float is W / A, a JSON integer
         mW / mA. ``switch``, ``watt`` and ``amp`` must be lists of the same non-zero length.
         """
         data = await self._query(CMD_GET_READING)
@@ -424,7 +424,7 @@ class MaxSmartClient:
         """Read the energy history of every port for ``period`` (cmd 510).
 
         ``date`` (format by period: ``YYYY-MM-DD-HH`` / ``YYYY-MM-DD`` / ``YYYY-MM``) gives the
-        first sample; values are kWh as string/float or Wh as integer (protocols.md 1.3, 1.5).
+        first sample; values are kWh as string/float or Wh as integer (§3, §5).
         A reply without ``date`` (seen on some plugs) raises MaxSmartResponseError.
         """
         data = await self._query(CMD_GET_STATISTICS, {"type": period.type_code})
@@ -457,7 +457,7 @@ class MaxSmartClient:
         """Read the hardware identifiers (cmd 124).
 
         Returns every string field of ``data`` (e.g. ``cpuid``, ``server``, ``pclmac``,
-        ``pcldak``; the exact set varies, protocols.md 1.3). A missing or empty ``cpuid``
+        ``pcldak``; the exact set varies, §3). A missing or empty ``cpuid``
         raises MaxSmartResponseError.
         """
         data = await self._query(CMD_GET_IDENTIFIERS)
@@ -488,7 +488,7 @@ def _check_port(port: int) -> None:
 
 
 def parse_discovery_reply(payload: bytes, addr: tuple[str, int]) -> MaxSmartDeviceInfo:
-    """Parse one discovery datagram from ``addr`` (protocols.md 1.2).
+    """Parse one discovery datagram from ``addr`` (§2).
 
     Requires a JSON object whose ``data`` object has a non-empty string ``sn``; ``name``,
     ``pname`` and ``ver`` must have the documented types when present. Raises
@@ -574,7 +574,7 @@ async def async_discover(
     set_time: bool = False,
     max_devices: int | None = None,
 ) -> list[MaxSmartDeviceInfo]:
-    """Find MaxSmart devices by UDP discovery (protocols.md 1.2).
+    """Find MaxSmart devices by UDP discovery (§2).
 
     Sends one ``00dv=all;`` datagram (``00dv=all,YYYY-MM-DD,HH:MM:SS;`` with ``set_time``,
     which also sets the devices' clocks) to ``address:port`` (broadcast by default, or a

@@ -1,4 +1,4 @@
-"""MaxSmart discovery: UDP broadcast on each enabled network adapter (protocols.md 1.2).
+"""MaxSmart discovery: UDP broadcast on each enabled adapter (docs/protocols/maxsmart.md §2).
 
 Used by the config flow (a list of unconfigured strips) and in the background every 15
 minutes, where it starts discovery flows for new strips and, through those flows, updates the

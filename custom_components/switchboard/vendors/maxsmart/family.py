@@ -1,6 +1,6 @@
 """The MaxSmart family: one config entry and one coordinator per strip or plug.
 
-Facts: ``shared/protocols.md`` section 1. The strip is polled over HTTP (cmd 511) every 5 s,
+Facts: ``docs/protocols/maxsmart.md``. The strip is polled over HTTP (cmd 511) every 5 s,
 every 2 s for 4 polls after a command. Its identity (serial, MAC, firmware, port names) comes
 from a unicast UDP discovery datagram. Energy is integrated from the polled power and stored,
 and the device's own hourly/daily/monthly history is imported into long-term statistics
@@ -84,7 +84,7 @@ def port_key(port: int, what: str) -> str:
 
 
 class MaxSmartSource(DeviceSource):
-    """Polls one strip over HTTP and sends its commands (protocols.md 1.3)."""
+    """Polls one strip over HTTP and sends its commands (§3)."""
 
     def __init__(
         self,

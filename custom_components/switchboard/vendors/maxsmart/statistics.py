@@ -1,17 +1,17 @@
 """Import a strip's own energy history into Home Assistant's long-term statistics.
 
 The strip keeps hourly (24), daily (31) and monthly (12) energy per port (cmd 510,
-protocols.md 1.3). We merge them into hourly rows, finest data first: the last 24 hours hour by
-hour; earlier days of the daily window as one row at the day's last hour; earlier months as
-one row at the month's last hour. Where a coarse sample is partly covered by finer ones, only
-the remainder (coarse minus the finer samples inside it) is added, at the last hour before the
-finer samples, so nothing is counted twice. Coarse energy goes to the end of the span it
-covers so that every row's sum is the running total at the end of its hour: rows an earlier
-import wrote at a finer resolution stay in the database when the window has moved on, and
-they then still agree with the new rows (sums never decrease). Rows become external statistics
-``switchboard:maxsmart_<serial>_port_<n>_energy`` (and ``..._energy`` for the whole strip),
-in kWh with a running sum, which the Energy dashboard accepts as a consumption source; so
-history from before the integration was installed shows there.
+docs/protocols/maxsmart.md §3). We merge them into hourly rows, finest data first: the last 24
+hours hour by hour; earlier days of the daily window as one row at the day's last hour; earlier
+months as one row at the month's last hour. Where a coarse sample is partly covered by finer
+ones, only the remainder (coarse minus the finer samples inside it) is added, at the last hour
+before the finer samples, so nothing is counted twice. Coarse energy goes to the end of the span
+it covers so that every row's sum is the running total at the end of its hour: rows an earlier
+import wrote at a finer resolution stay in the database when the window has moved on, and they
+then still agree with the new rows (sums never decrease). Rows become external statistics
+``switchboard:maxsmart_<serial>_port_<n>_energy`` (and ``..._energy`` for the whole strip), in
+kWh with a running sum, which the Energy dashboard accepts as a consumption source; so history
+from before the integration was installed shows there.
 
 Runs after setup and then every hour, when the recorder is loaded. Device times are local
 times in Home Assistant's time zone. Each import continues the sum stored before its first

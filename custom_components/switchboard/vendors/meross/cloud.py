@@ -30,7 +30,7 @@ DEFAULT_API_BASE_URL = "https://iotx-eu.meross.com"
 DEFAULT_MQTT_PORT = 443
 REQUEST_TIMEOUT = 15.0
 
-# Identify like meross-iot (the cloud serves that client; see protocols.md 2.1).
+# Identify like meross-iot (the cloud serves that client; see docs/protocols/meross.md §1).
 _HEADERS = {
     "AppVersion": "0.4.10.4",
     "vender": "meross",

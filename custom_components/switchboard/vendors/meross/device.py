@@ -1,8 +1,9 @@
 """Turn Meross payloads into Switchboard attributes, and actions into Meross requests.
 
 No Home Assistant imports: HVAC modes are the plain strings Home Assistant uses (``"heat"``,
-``"cool"``, ``"auto"``, ``"off"``). Units follow protocols.md 2.5: power in mW, voltage in
-tenths of a volt (2301 -> 230.1 V), current in mA, energy in Wh, temperatures in tenths of °C.
+``"cool"``, ``"auto"``, ``"off"``). Units follow docs/protocols/meross.md §5: power in mW,
+voltage in tenths of a volt (2301 -> 230.1 V), current in mA, energy in Wh, temperatures in
+tenths of °C.
 """
 
 from dataclasses import dataclass

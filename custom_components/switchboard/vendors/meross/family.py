@@ -1,6 +1,6 @@
 """The Meross family: one config entry per Meross account, push over the account's MQTT broker.
 
-Facts: ``shared/protocols.md`` section 2. The device list comes from the cloud HTTP API and is
+Facts: ``docs/protocols/meross.md``. The device list comes from the cloud HTTP API and is
 cached in a Store, so a restart sets up from the cache and refreshes the list in the background.
 Every device (a hub with its valves) has its own coordinator; the account's MQTT connection
 (TLS, app credentials) carries requests and pushes for all of them. While that connection is up

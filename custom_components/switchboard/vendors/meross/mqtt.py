@@ -5,8 +5,8 @@ then driven by the asyncio loop, so nothing blocks the event loop (meross-iot, b
 paho's blocking ``connect()`` inside the loop). One background task keeps the connection up and
 reconnects with exponential backoff.
 
-Credentials (protocols.md 2.3): client id ``app:<app_id>``, username = user id, password =
-``md5(userid + key)``; pushes arrive on ``/app/<userid>/subscribe``, replies on
+Credentials (docs/protocols/meross.md §3): client id ``app:<app_id>``, username = user id,
+password = ``md5(userid + key)``; pushes arrive on ``/app/<userid>/subscribe``, replies on
 ``/app/<userid>-<app_id>/subscribe``; requests go to ``/appliance/<uuid>/subscribe``.
 """
 

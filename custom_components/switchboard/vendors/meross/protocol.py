@@ -1,6 +1,6 @@
 """The Meross message format: cloud API request signing and the MQTT/HTTP message envelope.
 
-See shared/protocols.md section 2: cloud requests are signed with a published salt; device
+See docs/protocols/meross.md: cloud requests are signed with a published salt; device
 messages carry ``sign = md5(messageId + key + timestamp)``.
 """
 
