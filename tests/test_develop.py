@@ -15,6 +15,10 @@ import shutil
 import signal
 import time
 
+import pytest
+
+pytestmark = pytest.mark.stack
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "develop"
 LIMIT = 150.0
 """Seconds before the test gives up (the check's own limit is 180 s; it takes about 10 s)."""

@@ -88,6 +88,12 @@ from typing import Any, ClassVar, override
 
 import aiohttp
 
+from emulators.indiserver import (
+    SIMULATOR_DEVICES as INDI_DEVICES,
+    IndiServer,
+    IndiServerError,
+    indiserver_missing,
+)
 from emulators.maxsmart import MaxSmartBroadcastRelay, MaxSmartEmulator
 from emulators.meross import (
     MerossCloudEmulator,
@@ -96,7 +102,7 @@ from emulators.meross import (
     MerossStrip,
     MerossThermostat,
 )
-from emulators.mosquitto import Mosquitto, MosquittoError, mosquitto_available
+from emulators.mosquitto import Mosquitto, MosquittoError, free_port, mosquitto_available
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """The repository (``scripts/develop`` runs from here)."""
@@ -901,13 +907,6 @@ async def _wait_state(hass: HassClient, entity_id: str, expected: str, limit: fl
 
 # ------------------------------------------------------------------------------ INDI
 
-INDI_SIMULATORS = (
-    "indi_simulator_telescope",
-    "indi_simulator_ccd",
-    "indi_simulator_focus",
-    "indi_simulator_wheel",
-)
-INDI_DEVICES = ("Telescope Simulator", "CCD Simulator", "Focuser Simulator", "Filter Simulator")
 INDI_PORT = 7624
 
 
@@ -923,13 +922,12 @@ class IndiStack(Stack):
 
     def __init__(self) -> None:
         """Nothing runs before :meth:`start`."""
-        self.process: asyncio.subprocess.Process | None = None
+        self.server: IndiServer | None = None
         self.port = 0
 
     @override
     def unavailable(self) -> str | None:
-        missing = [b for b in ("indiserver", *INDI_SIMULATORS) if shutil.which(b) is None]
-        if missing:
+        if missing := indiserver_missing():
             return f"{', '.join(missing)} not on PATH (Debian package indi-bin)"
         return None
 
@@ -938,56 +936,21 @@ class IndiStack(Stack):
         """Spawn indiserver and wait until it accepts connections (10 s)."""
         self.port = INDI_PORT
         if context.check or not _port_free(INDI_PORT):
-            self.port = free_port()
-        self.process = await asyncio.create_subprocess_exec(
-            "indiserver",
-            "-p",
-            str(self.port),
-            # Its own local socket: the default /tmp/indiserver allows one indiserver per machine.
-            "-u",
-            f"/tmp/indiserver-switchboard-{self.port}",  # noqa: S108 - abstract socket name, no file
-            *INDI_SIMULATORS,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            if self.process.returncode is not None:
-                code = self.process.returncode
-                await self.stop()
-                raise StackError(f"INDI: indiserver exited with {code} on port {self.port}")
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            except OSError:
-                if time.monotonic() > deadline:
-                    await self.stop()
-                    raise StackError(f"INDI: indiserver does not listen on {self.port}") from None
-                await asyncio.sleep(0.02)
-                continue
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-            return
+            self.port = 0
+        self.server = IndiServer(self.port)
+        try:
+            await asyncio.to_thread(self.server.start)
+        except IndiServerError as err:
+            self.server = None
+            raise StackError(f"INDI: {err}") from err
+        self.port = self.server.port
 
     @override
     async def stop(self) -> None:
         """SIGTERM indiserver's process group, SIGKILL after 5 s."""
-        process, self.process = self.process, None
-        if process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            async with asyncio.timeout(5):
-                await process.wait()
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
+        server, self.server = self.server, None
+        if server is not None:
+            await asyncio.to_thread(server.stop)
 
     @override
     def describe(self) -> list[str]:
@@ -1132,13 +1095,6 @@ def prepare_config(config_dir: Path, port: int) -> None:
             "data": {"done": ["core_config"]},
         }
         onboarding.write_text(json.dumps(seeded, indent=2) + "\n")
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec

@@ -4,29 +4,15 @@ import asyncio
 from collections.abc import AsyncGenerator, Callable, Generator
 import contextlib
 from dataclasses import dataclass
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
 
 import pytest
 
 from custom_components.switchboard.vendors.indi.client import IndiEvent
 from emulators.indi import IndiEmulator
-
-SIMULATORS = (
-    "indi_simulator_telescope",
-    "indi_simulator_ccd",
-    "indi_simulator_focus",
-    "indi_simulator_wheel",
-)
-SIMULATOR_DEVICES = (
-    "Telescope Simulator",
-    "CCD Simulator",
-    "Focuser Simulator",
-    "Filter Simulator",
+from emulators.indiserver import (
+    IndiServer,
+    IndiServerError,
+    indiserver_missing,
 )
 
 
@@ -38,12 +24,6 @@ class IndiServerAddress:
     port: int
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def run_indiserver() -> Generator[int]:
     """Run the real `indiserver` with the four C++ simulators on a free port; yield the port.
@@ -51,38 +31,17 @@ def run_indiserver() -> Generator[int]:
     Skips the test when indi-bin is not installed; fails it when the server does not accept
     connections within 10 s. The server and its drivers are killed on exit.
     """
-    if shutil.which("indiserver") is None or any(shutil.which(s) is None for s in SIMULATORS):
-        pytest.skip("indiserver / indi_simulator_* not installed (Debian package indi-bin)")
-    port = _free_port()
-    process = subprocess.Popen(
-        # -u: its own local (abstract) socket; the default /tmp/indiserver allows only one
-        # indiserver per machine, so a developer's running server would break the tests.
-        ["indiserver", "-p", str(port), "-u", f"/tmp/indiserver-switchboard-{port}", *SIMULATORS],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: the drivers die with it
-    )
+    if missing := indiserver_missing():
+        pytest.skip(f"{', '.join(missing)} not installed (Debian package indi-bin)")
+    server = IndiServer()
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"indiserver exited with {process.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("indiserver did not accept connections within 10 s")
-                time.sleep(0.01)
-        yield port
+        server.start()
+    except IndiServerError as err:
+        pytest.fail(str(err))
+    try:
+        yield server.port
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        server.stop()
 
 
 @pytest.fixture

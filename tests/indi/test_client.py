@@ -24,8 +24,9 @@ from custom_components.switchboard.vendors.indi.client import (
     async_probe,
 )
 from emulators.indi import LAMP, PLUG, IndiEmulator
+from emulators.indiserver import SIMULATOR_DEVICES
 
-from .conftest import SIMULATOR_DEVICES, EventRecorder, IndiServerAddress
+from .conftest import EventRecorder, IndiServerAddress
 
 type ClientFactory = Callable[..., IndiClient]
 

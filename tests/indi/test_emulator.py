@@ -4,8 +4,11 @@ import asyncio
 from typing import Any
 
 from indipyclient import IPyClient
+import pytest
 
 from emulators.indi import LAMP, PLUG, IndiEmulator
+
+pytestmark = pytest.mark.emulator
 
 
 class _RecordingClient(IPyClient):  # type: ignore[misc]

@@ -15,8 +15,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
 from emulators.indi import LAMP, PLUG, IndiEmulator
+from emulators.indiserver import SIMULATOR_DEVICES
 
-from .conftest import SIMULATOR_DEVICES, IndiServerAddress
+from .conftest import IndiServerAddress
 
 
 async def _setup(

@@ -21,7 +21,10 @@ from .conftest import plug_kwargs, strip_kwargs
 HOST = "127.0.0.1"
 
 # maxsmart's own TCPConnector(enable_cleanup_closed=True) warns on Python >= 3.12.
-pytestmark = pytest.mark.filterwarnings("ignore:enable_cleanup_closed ignored:DeprecationWarning")
+pytestmark = [
+    pytest.mark.emulator,
+    pytest.mark.filterwarnings("ignore:enable_cleanup_closed ignored:DeprecationWarning"),
+]
 
 
 def wire_to_si(value: Any) -> float:

@@ -12,6 +12,8 @@ from emulators.mosquitto import Mosquitto
 
 from .conftest import VALVE_ID, MerossEnv
 
+pytestmark = pytest.mark.emulator
+
 
 async def test_device_answers_bad_signature_with_5001(meross_env: MerossEnv) -> None:
     account = meross_env.account

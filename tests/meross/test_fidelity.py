@@ -23,6 +23,8 @@ import pytest
 
 from .conftest import EMAIL, PASSWORD, MerossEnv
 
+pytestmark = pytest.mark.emulator
+
 
 @dataclass
 class _Seen:
