@@ -6,6 +6,8 @@ from unittest.mock import patch
 
 from homeassistant.components.network.models import Adapter
 import pytest
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 import custom_components
 
@@ -43,3 +45,12 @@ LOOPBACK_ADAPTER: Adapter = {
     "ipv4": [{"address": "127.0.0.1", "network_prefix": 8}],
     "ipv6": [],
 }
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Home Assistant's snapshot format in ``snapshots/``, as in core.
+
+    The test plugin's own ``snapshot`` fixture is shadowed by syrupy's when both plugins load.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
