@@ -232,7 +232,7 @@ async def run_switchboard(port: int, count: int, rate: float) -> tuple[Run, int]
             entry.add_to_hass(hass)
             assert await hass.config_entries.async_setup(entry.entry_id)
             await hass.async_block_till_done()
-            hub = entry.runtime_data.hub
+            hub = entry.runtime_data.runtime.hub
             async with asyncio.timeout(30):
                 while (BENCH_DEVICE, "READY") not in hub.client.vectors or len(  # noqa: ASYNC110 (waits on another component)
                     hub.client.vectors

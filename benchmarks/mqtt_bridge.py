@@ -243,8 +243,8 @@ async def run(devices: int, rounds: int, samples: int) -> dict[str, tuple[float,
                 )
                 await hass.async_block_till_done()
                 await asyncio.to_thread(subscriber.subscribed.wait, 10)
-                bridge = entry.runtime_data.bridge
-                coordinator = entry.runtime_data.coordinators["bench"]
+                bridge = entry.runtime_data.exporters[0]  # the MQTT bridge
+                coordinator = entry.runtime_data.runtime.coordinators["bench"]
                 await bridge.async_wait_idle()
                 await asyncio.sleep(1)
                 ids = sorted(coordinator.data)

@@ -203,7 +203,7 @@ async def run(samples: int, poll: float) -> None:
                         await hass.async_block_till_done()
 
                     await configure(push=True)
-                    mqtt = entry.runtime_data.account.mqtt
+                    mqtt = entry.runtime_data.runtime.account.mqtt
                     arrivals: list[float] = []
                     on_push = mqtt.on_push
 

@@ -15,7 +15,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .bridge import BridgeSettings, MqttBridge
 from .const import CONF_FAMILY, DOMAIN
-from .coordinator import SwitchboardConfigEntry
+from .data import SwitchboardConfigEntry, SwitchboardRuntimeData
 from .descriptions import PLATFORMS
 from .families import FAMILIES
 from .services import async_setup_services
@@ -42,26 +42,29 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry) 
             translation_key="unknown_family",
             translation_placeholders={"family": str(entry.data.get(CONF_FAMILY))},
         )
-    entry.runtime_data = await family.async_setup_entry(hass, entry)
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    bridge = entry.runtime_data.bridge = MqttBridge(
-        hass, entry, BridgeSettings.from_options(entry.options)
+    runtime = await family.async_setup_entry(hass, entry)
+    entry.runtime_data = SwitchboardRuntimeData(
+        runtime=runtime,
+        exporters=(MqttBridge(hass, entry, runtime, BridgeSettings.from_options(entry.options)),),
     )
-    if bridge.settings.enabled:
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    for exporter in entry.runtime_data.exporters:
+        if not exporter.enabled:
+            continue
         try:
-            await bridge.async_start()
+            await exporter.async_start()
         except HomeAssistantError as err:
-            # The bridge is optional: without Home Assistant's mqtt the devices still work.
-            _LOGGER.warning("MQTT bridge of %s not started: %s", entry.title, err)
+            # Exporters are optional: without Home Assistant's mqtt the devices still work.
+            _LOGGER.warning("%s of %s not started: %s", exporter.key, entry.title, err)
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry) -> bool:
-    """Unload the platforms, then stop every coordinator and connection of the entry."""
+    """Unload the platforms, then stop the exporters and every coordinator of the entry."""
     if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
-        if entry.runtime_data.bridge is not None:
-            await entry.runtime_data.bridge.async_stop()
-        await entry.runtime_data.async_shutdown()
+        for exporter in entry.runtime_data.exporters:
+            await exporter.async_stop()
+        await entry.runtime_data.runtime.async_shutdown()
     return unloaded
 
 
@@ -69,8 +72,8 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: ConfigEntry, device_entry: DeviceEntry
 ) -> bool:
     """Allow removing a device only once the family no longer reports it (stale device)."""
-    runtime = getattr(entry, "runtime_data", None)
-    known = runtime.devices() if runtime is not None else {}
+    data = getattr(entry, "runtime_data", None)
+    known = data.runtime.devices() if data is not None else {}
     return not any(
         domain == DOMAIN and identifier in known for domain, identifier in device_entry.identifiers
     )

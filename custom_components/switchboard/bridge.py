@@ -1,6 +1,6 @@
 """MQTT bridge: every Switchboard device on the user's broker, and commands back in.
 
-One :class:`MqttBridge` per Switchboard config entry (``entry.runtime_data.bridge``). It goes
+One :class:`MqttBridge` per Switchboard config entry (in ``entry.runtime_data.exporters``). It goes
 through Home Assistant's own ``mqtt`` integration (the user's broker settings, TLS and
 credentials are reused; nothing here opens a connection of its own), reads only the common
 model (each coordinator's ``dict[device_id, DeviceState]``) and executes only through
@@ -45,9 +45,10 @@ import itertools
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from homeassistant.components import mqtt
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import section
@@ -61,15 +62,18 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 from homeassistant.util import slugify
+from homeassistant.util.hass_dict import HassKey
 import probatio
 
 from .const import DOMAIN
+from .coordinator import SwitchboardCoordinator
+from .family import FamilyRuntime
 from .model import AttributeValue, DeviceState
 
-if TYPE_CHECKING:
-    from .coordinator import SwitchboardConfigEntry, SwitchboardCoordinator
-
 _LOGGER = logging.getLogger(__name__)
+
+DATA_BRIDGES: HassKey[dict[str, MqttBridge]] = HassKey(f"{DOMAIN}_bridges")
+"""Running bridges of the integration by config entry id."""
 
 CONF_BRIDGE: Final = "mqtt_bridge"
 """Options key of the bridge's section: ``{enabled, base_topic, discovery, exclude_devices}``."""
@@ -162,11 +166,11 @@ class BridgeSettings:
         )
 
 
-def options_section(entry: SwitchboardConfigEntry) -> dict[probatio.Marker, Any]:
+def options_section(entry: ConfigEntry) -> dict[probatio.Marker, Any]:
     """The bridge's collapsed section of the shared options flow (key ``mqtt_bridge``)."""
     current = BridgeSettings.from_options(entry.options)
-    runtime = getattr(entry, "runtime_data", None)
-    devices = runtime.devices() if runtime is not None else {}
+    data = getattr(entry, "runtime_data", None)
+    devices = data.runtime.devices() if data is not None else {}
     choices = [
         SelectOptionDict(value=device_id, label=state.descriptor.name)
         for device_id, (_, state) in sorted(devices.items())
@@ -345,16 +349,24 @@ def state_payload(state: DeviceState) -> dict[str, Any]:
 class MqttBridge:
     """The bridge of one config entry; see the module docstring for topics and semantics.
 
-    Create it once per entry (``runtime.bridge``); :meth:`async_start` / :meth:`async_stop`
-    may be called any number of times. All methods run in the event loop.
+    Create it once per entry (one of ``entry.runtime_data.exporters``); :meth:`async_start`
+    and :meth:`async_stop` may be called any number of times. All methods run in the event loop.
     """
 
+    key = CONF_BRIDGE
+    """Its options section and diagnostics key."""
+
     def __init__(
-        self, hass: HomeAssistant, entry: SwitchboardConfigEntry, settings: BridgeSettings
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        runtime: FamilyRuntime,
+        settings: BridgeSettings,
     ) -> None:
-        """Prepare a stopped bridge with ``settings``."""
+        """Prepare a stopped bridge of ``runtime``'s devices with ``settings``."""
         self.hass = hass
         self.entry = entry
+        self.runtime = runtime
         self.settings = settings
         self.running = False
         self.connected = False
@@ -382,6 +394,11 @@ class MqttBridge:
         self._recent: OrderedDict[tuple[str, str], Outcome | None] = OrderedDict()
         self._discovery_prefix = DEFAULT_DISCOVERY_PREFIX
         self._birth: tuple[str, str] | None = (DEFAULT_BIRTH_TOPIC, DEFAULT_BIRTH_PAYLOAD)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the options ask for the bridge to run."""
+        return self.settings.enabled
 
     # ---------------------------------------------------------------- start / stop
 
@@ -443,7 +460,7 @@ class MqttBridge:
         self._refresh_topics()
         self._clear_excluded()
         self._coordinator_unsubscribes.append(
-            self.entry.runtime_data.async_listen_coordinators(self._add_coordinator)
+            self.runtime.async_listen_coordinators(self._add_coordinator)
         )
         self.async_republish()
         _LOGGER.info(
@@ -497,8 +514,7 @@ class MqttBridge:
 
     def _bridges(self) -> dict[str, MqttBridge]:
         """Running bridges of the integration by entry id (to answer unknown devices once)."""
-        bridges: dict[str, MqttBridge] = self.hass.data.setdefault(f"{DOMAIN}_bridges", {})
-        return bridges
+        return self.hass.data.setdefault(DATA_BRIDGES, {})
 
     def _read_mqtt_settings(self) -> None:
         """Take the discovery prefix and birth message from Home Assistant's mqtt entry."""
@@ -523,7 +539,7 @@ class MqttBridge:
         if not self.running:
             return 0
         count = 0
-        for device_id, (coordinator, state) in self.entry.runtime_data.devices().items():
+        for device_id, (coordinator, state) in self.runtime.devices().items():
             if device_id in self._topics:
                 count += self._sync_device(device_id, coordinator, state, full=True)
         self.stats.republishes += 1
@@ -638,7 +654,7 @@ class MqttBridge:
         if current - previous - self._topics.keys() - self.settings.exclude_devices:
             self._refresh_topics()
         for device_id in previous - current:
-            if self.entry.runtime_data.coordinator_for_device(device_id) is None:
+            if self.runtime.coordinator_for_device(device_id) is None:
                 self._forget_device(device_id)
         for device_id, state in data.items():
             last = self._last_state.get(device_id)
@@ -689,7 +705,7 @@ class MqttBridge:
 
     def _clear_excluded(self) -> None:
         """Delete retained messages an excluded device may have left from earlier runs."""
-        for device_id, (_, state) in self.entry.runtime_data.devices().items():
+        for device_id, (_, state) in self.runtime.devices().items():
             if device_id not in self.settings.exclude_devices:
                 continue
             names = self._names()
@@ -724,9 +740,9 @@ class MqttBridge:
                     slugify(device.name_by_user or device.name or device_id) or "device",
                 )
         for bridge in self._bridges().values() if self.running else ():
-            for device_id, (_, state) in bridge.entry.runtime_data.devices().items():
+            for device_id, (_, state) in bridge.runtime.devices().items():
                 names.setdefault(device_id, (UNASSIGNED, slugify(state.descriptor.name)))
-        for device_id, (_, state) in self.entry.runtime_data.devices().items():
+        for device_id, (_, state) in self.runtime.devices().items():
             names.setdefault(device_id, (UNASSIGNED, slugify(state.descriptor.name)))
         counts: dict[tuple[str, str], int] = {}
         for name in names.values():
@@ -742,7 +758,7 @@ class MqttBridge:
         if not self.running:
             return
         names = self._names()
-        for device_id, (coordinator, state) in self.entry.runtime_data.devices().items():
+        for device_id, (coordinator, state) in self.runtime.devices().items():
             if device_id in self.settings.exclude_devices:
                 continue
             area, slug = names[device_id]
@@ -781,7 +797,7 @@ class MqttBridge:
         node = f"{DOMAIN}_{slugify(device_id)}"
         components: dict[str, dict[str, Any]] = {}
         switched: set[str] = set()
-        runtime = self.entry.runtime_data
+        runtime = self.runtime
         for description in runtime.describe(state):
             if description.platform is not Platform.SWITCH or description.attribute is None:
                 continue
@@ -913,7 +929,7 @@ class MqttBridge:
         action: str = command["action"]
         lock = self._locks.setdefault(device_id, asyncio.Lock())
         async with lock:
-            coordinator = self.entry.runtime_data.coordinator_for_device(device_id)
+            coordinator = self.runtime.coordinator_for_device(device_id)
             if coordinator is None:
                 outcome = error_outcome(
                     command_id,
@@ -987,9 +1003,7 @@ class MqttBridge:
 
 def bridged_devices(bridges: Iterable[MqttBridge]) -> dict[str, MqttBridge]:
     """``device id -> bridge`` of the entries' devices (for ``bridge_send_command``)."""
-    return {
-        device_id: bridge for bridge in bridges for device_id in bridge.entry.runtime_data.devices()
-    }
+    return {device_id: bridge for bridge in bridges for device_id in bridge.runtime.devices()}
 
 
 __all__ = [

@@ -13,7 +13,8 @@ from homeassistant.const import ATTR_TEMPERATURE, Platform, UnitOfTemperature
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SwitchboardConfigEntry, SwitchboardCoordinator
+from .coordinator import SwitchboardCoordinator
+from .data import SwitchboardConfigEntry
 from .descriptions import SwitchboardClimateDescription
 from .entity import SwitchboardEntity, async_setup_platform_entities
 

@@ -11,5 +11,3 @@ CONF_FAMILY: Final = "family"
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 CONF_BURST_INTERVAL: Final = "burst_interval"
 CONF_BURST_CYCLES: Final = "burst_cycles"
-
-ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"

@@ -30,7 +30,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 import logging
-from typing import TYPE_CHECKING, Any, override
+from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -54,13 +54,7 @@ from .model import (
     SwitchboardError,
 )
 
-if TYPE_CHECKING:
-    from .family import FamilyRuntime
-
 _LOGGER = logging.getLogger(__name__)
-
-type SwitchboardConfigEntry = ConfigEntry[FamilyRuntime]
-"""A Switchboard config entry; ``runtime_data`` is the family's :class:`FamilyRuntime`."""
 
 type SwitchboardData = dict[str, DeviceState]
 
@@ -122,12 +116,12 @@ class DeviceSource(ABC):
 class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
     """Coordinator of one :class:`DeviceSource`; see the module docstring for its contract."""
 
-    config_entry: SwitchboardConfigEntry
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        config_entry: SwitchboardConfigEntry,
+        config_entry: ConfigEntry,
         *,
         source: DeviceSource,
         polling: PollingSettings,

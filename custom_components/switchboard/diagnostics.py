@@ -10,7 +10,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .coordinator import SwitchboardConfigEntry
+from .data import SwitchboardConfigEntry
 
 TO_REDACT = frozenset(
     {CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME, "key", "token", "access_token", "sak", "pcldak"}
@@ -21,7 +21,7 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: SwitchboardConfigEntry
 ) -> dict[str, Any]:
     """Return a redacted snapshot of the entry and its coordinators."""
-    runtime = entry.runtime_data
+    runtime = entry.runtime_data.runtime
     coordinators = {
         key: {
             "name": coordinator.name,
@@ -55,7 +55,7 @@ async def async_get_config_entry_diagnostics(
             },
             "coordinators": coordinators,
             "family": runtime.diagnostics(),
-            "mqtt_bridge": runtime.bridge.diagnostics() if runtime.bridge else None,
+            **{exporter.key: exporter.diagnostics() for exporter in entry.runtime_data.exporters},
         },
         TO_REDACT | runtime.family.redact,
     )

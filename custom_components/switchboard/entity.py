@@ -12,7 +12,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import SwitchboardConfigEntry, SwitchboardCoordinator
+from .coordinator import SwitchboardCoordinator
+from .data import SwitchboardConfigEntry
 from .descriptions import ActionCall, SwitchboardEntityDescription
 from .model import AttributeValue, DeviceDescriptor, DeviceState
 
@@ -115,7 +116,7 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
             entry_id = self.coordinator.config_entry.entry_id
             parent = registry.async_get_device_by_identifier((DOMAIN, parent_id), entry_id)
             if parent is None and (
-                found := self.coordinator.config_entry.runtime_data.devices().get(parent_id)
+                found := self.coordinator.config_entry.runtime_data.runtime.devices().get(parent_id)
             ):
                 parent = registry.async_get_or_create(
                     config_entry_id=entry_id,
@@ -195,7 +196,7 @@ def async_setup_platform_entities[DescriptionT: SwitchboardEntityDescription](
     new descriptions become entities, and entities whose description vanished (the device
     left, or an INDI ``delProperty``) are removed from the entity registry.
     """
-    runtime = entry.runtime_data
+    runtime = entry.runtime_data.runtime
     registry = er.async_get(hass)
 
     @callback

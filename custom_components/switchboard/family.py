@@ -14,25 +14,23 @@ diagnostics, services and the MQTT bridge work from the common model and need no
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 import probatio
 
-from .coordinator import PollingSettings, SwitchboardConfigEntry, SwitchboardCoordinator
+from .coordinator import PollingSettings, SwitchboardCoordinator
 from .descriptions import SwitchboardEntityDescription
 from .model import DeviceState
-
-if TYPE_CHECKING:
-    from .bridge import MqttBridge
 
 
 class FamilyRuntime(ABC):
     """Everything one config entry runs: its coordinators and how its devices look as entities.
 
-    Stored in ``entry.runtime_data``. Coordinators may be added at any time (a new device on a
-    cloud account); platforms subscribe with :meth:`async_listen_coordinators` and add entities
-    for them without a reload.
+    Held by ``entry.runtime_data.runtime`` (see ``data.py``). Coordinators may be added at any
+    time (a new device on a cloud account); platforms subscribe with
+    :meth:`async_listen_coordinators` and add entities for them without a reload.
     """
 
     def __init__(self, family: Family) -> None:
@@ -40,8 +38,6 @@ class FamilyRuntime(ABC):
         self.family = family
         self.coordinators: dict[str, SwitchboardCoordinator] = {}
         self._listeners: list[Callable[[SwitchboardCoordinator], None]] = []
-        self.bridge: MqttBridge | None = None
-        """The entry's MQTT bridge (``bridge.py``), set by ``async_setup_entry``."""
 
     @abstractmethod
     def describe(self, state: DeviceState) -> Iterable[SwitchboardEntityDescription]:
@@ -116,15 +112,13 @@ class Family(ABC):
         """Do integration-wide work once (for example background discovery)."""
 
     @abstractmethod
-    async def async_setup_entry(
-        self, hass: HomeAssistant, entry: SwitchboardConfigEntry
-    ) -> FamilyRuntime:
+    async def async_setup_entry(self, hass: HomeAssistant, entry: ConfigEntry) -> FamilyRuntime:
         """Create the entry's client and coordinators and run their first refresh.
 
         Raise ``ConfigEntryNotReady`` / ``ConfigEntryAuthFailed`` / ``ConfigEntryError`` (with
         translation keys) when that fails.
         """
 
-    def options_schema(self, entry: SwitchboardConfigEntry) -> Mapping[probatio.Marker, Any]:
+    def options_schema(self, entry: ConfigEntry) -> Mapping[probatio.Marker, Any]:
         """Return options fields beyond the polling settings (default: none)."""
         return {}

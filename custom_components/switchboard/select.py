@@ -5,7 +5,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SwitchboardConfigEntry
+from .data import SwitchboardConfigEntry
 from .descriptions import SwitchboardSelectDescription
 from .entity import SwitchboardEntity, async_setup_platform_entities
 

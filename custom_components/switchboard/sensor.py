@@ -6,7 +6,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import SwitchboardConfigEntry
+from .data import SwitchboardConfigEntry
 from .descriptions import SwitchboardSensorDescription
 from .entity import SwitchboardEntity, async_setup_platform_entities
 

@@ -2,8 +2,7 @@
 
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import Platform
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID, Platform
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -16,7 +15,8 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 import probatio
 
 from .bridge import MqttBridge, bridged_devices
-from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN
+from .const import DOMAIN
+from .data import SwitchboardConfigEntry
 
 SERVICE_RENAME_PORT = "rename_port"
 
@@ -74,21 +74,16 @@ def async_setup_services(hass: HomeAssistant) -> None:
 def _bridges(call: ServiceCall) -> list[MqttBridge]:
     """The bridges of ``config_entry_id``, or of every loaded Switchboard entry.
 
-    Raises a translated ``ServiceValidationError`` for an unknown or not loaded entry.
+    Raises Home Assistant's translated ``ServiceValidationError`` for an unknown, foreign or
+    not loaded entry.
     """
     hass = call.hass
+    entries: list[SwitchboardConfigEntry]
     if (entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID)) is not None:
-        entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="entry_not_loaded",
-                translation_placeholders={"entry": str(entry_id)},
-            )
-        entries = [entry]
+        entries = [service.async_get_config_entry(hass, DOMAIN, entry_id)]
     else:
         entries = hass.config_entries.async_loaded_entries(DOMAIN)
-    return [bridge for entry in entries if (bridge := getattr(entry.runtime_data, "bridge", None))]
+    return [bridge for entry in entries if (bridge := entry.runtime_data.exporter(MqttBridge))]
 
 
 async def _async_bridge_start(call: ServiceCall) -> None:

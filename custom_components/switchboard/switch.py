@@ -9,7 +9,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .coordinator import SwitchboardConfigEntry
+from .data import SwitchboardConfigEntry
 from .descriptions import SwitchboardSwitchDescription
 from .entity import SwitchboardEntity, async_setup_platform_entities
 

@@ -31,6 +31,7 @@ from custom_components.switchboard.bridge import (
     CONF_BRIDGE,
     CONF_BRIDGE_ENABLED,
     CONF_DISCOVERY,
+    MqttBridge,
 )
 from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
 from custom_components.switchboard.vendors.maxsmart.const import (
@@ -249,6 +250,13 @@ async def strip(socket_enabled: None) -> AsyncGenerator[MaxSmartEmulator]:
     await emulator.start()
     yield emulator
     await emulator.stop()
+
+
+def bridge_of(entry: MockConfigEntry) -> MqttBridge:
+    """The MQTT bridge of a loaded Switchboard entry."""
+    bridge = entry.runtime_data.exporter(MqttBridge)
+    assert bridge is not None
+    return bridge
 
 
 def strip_entry(strip: MaxSmartEmulator, **bridge: Any) -> MockConfigEntry:

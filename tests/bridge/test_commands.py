@@ -10,7 +10,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from emulators.maxsmart import MaxSmartEmulator
 from tests.maxsmart.conftest import STRIP_SERIAL
 
-from .conftest import STRIP_TOPIC, UserClient
+from .conftest import STRIP_TOPIC, UserClient, bridge_of
 
 BRIDGE_LOGGER = "custom_components.switchboard.bridge"
 
@@ -116,7 +116,7 @@ async def test_bad_input_gives_one_error_result_and_one_log_line(
 ) -> None:
     """Bad JSON, envelope, action or args: an error result with a reason; nothing else."""
     await user.wait_for(f"{STRIP_TOPIC}/availability")
-    await bridged_entry.runtime_data.bridge.async_wait_idle()
+    await bridge_of(bridged_entry).async_wait_idle()
     switches = list(strip.switch)
     names = list(strip.port_names)
     commands_sent = (strip.requests[200], strip.requests[201])
@@ -129,7 +129,7 @@ async def test_bad_input_gives_one_error_result_and_one_log_line(
     assert result["error"] == error
     assert result["id"] == echoed_id
     assert result["reason"]
-    await bridged_entry.runtime_data.bridge.async_wait_idle()
+    await bridge_of(bridged_entry).async_wait_idle()
     assert len(user.received(f"{STRIP_TOPIC}/command/result")) == 1
     warnings = bridge_warnings(caplog)
     assert len(warnings) == 1
@@ -147,7 +147,7 @@ async def test_unavailable_device(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A command to an unavailable device is refused without being sent."""
-    coordinator = bridged_entry.runtime_data.coordinator_for_device(STRIP_SERIAL)
+    coordinator = bridged_entry.runtime_data.runtime.coordinator_for_device(STRIP_SERIAL)
     strip.faults.http_500 = True
     await coordinator.async_refresh()
     await user.wait_for(f"{STRIP_TOPIC}/availability", lambda m: m.payload == "offline")

@@ -48,7 +48,7 @@ from tests.meross.conftest import (
     meross_broker,
 )
 
-from .conftest import BASE, UserClient
+from .conftest import BASE, UserClient, bridge_of
 
 BRIDGE_OPTIONS = {
     CONF_BRIDGE: {CONF_BRIDGE_ENABLED: True, CONF_BASE_TOPIC: BASE, CONF_DISCOVERY: False}
@@ -133,7 +133,7 @@ async def test_indi_actions(
 ) -> None:
     """Each allow-listed INDI action: the ok result carries the device-confirmed state."""
     plug_id = f"127.0.0.1:{indi.port}/{PLUG}"
-    coordinator = indi_bridged.runtime_data.coordinator_for_device(plug_id)
+    coordinator = indi_bridged.runtime_data.runtime.coordinator_for_device(plug_id)
     assert coordinator is not None
     # The emulated devices have no cooled CCD: exactly these five are allow-listed.
     assert set(coordinator.actions(plug_id)) == {
@@ -275,7 +275,7 @@ async def test_indi_attributes_retained(
 ) -> None:
     """An INDI device's attributes are retained under its topic (a late client gets them)."""
     await user.wait_for(f"{PLUG_TOPIC}/availability", lambda m: m.payload == "online")
-    await indi_bridged.runtime_data.bridge.async_wait_idle()
+    await bridge_of(indi_bridged).async_wait_idle()
     retained = await user.retained(PLUG_TOPIC)
     assert retained[f"{PLUG_TOPIC}/availability"] == "online"
     assert retained[f"{PLUG_TOPIC}/METER.WATTS"] == "12.5"
@@ -283,7 +283,7 @@ async def test_indi_attributes_retained(
     assert retained[f"{PLUG_TOPIC}/INFO.SERIAL"] == "SB-0001"
     assert retained[f"{PLUG_TOPIC}/POWER.ON"] == "false"
     assert retained[f"{PLUG_TOPIC}/STATUS.POWER_LED"] == "Ok"
-    state = indi_bridged.runtime_data.devices()[f"127.0.0.1:{indi.port}/{PLUG}"][1]
+    state = indi_bridged.runtime_data.runtime.devices()[f"127.0.0.1:{indi.port}/{PLUG}"][1]
     assert {key for key in retained if not key.endswith("/availability")} == {
         f"{PLUG_TOPIC}/{key}" for key in state.attributes
     }
@@ -312,7 +312,7 @@ async def test_indi_ccd_cooler_actions_on_real_simulator(
     # Defined on connection: the cooler's actions join the allow-list.
     await user.wait_for(f"{CCD_TOPIC}/ccd.hvac_mode", lambda m: m.payload == "off")
     ccd_id = f"127.0.0.1:{indiserver}/CCD Simulator"
-    coordinator = entry.runtime_data.coordinator_for_device(ccd_id)
+    coordinator = entry.runtime_data.runtime.coordinator_for_device(ccd_id)
     assert coordinator is not None
     assert {"set_temperature", "set_hvac_mode"} <= set(coordinator.actions(ccd_id))
 
@@ -400,7 +400,7 @@ async def test_meross_actions(
     """turn_on/turn_off per channel, set_temperature and set_hvac_mode of the MTS200 and MTS100."""
     plug, strip, thermostat, hub = meross.plug, meross.strip, meross.thermostat, meross.hub
     valve_id = f"{hub.uuid}-{VALVE_ID.lower()}"
-    runtime = meross_bridged.runtime_data
+    runtime = meross_bridged.runtime_data.runtime
     declared = {
         device_id: set(coordinator.actions(device_id))
         for device_id, (coordinator, _) in runtime.devices().items()
@@ -565,13 +565,13 @@ async def test_meross_attributes_retained(
 ) -> None:
     """A Meross device's attributes are retained under its topic (a late client gets them)."""
     await user.wait_for(f"{MEROSS_PLUG_TOPIC}/availability", lambda m: m.payload == "online")
-    await meross_bridged.runtime_data.bridge.async_wait_idle()
+    await bridge_of(meross_bridged).async_wait_idle()
     retained = await user.retained(MEROSS_PLUG_TOPIC)
     assert retained[f"{MEROSS_PLUG_TOPIC}/availability"] == "online"
     assert retained[f"{MEROSS_PLUG_TOPIC}/channel_0_on"] == "false"
     assert retained[f"{MEROSS_PLUG_TOPIC}/voltage"] == "230.1"
     assert retained[f"{MEROSS_PLUG_TOPIC}/energy_today"] == "0.05"
-    state = meross_bridged.runtime_data.devices()[meross.plug.uuid][1]
+    state = meross_bridged.runtime_data.runtime.devices()[meross.plug.uuid][1]
     assert {key for key in retained if not key.endswith("/availability")} == {
         f"{MEROSS_PLUG_TOPIC}/{key}" for key in state.attributes
     }

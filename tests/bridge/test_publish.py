@@ -12,7 +12,7 @@ from emulators.maxsmart import MaxSmartEmulator
 from emulators.mosquitto import Mosquitto
 from tests.maxsmart.conftest import STRIP_SERIAL
 
-from .conftest import BASE, STRIP_TOPIC, UserClient, strip_entry, wait_connected
+from .conftest import BASE, STRIP_TOPIC, UserClient, bridge_of, strip_entry, wait_connected
 
 
 async def test_attributes_and_availability_are_retained(
@@ -26,7 +26,7 @@ async def test_attributes_and_availability_are_retained(
     assert retained[f"{STRIP_TOPIC}/port_1_name"] == "TV"
     assert retained[f"{STRIP_TOPIC}/port_1_on"] == "true"  # bool: JSON
     assert isinstance(json.loads(retained[f"{STRIP_TOPIC}/power"]), float)
-    state = bridged_entry.runtime_data.devices()[STRIP_SERIAL][1]
+    state = bridged_entry.runtime_data.runtime.devices()[STRIP_SERIAL][1]
     assert {topic.rsplit("/", 1)[1] for topic in retained} == {*state.attributes, "availability"}
 
 
@@ -35,15 +35,15 @@ async def test_only_changes_are_published(
 ) -> None:
     """A change publishes the changed attributes only; an unchanged poll publishes nothing."""
     await user.wait_for(f"{STRIP_TOPIC}/availability")
-    await bridged_entry.runtime_data.bridge.async_wait_idle()
+    await bridge_of(bridged_entry).async_wait_idle()
     await asyncio.sleep(0.2)
     user.clear()
     strip.set_switch(2, False)
-    coordinator = bridged_entry.runtime_data.coordinator_for_device(STRIP_SERIAL)
+    coordinator = bridged_entry.runtime_data.runtime.coordinator_for_device(STRIP_SERIAL)
     await coordinator.async_refresh()
     message = await user.wait_for(f"{STRIP_TOPIC}/port_2_on")
     assert message.payload == "false"
-    await bridged_entry.runtime_data.bridge.async_wait_idle()
+    await bridge_of(bridged_entry).async_wait_idle()
     await asyncio.sleep(0.2)
     topics = {m.topic for m in user.received()}
     assert f"{STRIP_TOPIC}/name" not in topics
@@ -55,7 +55,7 @@ async def test_availability_follows_the_device(
     hass: HomeAssistant, bridged_entry: MockConfigEntry, user: UserClient, strip: MaxSmartEmulator
 ) -> None:
     """The strip stops answering: offline (retained); it answers again: online."""
-    coordinator = bridged_entry.runtime_data.coordinator_for_device(STRIP_SERIAL)
+    coordinator = bridged_entry.runtime_data.runtime.coordinator_for_device(STRIP_SERIAL)
     await user.wait_for(f"{STRIP_TOPIC}/availability", lambda m: m.payload == "online")
     strip.faults.http_500 = True
     await coordinator.async_refresh()
@@ -82,7 +82,7 @@ async def test_area_and_name_move_the_topics(
     await hass.async_block_till_done()
     moved = f"{BASE}/living_room/desk_2"
     await user.wait_for(f"{moved}/port_1_on", lambda m: m.payload == "true")
-    await bridged_entry.runtime_data.bridge.async_wait_idle()
+    await bridge_of(bridged_entry).async_wait_idle()
     assert await user.retained(STRIP_TOPIC) == {}
     retained = await user.retained(moved)
     assert retained[f"{moved}/availability"] == "online"
@@ -95,7 +95,7 @@ async def test_birth_message_republishes_everything(
 ) -> None:
     """Home Assistant's birth message (homeassistant/status online) republishes every topic."""
     await user.wait_for(f"{STRIP_TOPIC}/availability")
-    await bridged_entry.runtime_data.bridge.async_wait_idle()
+    await bridge_of(bridged_entry).async_wait_idle()
     await asyncio.sleep(0.2)
     user.clear()
     user.publish("homeassistant/status", "offline")
@@ -104,7 +104,7 @@ async def test_birth_message_republishes_everything(
     user.publish("homeassistant/status", "online")
     await user.wait_for(f"{STRIP_TOPIC}/port_1_name", lambda m: m.payload == "TV")
     await user.wait_for(f"{STRIP_TOPIC}/availability", lambda m: m.payload == "online")
-    assert bridged_entry.runtime_data.bridge.stats.republishes >= 2
+    assert bridge_of(bridged_entry).stats.republishes >= 2
 
 
 async def test_retained_state_across_home_assistant_restart(
@@ -123,7 +123,7 @@ async def test_retained_state_across_home_assistant_restart(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await user.wait_for(f"{STRIP_TOPIC}/availability", lambda m: m.payload == "online")
-    await entry.runtime_data.bridge.async_wait_idle()
+    await bridge_of(entry).async_wait_idle()
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
@@ -139,7 +139,7 @@ async def test_retained_state_across_home_assistant_restart(
     await wait_connected(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await user.wait_for(f"{STRIP_TOPIC}/port_3_on", lambda m: m.payload == "false")
-    await entry.runtime_data.bridge.async_wait_idle()
+    await bridge_of(entry).async_wait_idle()
     retained = await user.retained(STRIP_TOPIC)
     assert retained[f"{STRIP_TOPIC}/availability"] == "online"
     assert retained[f"{STRIP_TOPIC}/port_3_on"] == "false"
@@ -162,8 +162,8 @@ async def test_broker_restart(
     from the cache without switching twice); the state is republished, including a change made
     while the broker was down; new commands work.
     """
-    bridge = bridged_entry.runtime_data.bridge
-    coordinator = bridged_entry.runtime_data.coordinator_for_device(STRIP_SERIAL)
+    bridge = bridge_of(bridged_entry)
+    coordinator = bridged_entry.runtime_data.runtime.coordinator_for_device(STRIP_SERIAL)
     await user.wait_for(f"{STRIP_TOPIC}/availability")
     await bridge.async_wait_idle()
 
@@ -217,7 +217,7 @@ async def test_resent_id_is_not_executed_twice(
     results = [m.json() for m in user.received(f"{STRIP_TOPIC}/command/result")]
     assert results == [first, first]
     assert strip.switch[5] is True
-    assert bridged_entry.runtime_data.bridge.stats.duplicates_answered == 1
+    assert bridge_of(bridged_entry).stats.duplicates_answered == 1
 
 
 async def test_bridge_off_by_default_and_excluded_devices(
@@ -229,7 +229,7 @@ async def test_bridge_off_by_default_and_excluded_devices(
     hass.config_entries.async_update_entry(entry, options={})
     assert await hass.config_entries.async_setup(entry.entry_id)
     await asyncio.sleep(0.5)
-    assert not entry.runtime_data.bridge.running
+    assert not bridge_of(entry).running
     assert user.received(f"{STRIP_TOPIC}/availability") == []
     assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -241,8 +241,8 @@ async def test_bridge_off_by_default_and_excluded_devices(
         },
     )
     assert await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.runtime_data.bridge.running
-    await entry.runtime_data.bridge.async_wait_idle()
+    assert bridge_of(entry).running
+    await bridge_of(entry).async_wait_idle()
     assert await user.retained(STRIP_TOPIC) == {}
     user.command(STRIP_TOPIC, "turn_off", {"port": 1}, "excluded")
     result = await user.result(STRIP_TOPIC, "excluded")
@@ -287,7 +287,7 @@ async def test_setup_without_mqtt(hass: HomeAssistant, strip: MaxSmartEmulator) 
     entry = strip_entry(strip)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.runtime_data.bridge is not None
-    assert not entry.runtime_data.bridge.running
+    assert bridge_of(entry) is not None
+    assert not bridge_of(entry).running
     assert hass.states.get("switch.desk_tv").state == "on"
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -14,7 +14,7 @@ from custom_components.switchboard.diagnostics import async_get_config_entry_dia
 from emulators.maxsmart import MaxSmartEmulator
 from tests.maxsmart.conftest import STRIP_SERIAL
 
-from .conftest import BASE, STRIP_TOPIC, UserClient, strip_entry
+from .conftest import BASE, STRIP_TOPIC, UserClient, bridge_of, strip_entry
 
 
 def strip_device_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
@@ -32,7 +32,7 @@ async def test_stop_and_start(
     """bridge_stop: offline and deaf to commands; bridge_start: online and listening again."""
     await user.wait_for(f"{STRIP_TOPIC}/availability", lambda m: m.payload == "online")
     await hass.services.async_call(DOMAIN, "bridge_stop", {}, blocking=True)
-    assert not bridged_entry.runtime_data.bridge.running
+    assert not bridge_of(bridged_entry).running
     await user.wait_for(f"{STRIP_TOPIC}/availability", lambda m: m.payload == "offline")
     user.command(STRIP_TOPIC, "turn_off", {"port": 1}, "while-stopped")
     await asyncio.sleep(0.5)
@@ -54,7 +54,7 @@ async def test_publish_service(
 ) -> None:
     """bridge_publish republishes every retained message now; it needs a running bridge."""
     await user.wait_for(f"{STRIP_TOPIC}/availability")
-    await bridged_entry.runtime_data.bridge.async_wait_idle()
+    await bridge_of(bridged_entry).async_wait_idle()
     await asyncio.sleep(0.2)
     user.clear()
     await hass.services.async_call(DOMAIN, "bridge_publish", {}, blocking=True)
@@ -128,7 +128,7 @@ async def test_start_without_mqtt_raises(hass: HomeAssistant, strip: MaxSmartEmu
         await hass.services.async_call(
             DOMAIN, "bridge_start", {"config_entry_id": "nope"}, blocking=True
         )
-    assert err.value.translation_key == "entry_not_loaded"
+    assert err.value.translation_key == "service_config_entry_not_found"
     # The command service works without MQTT.
     response = await hass.services.async_call(
         DOMAIN,
@@ -169,8 +169,8 @@ async def test_options_flow_bridge_section(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["mqtt_bridge"]["base_topic"] == "home/sb"
     await hass.async_block_till_done()
-    assert entry.runtime_data.bridge.running
-    assert entry.runtime_data.bridge.settings.base_topic == "home/sb"
+    assert bridge_of(entry).running
+    assert bridge_of(entry).settings.base_topic == "home/sb"
     fresh = UserClient(user.port, ("home/sb/#",))
     await fresh.start()
     try:
@@ -186,7 +186,7 @@ async def test_diagnostics_show_the_bridge(
 ) -> None:
     """Diagnostics carry the bridge's settings, connection, counters and topics."""
     await user.wait_for(f"{STRIP_TOPIC}/availability")
-    await bridged_entry.runtime_data.bridge.async_wait_idle()
+    await bridge_of(bridged_entry).async_wait_idle()
     diagnostics = await async_get_config_entry_diagnostics(hass, bridged_entry)
     bridge = diagnostics["mqtt_bridge"]
     assert bridge["running"] is True

@@ -164,7 +164,7 @@ async def test_emulator_entities_commands_and_push(
 ) -> None:
     port = indi_emulator.port
     entry = await _setup(hass, "127.0.0.1", port)
-    coordinator_count = len(entry.runtime_data.coordinators)
+    coordinator_count = len(entry.runtime_data.runtime.coordinators)
     assert coordinator_count == 3  # the server and two devices
 
     power = _entity_id(hass, Platform.SWITCH, port, PLUG, "POWER")
@@ -338,7 +338,7 @@ async def test_server_restart_unavailable_then_back(
 ) -> None:
     port = indi_emulator.port
     entry = await _setup(hass, "127.0.0.1", port)
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data.runtime.hub
     hub.client.reconnect_min = 0.05
     watts = _entity_id(hass, Platform.SENSOR, port, PLUG, "METER.WATTS")
     connected = er.async_get(hass).async_get_entity_id(

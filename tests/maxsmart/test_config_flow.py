@@ -293,7 +293,7 @@ async def test_options_flow(hass: HomeAssistant, strip: MaxSmartEmulator) -> Non
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    coordinator = entry.runtime_data.coordinators[strip.serial]
+    coordinator = entry.runtime_data.runtime.coordinators[strip.serial]
     assert coordinator.polling.normal.total_seconds() == 10
     assert coordinator.polling.burst.total_seconds() == 1
     assert coordinator.polling.burst_cycles == 3

@@ -28,7 +28,7 @@ from custom_components.switchboard.vendors.maxsmart.client import (
     MaxSmartResponseError,
     parse_discovery_reply,
 )
-from custom_components.switchboard.vendors.maxsmart.family import NAMES_EVERY_POLLS
+from custom_components.switchboard.vendors.maxsmart.source import NAMES_EVERY_POLLS
 from emulators.maxsmart import MaxSmartBroadcastRelay, MaxSmartEmulator
 
 from ..conftest import LOOPBACK_ADAPTER
@@ -275,7 +275,7 @@ async def test_rename_strip_through_the_coordinator(
 ) -> None:
     """Port 0 renames the strip itself (the MQTT bridge's path; no entity offers it)."""
     entry = await setup_entry(hass, strip)
-    coordinator = entry.runtime_data.coordinators[strip.serial]
+    coordinator = entry.runtime_data.runtime.coordinators[strip.serial]
     state = await coordinator.async_execute(
         strip.serial, "rename_port", {"port": 0, "name": "Office"}
     )
@@ -298,6 +298,6 @@ async def test_strip_without_udp_answers_gets_default_names(
         state = hass.states.get(f"switch.desk_port_{port}")
         assert state is not None, port
         assert state.attributes["friendly_name"] == f"Desk Port {port}"
-    data = entry.runtime_data.coordinators[strip.serial].data[strip.serial]
+    data = entry.runtime_data.runtime.coordinators[strip.serial].data[strip.serial]
     assert data.descriptor.name == "Desk"
     assert data.attributes["firmware"].value is None

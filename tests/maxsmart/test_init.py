@@ -86,7 +86,7 @@ async def test_command_shows_at_once_then_bursts(
 ) -> None:
     """The switch shows the new state when the call returns; then 4 polls at 2 s, then 5 s."""
     entry = await setup_entry(hass, strip)
-    coordinator = entry.runtime_data.coordinators[strip.serial]
+    coordinator = entry.runtime_data.runtime.coordinators[strip.serial]
     assert coordinator.update_interval == timedelta(seconds=5)
 
     before = strip.requests[511]
@@ -159,7 +159,7 @@ async def test_unavailable_and_recovery(
 
     # Home Assistant skips unavailable entities in service calls; a direct command (the MQTT
     # bridge's path) is refused with a translated error and nothing is sent.
-    coordinator = entry.runtime_data.coordinators[strip.serial]
+    coordinator = entry.runtime_data.runtime.coordinators[strip.serial]
     with pytest.raises(HomeAssistantError) as err:
         await coordinator.async_execute(strip.serial, "turn_on", {"port": 1})
     assert err.value.translation_key == "device_unavailable"
@@ -187,7 +187,7 @@ async def test_bad_replies_never_break_the_coordinator(
     else:
         await _tick(hass, freezer, 5)
     assert hass.states.get("switch.desk_tv").state == STATE_UNAVAILABLE
-    coordinator = entry.runtime_data.coordinators[strip.serial]
+    coordinator = entry.runtime_data.runtime.coordinators[strip.serial]
     assert coordinator.last_update_success is False
 
     strip.faults.clear()
@@ -297,7 +297,7 @@ async def test_energy_integrates_and_survives_reload(
 async def test_unload_leaves_nothing(hass: HomeAssistant, strip: MaxSmartEmulator) -> None:
     """Unloading removes the coordinator's timer and makes the entities unavailable."""
     entry = await setup_entry(hass, strip)
-    coordinator = entry.runtime_data.coordinators[strip.serial]
+    coordinator = entry.runtime_data.runtime.coordinators[strip.serial]
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
@@ -311,7 +311,7 @@ async def test_device_registry_follows_the_strip(
 ) -> None:
     """Renaming the strip itself (port 0) renames its device in the registry."""
     entry = await setup_entry(hass, strip)
-    coordinator = entry.runtime_data.coordinators[strip.serial]
+    coordinator = entry.runtime_data.runtime.coordinators[strip.serial]
     await coordinator.async_execute(strip.serial, "rename_port", {"port": 0, "name": "Office"})
     await hass.async_block_till_done()
     assert strip.name == "Office"

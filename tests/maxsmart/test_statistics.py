@@ -34,7 +34,7 @@ from custom_components.switchboard.vendors.maxsmart.client import (
     MaxSmartStatistics,
     StatisticsPeriod,
 )
-from custom_components.switchboard.vendors.maxsmart.family import MaxSmartSource
+from custom_components.switchboard.vendors.maxsmart.source import MaxSmartSource
 from custom_components.switchboard.vendors.maxsmart.statistics import (
     async_import_statistics,
     merge_history,
@@ -267,7 +267,7 @@ async def test_second_import_keeps_earlier_sums(
     ids.add(statistic_id(strip.serial, None))
     before = await _rows(hass, ids)
 
-    source = entry.runtime_data.coordinators[strip.serial].source
+    source = entry.runtime_data.runtime.coordinators[strip.serial].source
     assert isinstance(source, MaxSmartSource)
     written = await async_import_statistics(hass, source)
     await _settle(hass)
@@ -347,7 +347,7 @@ async def test_statistics_without_date_import_nothing(
     entry = await setup_entry(hass, strip)
     await _settle(hass)
     assert entry.state is ConfigEntryState.LOADED
-    source = entry.runtime_data.coordinators[strip.serial].source
+    source = entry.runtime_data.runtime.coordinators[strip.serial].source
     assert isinstance(source, MaxSmartSource)
     assert await async_import_statistics(hass, source) == 0
     listed = await get_instance(hass).async_add_executor_job(list_statistic_ids, hass)

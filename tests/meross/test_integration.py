@@ -142,7 +142,7 @@ async def test_reauth_after_token_expiry(hass: HomeAssistant, meross_env: Meross
     old_token = entry.data["credentials"]["token"]
     meross_env.cloud.expire_tokens()
     # The hourly device list refresh finds the token expired and starts reauth.
-    await entry.runtime_data.async_sync_devices(entry.runtime_data.family)
+    await entry.runtime_data.runtime.async_sync_devices(entry.runtime_data.runtime.family)
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
@@ -198,7 +198,7 @@ async def test_entities_push_and_commands(hass: HomeAssistant, meross_env: Meros
     )
     await plug.set_power(11.965, 230.1, 0.052, push=False)
     entry = await _setup(hass, meross_env, **{CONF_PUSH_EVENTS: True})
-    runtime = entry.runtime_data
+    runtime = entry.runtime_data.runtime
 
     plug_switch = _entity(hass, plug.uuid, "channel_0", "switch")
     assert hass.states.get(plug_switch).state == STATE_OFF
@@ -306,7 +306,7 @@ async def test_entities_push_and_commands(hass: HomeAssistant, meross_env: Meros
 
 async def test_polling_fallback_and_recovery(hass: HomeAssistant, meross_env: MerossEnv) -> None:
     entry = await _setup(hass, meross_env)
-    coordinator = entry.runtime_data.coordinators[meross_env.plug.uuid]
+    coordinator = entry.runtime_data.runtime.coordinators[meross_env.plug.uuid]
     assert coordinator.push_healthy
     assert coordinator.update_interval.total_seconds() == 600
     await meross_env.broker.stop()
@@ -324,7 +324,7 @@ async def test_polling_fallback_and_recovery(hass: HomeAssistant, meross_env: Me
 
 async def test_push_off_polls_normally(hass: HomeAssistant, meross_env: MerossEnv) -> None:
     entry = await _setup(hass, meross_env, **{CONF_PUSH: False})
-    coordinator = entry.runtime_data.coordinators[meross_env.plug.uuid]
+    coordinator = entry.runtime_data.runtime.coordinators[meross_env.plug.uuid]
     assert not coordinator.push_healthy
     switch = _entity(hass, meross_env.plug.uuid, "channel_0", "switch")
     await meross_env.plug.push_toggle(True)
@@ -339,7 +339,8 @@ async def test_cache_first_start_and_stale_devices(
     hass: HomeAssistant, meross_env: MerossEnv
 ) -> None:
     entry = await _setup(hass, meross_env)
-    await entry.runtime_data.account.store.async_save(entry.runtime_data.account.cache)
+    account = entry.runtime_data.runtime.account
+    await account.store.async_save(account.cache)
     await _unload(hass, entry)
     # The cloud API is down: setup uses the cached device list.
     meross_env.cloud.fail_next(1500, count=100)
@@ -352,7 +353,7 @@ async def test_cache_first_start_and_stale_devices(
 
     # A device leaves the account, without a reload: its entities go, the device turns stale.
     await meross_env.cloud.remove_device(meross_env.account, meross_env.strip)
-    await entry.runtime_data.async_sync_devices(entry.runtime_data.family)
+    await entry.runtime_data.runtime.async_sync_devices(entry.runtime_data.runtime.family)
     await hass.async_block_till_done()
     registry = dr.async_get(hass)
     stale = registry.async_get_device_by_identifier((DOMAIN, meross_env.strip.uuid), entry.entry_id)
@@ -373,7 +374,7 @@ async def test_cache_first_start_and_stale_devices(
 
 async def test_setup_without_cache_and_cloud(hass: HomeAssistant, meross_env: MerossEnv) -> None:
     entry = await _setup(hass, meross_env)
-    store = entry.runtime_data.account.store
+    store = entry.runtime_data.runtime.account.store
     await _unload(hass, entry)
     await store.async_remove()
     meross_env.cloud.expire_tokens()
@@ -439,7 +440,7 @@ async def test_new_device_appears_without_reload(
     try:
         new_plug = await meross_env.cloud.add_device(meross_env.account, MerossPlug(name="New"))
         await new_plug.wait_connected()
-        await entry.runtime_data.async_sync_devices(entry.runtime_data.family)
+        await entry.runtime_data.runtime.async_sync_devices(entry.runtime_data.runtime.family)
         await hass.async_block_till_done()
         assert hass.states.get(_entity(hass, new_plug.uuid, "channel_0", "switch")) is not None
     finally:

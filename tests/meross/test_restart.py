@@ -42,7 +42,7 @@ async def _restart_with_new_plug(
     assert await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is config_entries.ConfigEntryState.LOADED
     # Set up from the cache: the new plug is not known yet.
-    assert plug.uuid not in entry.runtime_data.account.sources
+    assert plug.uuid not in entry.runtime_data.runtime.account.sources
     return entry, plug
 
 
@@ -70,9 +70,9 @@ async def test_new_device_listening_late_is_asked_again(
     assert asyncio.get_running_loop().time() - started < 2 * REQUEST_TIMEOUT
     # The plug never saw the lost request; what it got starts with the repeated Ability GET.
     assert plug.requests[0][:2] == ("GET", "Appliance.System.Ability")
-    source = entry.runtime_data.account.sources[plug.uuid]
+    source = entry.runtime_data.runtime.account.sources[plug.uuid]
     assert source.reachable is True
-    coordinator = entry.runtime_data.coordinators[plug.uuid]
+    coordinator = entry.runtime_data.runtime.coordinators[plug.uuid]
     assert coordinator.update_interval == coordinator.polling.push
     await _answers(hass, plug, switch)
     await _unload(hass, entry)
@@ -86,10 +86,10 @@ async def test_new_device_silent_past_the_timeout_catches_up_when_online(
         hass, meross_env, connect_delay=REQUEST_TIMEOUT + 1.5
     )
     await _wait_for(
-        lambda: plug.uuid in entry.runtime_data.coordinators, timeout=2 * REQUEST_TIMEOUT
+        lambda: plug.uuid in entry.runtime_data.runtime.coordinators, timeout=2 * REQUEST_TIMEOUT
     )
-    source = entry.runtime_data.account.sources[plug.uuid]
-    coordinator = entry.runtime_data.coordinators[plug.uuid]
+    source = entry.runtime_data.runtime.account.sources[plug.uuid]
+    coordinator = entry.runtime_data.runtime.coordinators[plug.uuid]
     assert source.reachable is False
     assert coordinator.data[plug.uuid].available is False
     # While it is silent it is polled at the normal interval, although push is healthy.

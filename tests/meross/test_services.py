@@ -62,7 +62,7 @@ async def test_unknown_device(hass: HomeAssistant, meross_env: MerossEnv) -> Non
 async def test_not_a_meross_device(hass: HomeAssistant, meross_env: MerossEnv) -> None:
     entry = await _setup(hass, meross_env)
     # The account's own device has no uuid a device answers to.
-    account_device = _device_id(hass, entry, entry.runtime_data.account.account_id)
+    account_device = _device_id(hass, entry, entry.runtime_data.runtime.account.account_id)
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, device_id=account_device, namespace="Appliance.System.All")
     assert err.value.translation_key == "meross_not_a_device"
@@ -86,8 +86,10 @@ async def test_entry_not_loaded(hass: HomeAssistant, meross_env: MerossEnv) -> N
     await _unload(hass, entry)
     with pytest.raises(HomeAssistantError) as err:
         await _call(hass, device_id=plug_device, namespace="Appliance.System.All")
-    assert err.value.translation_key == "entry_not_loaded"
-    assert str(err.value) == f'The config entry "{entry.title}" is not a loaded Switchboard entry'
+    assert err.value.translation_key == "service_config_entry_not_loaded"
+    assert str(err.value) == (
+        f"Config entry {entry.title} for integration switchboard is not loaded"
+    )
 
 
 async def test_device_does_not_answer(hass: HomeAssistant, meross_env: MerossEnv) -> None:
@@ -128,7 +130,7 @@ async def test_device_error_reply(hass: HomeAssistant, meross_env: MerossEnv) ->
     assert err.value.translation_key == "meross_device_error"
     assert err.value.translation_placeholders["detail"] == "no channel 7"
     # A signature the device does not accept (wrong key): error 5001.
-    entry.runtime_data.account.mqtt._key = "not-the-account-key"
+    entry.runtime_data.runtime.account.mqtt._key = "not-the-account-key"
     with pytest.raises(HomeAssistantError) as err:
         await _call(hass, device_id=device_id, namespace="Appliance.System.All")
     # The device's ERROR reply is signed with the real key, which the client no longer
@@ -141,7 +143,7 @@ async def test_device_error_reply(hass: HomeAssistant, meross_env: MerossEnv) ->
 async def test_broker_down(hass: HomeAssistant, meross_env: MerossEnv) -> None:
     entry = await _setup(hass, meross_env)
     device_id = _device_id(hass, entry, meross_env.plug.uuid)
-    mqtt = entry.runtime_data.account.mqtt
+    mqtt = entry.runtime_data.runtime.account.mqtt
     await meross_env.broker.stop()
     await _wait_for(lambda: not mqtt.connected)
     with pytest.raises(HomeAssistantError) as err:

@@ -30,8 +30,9 @@ from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.components.climate import HVACAction, HVACMode
 from homeassistant.components.number import NumberDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
+    ATTR_CONFIG_ENTRY_ID,
     CONF_HOST,
     CONF_PORT,
     DEGREE,
@@ -43,15 +44,14 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import ConfigEntryNotReady, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, service
 from homeassistant.helpers.selector import BooleanSelector, NumberSelector, NumberSelectorConfig
 import probatio
 
-from ...const import ATTR_CONFIG_ENTRY_ID, CONF_FAMILY, DOMAIN
+from ...const import CONF_FAMILY, DOMAIN
 from ...coordinator import (
     DeviceSource,
     PollingSettings,
-    SwitchboardConfigEntry,
     SwitchboardCoordinator,
     SwitchboardData,
 )
@@ -236,11 +236,14 @@ class _DeviceRecord:
 class IndiHub:
     """One INDI server connection of a config entry, translated into the common model."""
 
-    def __init__(self, hass: HomeAssistant, entry: SwitchboardConfigEntry, family: Family) -> None:
-        """Create the client (not connected yet)."""
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry, family: Family, runtime: IndiRuntime
+    ) -> None:
+        """Create the client (not connected yet) of ``runtime``'s server."""
         self.hass = hass
         self.entry = entry
         self.family = family
+        self.runtime = runtime
         self.host: str = entry.data[CONF_HOST]
         self.port: int = int(entry.data.get(CONF_PORT, DEFAULT_PORT))
         devices = list(entry.data.get(CONF_DEVICES) or [])
@@ -255,7 +258,6 @@ class IndiHub:
         self.server_id = f"{self.host}:{self.port}"
         self.devices: dict[str, _DeviceRecord] = {}
         self.ccd_targets: dict[str, float] = {}
-        self.runtime: IndiRuntime | None = None
         self.server_coordinator: SwitchboardCoordinator | None = None
         self._alerts: set[tuple[str, str]] = set()
         self._definitions = asyncio.Event()
@@ -356,9 +358,9 @@ class IndiHub:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def async_start(self, runtime: IndiRuntime) -> None:
+    async def async_start(self) -> None:
         """Connect (ConfigEntryNotReady on failure), wait for the first definitions, run."""
-        self.runtime = runtime
+        runtime = self.runtime
         self.server_coordinator = self._new_coordinator(None)
         self.server_coordinator.async_set_updated_data({self.server_id: self.server_state()})
         runtime.async_add_coordinator(self.server_id, self.server_coordinator)
@@ -491,7 +493,7 @@ class IndiHub:
 
     def _publish(self, device: str, record: _DeviceRecord) -> None:
         state = self.device_state(device)
-        if state is None or self.runtime is None:
+        if state is None:
             return
         if record.coordinator is None:
             record.coordinator = self._new_coordinator(device)
@@ -679,7 +681,10 @@ class IndiDeviceSource(DeviceSource):
 class IndiRuntime(FamilyRuntime):
     """One INDI server: the hub, its coordinators, and the entity mapping."""
 
-    hub: IndiHub
+    def __init__(self, family: Family, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """Create the server's hub (not connected yet)."""
+        super().__init__(family)
+        self.hub = IndiHub(hass, entry, family, self)
 
     @override
     def describe(self, state: DeviceState) -> Iterable[SwitchboardEntityDescription]:
@@ -938,21 +943,18 @@ class IndiFamily(Family):
         )
 
     @override
-    async def async_setup_entry(
-        self, hass: HomeAssistant, entry: SwitchboardConfigEntry
-    ) -> FamilyRuntime:
+    async def async_setup_entry(self, hass: HomeAssistant, entry: ConfigEntry) -> FamilyRuntime:
         """Connect to the server and follow its devices."""
-        runtime = IndiRuntime(self)
-        runtime.hub = IndiHub(hass, entry, self)
+        runtime = IndiRuntime(self, hass, entry)
         try:
-            await runtime.hub.async_start(runtime)
+            await runtime.hub.async_start()
         except BaseException:
             await runtime.hub.async_stop()
             raise
         return runtime
 
     @override
-    def options_schema(self, entry: SwitchboardConfigEntry) -> Mapping[probatio.Marker, Any]:
+    def options_schema(self, entry: ConfigEntry) -> Mapping[probatio.Marker, Any]:
         """BLOBs on/off and the snoop timeout."""
         return {
             probatio.Required(
@@ -969,23 +971,21 @@ class IndiFamily(Family):
 
 async def _async_service_set_vector(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Write any vector and return its resulting state."""
-    entries = [
-        entry
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.data.get(CONF_FAMILY) == FAMILY_KEY and entry.state is ConfigEntryState.LOADED
-    ]
     if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
-        entries = [entry for entry in entries if entry.entry_id == entry_id]
+        entries = [service.async_get_config_entry(hass, DOMAIN, entry_id)]
+    else:
+        entries = hass.config_entries.async_loaded_entries(DOMAIN)
+    entries = [entry for entry in entries if entry.data.get(CONF_FAMILY) == FAMILY_KEY]
     device: str = call.data["device"]
     if len(entries) > 1:
-        entries = [entry for entry in entries if device in entry.runtime_data.hub.devices]
+        entries = [entry for entry in entries if device in entry.runtime_data.runtime.hub.devices]
     if len(entries) != 1:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="indi_no_entry",
             translation_placeholders={"device": device},
         )
-    runtime = entries[0].runtime_data
+    runtime = entries[0].runtime_data.runtime
     assert isinstance(runtime, IndiRuntime)
     hub = runtime.hub
     record = hub.devices.get(device)

@@ -22,18 +22,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 import logging
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 
 from ...const import DOMAIN
-from ...coordinator import SwitchboardConfigEntry
 from .client import MaxSmartError, MaxSmartStatistics, StatisticsPeriod
-
-if TYPE_CHECKING:
-    from .family import MaxSmartSource
+from .source import MaxSmartSource
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -224,7 +222,7 @@ async def _async_write(
 
 @callback
 def async_setup_statistics_import(
-    hass: HomeAssistant, entry: SwitchboardConfigEntry, source: MaxSmartSource
+    hass: HomeAssistant, entry: ConfigEntry, source: MaxSmartSource
 ) -> None:
     """Import after setup and every hour while the entry is loaded."""
 

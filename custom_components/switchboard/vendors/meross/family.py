@@ -21,6 +21,7 @@ from typing import Any, Final, override
 
 from homeassistant.components.climate import HVACMode
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
@@ -43,7 +44,6 @@ from ...const import DOMAIN
 from ...coordinator import (
     DeviceSource,
     PollingSettings,
-    SwitchboardConfigEntry,
     SwitchboardCoordinator,
     SwitchboardData,
 )
@@ -146,7 +146,7 @@ def _map_error(err: MerossError) -> Exception:
 class MerossAccount:
     """The account's shared parts: cloud API, MQTT connection, limiter, cache and traces."""
 
-    def __init__(self, hass: HomeAssistant, entry: SwitchboardConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
         """Build the clients from the entry (nothing connects yet)."""
         self.hass = hass
         self.entry = entry
@@ -186,8 +186,16 @@ class MerossAccount:
         self.subdevices: dict[str, list[MerossSubdeviceInfo]] = {}
         self.sources: dict[str, MerossDeviceSource] = {}
         self.traces: dict[str, deque[dict[str, Any]]] = {}
-        self.runtime: MerossRuntime | None = None
-        self.account_coordinator: SwitchboardCoordinator | None = None
+        self.account_coordinator = SwitchboardCoordinator(
+            hass,
+            entry,
+            source=MerossAccountSource(self),
+            polling=PollingSettings(
+                normal=timedelta(seconds=30), burst=timedelta(seconds=30), burst_cycles=0
+            ),
+            name="Meross account",
+        )
+        """The coordinator of the account's diagnostic device."""
         self.pushes = 0
 
     @property
@@ -279,7 +287,7 @@ class MerossAccount:
 
     @callback
     def _on_connection_change(self, connected: bool) -> None:
-        if self.account_coordinator is not None:
+        if self.account_coordinator.data is not None:
             self.account_coordinator.async_set_updated_data(self.account_data())
         if not self.push_enabled:
             return
@@ -696,8 +704,11 @@ class MerossDeviceSource(DeviceSource):
 class MerossRuntime(FamilyRuntime):
     """One Meross account: its coordinators and how its devices look as entities."""
 
-    account: MerossAccount
-    _sync_lock: asyncio.Lock
+    def __init__(self, family: MerossFamily, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """Build the account's clients (nothing connects yet)."""
+        super().__init__(family)
+        self.account = MerossAccount(hass, entry)
+        self._sync_lock = asyncio.Lock()
 
     @override
     def describe(self, state: DeviceState) -> Iterable[SwitchboardEntityDescription]:
@@ -927,15 +938,10 @@ class MerossFamily(Family):
         async_setup_services(hass)
 
     @override
-    async def async_setup_entry(
-        self, hass: HomeAssistant, entry: SwitchboardConfigEntry
-    ) -> FamilyRuntime:
+    async def async_setup_entry(self, hass: HomeAssistant, entry: ConfigEntry) -> FamilyRuntime:
         """Start from the cached device list when there is one, else read it from the cloud."""
-        account = MerossAccount(hass, entry)
-        runtime = MerossRuntime(self)
-        runtime.account = account
-        runtime._sync_lock = asyncio.Lock()
-        account.runtime = runtime
+        runtime = MerossRuntime(self, hass, entry)
+        account = runtime.account
         cached = await account.async_load_cache()
         if not cached:
             try:
@@ -959,16 +965,7 @@ class MerossFamily(Family):
                 account.mqtt.host,
                 account.mqtt.last_error,
             )
-        account_coordinator = SwitchboardCoordinator(
-            hass,
-            entry,
-            source=MerossAccountSource(account),
-            polling=PollingSettings(
-                normal=timedelta(seconds=30), burst=timedelta(seconds=30), burst_cycles=0
-            ),
-            name="Meross account",
-        )
-        account.account_coordinator = account_coordinator
+        account_coordinator = account.account_coordinator
         await account_coordinator.async_config_entry_first_refresh()
         runtime.async_add_coordinator(account.account_id, account_coordinator)
         await asyncio.gather(
@@ -990,7 +987,7 @@ class MerossFamily(Family):
         return runtime
 
     @override
-    def options_schema(self, entry: SwitchboardConfigEntry) -> Mapping[probatio.Marker, Any]:
+    def options_schema(self, entry: ConfigEntry) -> Mapping[probatio.Marker, Any]:
         """Push on/off, the push event, and the request limit."""
         return {
             probatio.Required(CONF_PUSH, default=entry.options.get(CONF_PUSH, True)): cv.boolean,

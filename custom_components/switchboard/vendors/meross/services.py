@@ -2,10 +2,9 @@
 
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import config_validation as cv, device_registry as dr, service
 import probatio
 
 from ...const import CONF_FAMILY, DOMAIN
@@ -50,15 +49,11 @@ async def _async_request(call: ServiceCall) -> ServiceResponse:
         )
     for entry_id in device.config_entries:
         entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.data.get(CONF_FAMILY) != FAMILY_KEY:
+        if entry is None or entry.domain != DOMAIN or entry.data.get(CONF_FAMILY) != FAMILY_KEY:
             continue
-        if entry.state is not ConfigEntryState.LOADED:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="entry_not_loaded",
-                translation_placeholders={"entry": entry.title},
-            )
-        account = entry.runtime_data.account
+        # Raises Home Assistant's translated error when the entry is not loaded.
+        entry = service.async_get_config_entry(hass, DOMAIN, entry_id)
+        account = entry.runtime_data.runtime.account
         uuid = next((ident for domain, ident in device.identifiers if domain == DOMAIN), None)
         if uuid is None or uuid not in account.sources:
             break
