@@ -38,7 +38,7 @@ import argparse
 import asyncio
 import base64
 import binascii
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 import contextlib
 from dataclasses import dataclass, field
 import datetime
@@ -149,6 +149,9 @@ class MerossEmulatedDevice:
         self.key = ""
         self.broker_host = HOST
         self.broker_port = 0
+        self.domain = HOST
+        """``domain``/``reservedDomain`` of the device list: the app-side ``host:port`` of the
+        broker the device is on (set by the cloud emulator)."""
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.pushes: list[tuple[str, dict[str, Any]]] = []
         self.bad_sign_requests = 0
@@ -192,7 +195,7 @@ class MerossEmulatedDevice:
 
     def dev_list_item(self) -> dict[str, Any]:
         """Return the device as an item of ``/v1/Device/devList``."""
-        domain = self.broker_host
+        domain = self.domain
         return {
             "uuid": self.uuid,
             "onlineStatus": 1 if self.online else 2,
@@ -1023,7 +1026,7 @@ class _Fault:
 
 
 class MerossCloudEmulator:
-    """The Meross cloud: HTTP API on 127.0.0.1, devices on a mosquitto broker."""
+    """The Meross cloud: HTTP API on 127.0.0.1, devices on one or more mosquitto brokers."""
 
     def __init__(
         self,
@@ -1032,14 +1035,21 @@ class MerossCloudEmulator:
         host: str = HOST,
         port: int = 0,
         token_ttl: float | None = None,
+        extra_brokers: Sequence[Mosquitto] = (),
     ) -> None:
-        """Serve the API for the accounts added with ``add_account``; devices use ``broker``.
+        """Serve the API for the accounts added with ``add_account``; devices use the brokers.
 
-        ``broker`` needs a TLS listener (apps; the emulator adds each account's app user to it)
-        and ``anonymous_tls_listener=True`` (devices).
+        Every broker needs a TLS listener (apps; the emulator adds each account's app user to
+        all of them) and ``anonymous_tls_listener=True`` (devices). ``broker`` is the account's
+        ``mqttDomain`` and where devices go by default; ``extra_brokers`` are further regions /
+        clusters a device can be placed on (``add_device(..., broker=)``) or moved to
+        (``move_device``). A device's ``domain``/``reservedDomain`` in the device list names
+        the app-side TLS ``host:port`` of its broker.
         """
-        if not broker.tls or not broker.anonymous_tls_port:
-            raise ValueError("use Mosquitto(tls=True, anonymous_tls_listener=True)")
+        self.brokers: list[Mosquitto] = [broker, *extra_brokers]
+        for item in self.brokers:
+            if not item.tls or not item.anonymous_tls_port:
+                raise ValueError("use Mosquitto(tls=True, anonymous_tls_listener=True)")
         self.broker = broker
         self.host = host
         self.port = port
@@ -1050,6 +1060,7 @@ class MerossCloudEmulator:
         self._faults: list[_Fault] = []
         self._runner: web.AppRunner | None = None
         self._started = False
+        self._placement: dict[str, Mosquitto] = {}
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -1060,8 +1071,17 @@ class MerossCloudEmulator:
 
     @property
     def mqtt_domain(self) -> str:
-        """``mqttDomain`` returned at sign-in: the broker's TLS ``host:port``."""
-        return f"{HOST}:{self.broker.tls_port}"
+        """``mqttDomain`` returned at sign-in: the first broker's TLS ``host:port``."""
+        return self.domain_of(self.broker)
+
+    @staticmethod
+    def domain_of(broker: Mosquitto) -> str:
+        """The ``domain`` naming ``broker`` in the device list (its app-side TLS listener)."""
+        return f"{HOST}:{broker.tls_port}"
+
+    def broker_of(self, device: MerossEmulatedDevice) -> Mosquitto:
+        """The broker ``device`` is placed on."""
+        return self._placement.get(device.uuid, self.broker)
 
     def add_account(
         self,
@@ -1081,25 +1101,49 @@ class MerossCloudEmulator:
             mfa_code=mfa_code,
         )
         self.accounts[email.lower()] = account
-        self.broker.add_user(account.user_id, app_mqtt_password(account.user_id, account.key))
+        for broker in self.brokers:
+            broker.add_user(account.user_id, app_mqtt_password(account.user_id, account.key))
         return account
 
+    def _place(self, device: MerossEmulatedDevice, broker: Mosquitto) -> None:
+        if broker not in self.brokers:
+            raise ValueError("the broker is not one of this cloud's brokers")
+        self._placement[device.uuid] = broker
+        device.broker_host, device.broker_port = HOST, broker.anonymous_tls_port
+        device.domain = self.domain_of(broker)
+
     async def add_device[D: MerossEmulatedDevice](
-        self, account: MerossEmulatedAccount, device: D
+        self, account: MerossEmulatedAccount, device: D, *, broker: Mosquitto | None = None
     ) -> D:
-        """Bind ``device`` to ``account``; a running cloud connects it to the broker at once."""
+        """Bind ``device`` to ``account`` on ``broker`` (default: the first one).
+
+        A running cloud connects it at once.
+        """
         device.user_id, device.key = account.user_id, account.key
-        device.broker_host, device.broker_port = HOST, self.broker.anonymous_tls_port
+        self._place(device, broker or self.broker)
         account.devices.append(device)
         if self._started:
-            await device.start(HOST, self.broker.anonymous_tls_port)
+            await device.start(device.broker_host, device.broker_port)
         return device
+
+    async def move_device(self, device: MerossEmulatedDevice, broker: Mosquitto) -> None:
+        """Migrate ``device`` to ``broker`` (as after a Meross region move).
+
+        It reconnects there and the device list's ``domain``/``reservedDomain`` name the new
+        broker.
+        """
+        await device.stop()
+        self._place(device, broker)
+        if self._started:
+            await device.start(device.broker_host, device.broker_port)
+            await device.wait_connected()
 
     async def remove_device(
         self, account: MerossEmulatedAccount, device: MerossEmulatedDevice
     ) -> None:
         """Unbind ``device`` from the account and disconnect it."""
         account.devices.remove(device)
+        self._placement.pop(device.uuid, None)
         await device.stop()
 
     def all_devices(self) -> list[MerossEmulatedDevice]:
@@ -1239,7 +1283,7 @@ class MerossCloudEmulator:
         self._started = True
         devices = self.all_devices()
         for device in devices:
-            await device.start(HOST, self.broker.anonymous_tls_port)
+            await device.start(device.broker_host, device.broker_port)
         await asyncio.gather(*(d.wait_connected() for d in devices))
 
     async def stop(self) -> None:
@@ -1250,10 +1294,16 @@ class MerossCloudEmulator:
             await self._runner.cleanup()
             self._runner = None
 
-    async def wait_devices_connected(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-        """Wait until every device is connected (after a broker restart)."""
+    async def wait_devices_connected(
+        self,
+        timeout: float = 10.0,  # noqa: ASYNC109
+        *,
+        broker: Mosquitto | None = None,
+    ) -> None:
+        """Wait until every device (on ``broker``) is connected (after a broker restart)."""
+        devices = [d for d in self.all_devices() if broker is None or self.broker_of(d) is broker]
         async with asyncio.timeout(timeout):
-            await asyncio.gather(*(d.wait_connected(timeout) for d in self.all_devices()))
+            await asyncio.gather(*(d.wait_connected(timeout) for d in devices))
 
     async def __aenter__(self) -> Self:
         """Start."""

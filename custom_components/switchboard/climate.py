@@ -1,4 +1,8 @@
-"""Climate: Meross MTS200/MTS100 thermostats, INDI CCD coolers, Midea air conditioners."""
+"""Climate: Meross MTS200/MTS100 thermostats, INDI CCD coolers, Midea air conditioners.
+
+HVAC mode, current/target temperature and action come from device attributes; presets (the
+thermostat's own modes, each with its target) when the description lists ``preset_modes``.
+"""
 
 from typing import Any
 
@@ -62,6 +66,9 @@ class SwitchboardClimate(SwitchboardEntity, ClimateEntity):
                 features |= ClimateEntityFeature.TURN_OFF
             if len([mode for mode in description.hvac_modes if mode != HVACMode.OFF]) > 0:
                 features |= ClimateEntityFeature.TURN_ON
+        if description.preset_modes and description.set_preset_mode is not None:
+            features |= ClimateEntityFeature.PRESET_MODE
+            self._attr_preset_modes = list(description.preset_modes)
         self._attr_supported_features = features
 
     def watched_attributes(self) -> tuple[str, ...]:
@@ -71,6 +78,7 @@ class SwitchboardClimate(SwitchboardEntity, ClimateEntity):
             description.current_temperature_attribute,
             description.target_temperature_attribute,
             description.hvac_action_attribute,
+            description.preset_attribute,
         )
         return (*super().watched_attributes(), *(key for key in extra if key))
 
@@ -112,6 +120,21 @@ class SwitchboardClimate(SwitchboardEntity, ClimateEntity):
     def target_temperature(self) -> float | None:
         """The target temperature in °C."""
         return self._number(self.entity_description.target_temperature_attribute)
+
+    @property
+    def preset_mode(self) -> str | None:
+        """The device's current preset, when it is one of ``preset_modes``."""
+        description = self.entity_description
+        if description.preset_attribute is None or (state := self.device_state) is None:
+            return None
+        value = state.value(description.preset_attribute)
+        return value if isinstance(value, str) and value in description.preset_modes else None
+
+    async def async_set_preset_mode(self, preset_mode: str) -> None:
+        """Run ``set_preset_mode`` with argument ``preset_mode`` (Home Assistant validated it)."""
+        if self.entity_description.set_preset_mode is None:
+            return
+        await self.async_run(self.entity_description.set_preset_mode, preset_mode=preset_mode)
 
     async def async_set_temperature(self, **kwargs: Any) -> None:
         """Set the target (and optionally the mode first, as Home Assistant allows)."""

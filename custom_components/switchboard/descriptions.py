@@ -122,7 +122,10 @@ class SwitchboardClimateDescription(ClimateEntityDescription, SwitchboardEntityD
     ``attribute`` holds the current :class:`HVACMode` value (a string such as ``"heat"``);
     temperatures are in °C. ``set_temperature`` runs with argument ``temperature``,
     ``set_hvac_mode`` (``None`` when the mode cannot be changed) with ``hvac_mode``.
-    ``hvac_action_attribute`` holds an ``HVACAction`` value or ``None``.
+    ``hvac_action_attribute`` holds an ``HVACAction`` value or ``None``. With ``preset_modes``,
+    ``preset_attribute`` holds the current preset (one of them, or ``None``) and
+    ``set_preset_mode`` runs with argument ``preset_mode``; presets other than Home Assistant's
+    own names are translated under the entity's ``state_attributes.preset_mode``.
     """
 
     platform: ClassVar[Platform] = Platform.CLIMATE
@@ -135,6 +138,9 @@ class SwitchboardClimateDescription(ClimateEntityDescription, SwitchboardEntityD
     target_temperature_step: float = 0.5
     set_temperature: ActionCall
     set_hvac_mode: ActionCall | None = None
+    preset_attribute: str | None = None
+    preset_modes: tuple[str, ...] = ()
+    set_preset_mode: ActionCall | None = None
 
 
 PLATFORMS: tuple[Platform, ...] = (

@@ -37,6 +37,11 @@ class MerossEnv:
     thermostat: MerossThermostat
     hub: MerossHub
 
+    @property
+    def second_broker(self) -> Mosquitto:
+        """The cloud's second broker (``meross_split_env`` only)."""
+        return self.cloud.brokers[1]
+
 
 @contextlib.asynccontextmanager
 async def meross_broker() -> AsyncGenerator[Mosquitto]:
@@ -49,15 +54,24 @@ async def meross_broker() -> AsyncGenerator[Mosquitto]:
 
 
 @contextlib.asynccontextmanager
-async def meross_account(broker: Mosquitto) -> AsyncGenerator[MerossEnv]:
-    """The emulated cloud with one account: a plug, a strip, a thermostat and a hub + valve."""
-    cloud = MerossCloudEmulator(broker)
+async def meross_account(
+    broker: Mosquitto, second_broker: Mosquitto | None = None
+) -> AsyncGenerator[MerossEnv]:
+    """The emulated cloud with one account: a plug, a strip, a thermostat and a hub + valve.
+
+    With ``second_broker`` the account is split: the strip and the hub sit on the second
+    broker (their device-list ``domain`` names it), the plug and the thermostat on the first.
+    """
+    cloud = MerossCloudEmulator(broker, extra_brokers=[second_broker] if second_broker else [])
+    other = second_broker or broker
     account = cloud.add_account(EMAIL, PASSWORD)
     plug = await cloud.add_device(account, MerossPlug(name="Desk plug"))
-    strip = await cloud.add_device(account, MerossStrip(name="Media strip"))
+    strip = await cloud.add_device(account, MerossStrip(name="Media strip"), broker=other)
     thermostat = await cloud.add_device(account, MerossThermostat(name="Hall thermostat"))
     hub = await cloud.add_device(
-        account, MerossHub(name="Hub", valves=[MerossValve(subdevice_id=VALVE_ID, name="Radiator")])
+        account,
+        MerossHub(name="Hub", valves=[MerossValve(subdevice_id=VALVE_ID, name="Radiator")]),
+        broker=other,
     )
     async with cloud:
         yield MerossEnv(broker, cloud, account, plug, strip, thermostat, hub)
@@ -74,6 +88,13 @@ async def mosquitto(socket_enabled: None) -> AsyncGenerator[Mosquitto]:
 async def meross_env(mosquitto: Mosquitto) -> AsyncGenerator[MerossEnv]:
     """The emulated cloud with one account: a plug, a strip, a thermostat and a hub + valve."""
     async with meross_account(mosquitto) as env:
+        yield env
+
+
+@pytest.fixture
+async def meross_split_env(mosquitto: Mosquitto) -> AsyncGenerator[MerossEnv]:
+    """The same account split over two brokers (strip and hub on ``second_broker``)."""
+    async with meross_broker() as second, meross_account(mosquitto, second) as env:
         yield env
 
 

@@ -57,7 +57,7 @@ def test_valve_values_of_single_namespace_items() -> None:
     # Hub.ToggleX item.
     assert model.valve_values({"id": "01", "onoff": 0, "channel": 0}) == {"on": False}
     # Hub.Mts100.Mode item.
-    assert model.valve_values({"id": "01", "state": 3}) == {"mode": 3}
+    assert model.valve_values({"id": "01", "state": 3}) == {"mode": 3, "preset": "auto"}
     # Hub.Battery item.
     assert model.valve_values({"id": "01", "value": 55}) == {"battery": 55}
 
@@ -109,3 +109,87 @@ def test_valve_requests() -> None:
     heat = model.valve_requests("0A", "set_hvac_mode", {"hvac_mode": "heat"}, 3)
     assert heat[0].payload["togglex"][0]["onoff"] == 1
     assert heat[1].payload == {"mode": [{"id": "0A", "state": 0}]}
+
+
+@pytest.mark.parametrize(
+    ("mode", "preset", "target_key"),
+    [
+        (4, "manual", "manualTemp"),
+        (0, "comfort", "heatTemp"),
+        (1, "sleep", "coolTemp"),
+        (2, "eco", "ecoTemp"),
+        (3, "auto", None),
+    ],
+)
+def test_thermostat_presets(mode: int, preset: str, target_key: str | None) -> None:
+    item = {
+        "mode": mode,
+        "onoff": 1,
+        "heatTemp": 210,
+        "coolTemp": 170,
+        "ecoTemp": 160,
+        "manualTemp": 195,
+        "targetTemp": 205,
+    }
+    values = model.thermostat_values(item)
+    assert values["preset"] == preset
+    # Every preset's own temperature is reported, whatever the current mode.
+    assert (values["comfort_temperature"], values["sleep_temperature"]) == (21.0, 17.0)
+    assert (values["eco_temperature"], values["manual_temperature"]) == (16.0, 19.5)
+    # Economy is a preset of heating, not plain "heat" without a preset.
+    assert model.thermostat_hvac(values)[0] == (
+        "auto" if mode == 3 else "cool" if mode == 1 else "heat"
+    )
+    assert model.thermostat_preset_request(preset).payload == {
+        "mode": [{"channel": 0, "onoff": 1, "mode": mode}]
+    }
+    if target_key is not None:
+        # Setting the temperature in a preset changes that preset's own target.
+        request = model.thermostat_temperature_request(mode, 18.0)
+        assert request.payload == {"mode": [{"channel": 0, target_key: 180}]}
+
+
+def test_unknown_preset_is_refused() -> None:
+    with pytest.raises(StopIteration):
+        model.thermostat_preset_request("boost")
+    with pytest.raises(StopIteration):
+        model.valve_preset_requests("0A", "sleep")
+
+
+@pytest.mark.parametrize(
+    ("state", "preset", "key"),
+    [
+        (0, "manual", "custom"),
+        (1, "comfort", "comfort"),
+        (2, "eco", "economy"),
+        (3, "auto", None),
+        (4, "away", "away"),
+    ],
+)
+def test_valve_presets(state: int, preset: str, key: str | None) -> None:
+    item = {
+        "id": "0A",
+        "mode": {"state": state},
+        "temperature": {
+            "custom": 200,
+            "comfort": 210,
+            "economy": 180,
+            "away": 150,
+            "currentSet": 210,
+            "room": 190,
+        },
+    }
+    values = model.valve_values(item)
+    assert values["preset"] == preset
+    assert values["eco_temperature"] == 18.0
+    assert values["away_temperature"] == 15.0
+    assert values["manual_temperature"] == 20.0
+    requests = model.valve_preset_requests("0A", preset)
+    assert [(r.namespace, r.payload) for r in requests] == [
+        ("Appliance.Hub.ToggleX", {"togglex": [{"id": "0A", "onoff": 1, "channel": 0}]}),
+        ("Appliance.Hub.Mts100.Mode", {"mode": [{"id": "0A", "state": state}]}),
+    ]
+    temperature = model.valve_requests("0A", "set_temperature", {"temperature": 17}, state)
+    assert temperature[0].payload == {"temperature": [{"id": "0A", key or "custom": 170}]}
+    # Only from the schedule does a temperature switch the valve to its hand-set mode.
+    assert len(temperature) == (1 if key else 2)

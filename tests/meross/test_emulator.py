@@ -1,13 +1,19 @@
 """Behaviour of the emulators themselves that the client tests do not reach."""
 
 import asyncio
+import contextlib
 import json
+from typing import Any
 
 import aiomqtt
 import pytest
 
-from custom_components.switchboard.vendors.meross.protocol import build_message, parse_message
-from emulators.meross import app_mqtt_password
+from custom_components.switchboard.vendors.meross.protocol import (
+    Message,
+    build_message,
+    parse_message,
+)
+from emulators.meross import MerossPlug, app_mqtt_password
 from emulators.mosquitto import Mosquitto
 
 from .conftest import VALVE_ID, MerossEnv
@@ -15,31 +21,44 @@ from .conftest import VALVE_ID, MerossEnv
 pytestmark = pytest.mark.emulator
 
 
-async def test_device_answers_bad_signature_with_5001(meross_env: MerossEnv) -> None:
-    account = meross_env.account
+async def _ask_system_all(
+    env: MerossEnv, broker: Mosquitto, uuid: str, *, key: str, wait: float = 5
+) -> tuple[dict[str, Any], Message | None]:
+    """GET System.All from ``uuid`` as an app on ``broker``: (request, reply or None)."""
+    account = env.account
     reply_topic = f"/app/{account.user_id}-test/subscribe"
+    reply = None
     async with aiomqtt.Client(
         "127.0.0.1",
-        meross_env.broker.tls_port,
+        broker.tls_port,
         username=account.user_id,
         password=app_mqtt_password(account.user_id, account.key),
-        tls_context=meross_env.broker.client_ssl_context(),
+        tls_context=broker.client_ssl_context(),
     ) as client:
         await client.subscribe(reply_topic, qos=1)
         request = build_message(
             method="GET",
             namespace="Appliance.System.All",
             payload={},
-            key="wrong key",
+            key=key,
             reply_topic=reply_topic,
-            uuid=meross_env.plug.uuid,
+            uuid=uuid,
         )
-        await client.publish(f"/appliance/{meross_env.plug.uuid}/subscribe", json.dumps(request))
-        async with asyncio.timeout(5):
-            async for message in client.messages:
-                assert isinstance(message.payload, bytes)
-                reply = parse_message(message.payload, account.key)
-                break
+        await client.publish(f"/appliance/{uuid}/subscribe", json.dumps(request))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                async for message in client.messages:
+                    assert isinstance(message.payload, bytes)
+                    reply = parse_message(message.payload, account.key)
+                    break
+    return request, reply
+
+
+async def test_device_answers_bad_signature_with_5001(meross_env: MerossEnv) -> None:
+    request, reply = await _ask_system_all(
+        meross_env, meross_env.broker, meross_env.plug.uuid, key="wrong key"
+    )
+    assert reply is not None
     assert reply.method == "ERROR"
     assert reply.payload == {"error": {"code": 5001, "detail": "sign error"}}
     assert reply.message_id == request["header"]["messageId"]
@@ -119,3 +138,22 @@ async def test_mosquitto_checks_passwords(socket_enabled: None) -> None:
         await broker.restart()
         assert broker.running
     assert not broker.running
+
+
+async def test_devices_on_two_brokers_and_a_move(meross_split_env: MerossEnv) -> None:
+    env = meross_split_env
+    first, second = env.broker, env.second_broker
+    assert env.cloud.broker_of(env.plug) is first
+    assert env.cloud.broker_of(env.strip) is second
+    assert env.strip.dev_list_item()["domain"] == f"127.0.0.1:{second.tls_port}"
+    assert env.plug.dev_list_item()["reservedDomain"] == f"127.0.0.1:{first.tls_port}"
+    # The account's app user exists on both brokers; the strip answers on its own broker only.
+    key = env.account.key
+    assert (await _ask_system_all(env, second, env.strip.uuid, key=key))[1] is not None
+    assert (await _ask_system_all(env, first, env.strip.uuid, key=key, wait=1))[1] is None
+    await env.cloud.move_device(env.strip, first)
+    assert env.cloud.broker_of(env.strip) is first
+    assert env.strip.dev_list_item()["domain"] == f"127.0.0.1:{first.tls_port}"
+    assert env.strip.connect_count == 2
+    with pytest.raises(ValueError, match="not one of"):
+        await env.cloud.add_device(env.account, MerossPlug(name="x"), broker=Mosquitto())

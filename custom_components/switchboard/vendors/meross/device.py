@@ -1,9 +1,10 @@
 """Turn Meross payloads into Switchboard attributes, and actions into Meross requests.
 
 No Home Assistant imports: HVAC modes are the plain strings Home Assistant uses (``"heat"``,
-``"cool"``, ``"auto"``, ``"off"``). Units follow docs/protocols/meross.md §5: power in mW,
-voltage in tenths of a volt (2301 -> 230.1 V), current in mA, energy in Wh, temperatures in
-tenths of °C.
+``"cool"``, ``"auto"``, ``"off"``), presets Home Assistant's preset names where one fits
+(``"comfort"``, ``"eco"``, ``"sleep"``, ``"away"``) and ``"manual"`` / ``"auto"`` otherwise.
+Units follow docs/protocols/meross.md §5: power in mW, voltage in tenths of a volt
+(2301 -> 230.1 V), current in mA, energy in Wh, temperatures in tenths of °C.
 """
 
 from dataclasses import dataclass
@@ -27,6 +28,47 @@ MTS200_MANUAL = 4
 # MTS100 Hub.Mts100.Mode "state": 0 custom, 1 comfort, 2 economy, 3 auto, 4 away.
 MTS100_CUSTOM = 0
 MTS100_AUTO = 3
+
+PRESET_MANUAL = "manual"
+PRESET_COMFORT = "comfort"
+PRESET_SLEEP = "sleep"
+PRESET_ECO = "eco"
+PRESET_AUTO = "auto"
+PRESET_AWAY = "away"
+
+MTS200_PRESETS: dict[int, str] = {
+    4: PRESET_MANUAL,
+    0: PRESET_COMFORT,
+    1: PRESET_SLEEP,
+    2: PRESET_ECO,
+    3: PRESET_AUTO,
+}
+"""Thermostat.Mode ``mode`` -> preset. Mode 1 (the fact sheet's "cool", the app's moon
+symbol; meross_lan's "sleep") keeps its own ``coolTemp``; 3 follows the device's schedule."""
+MTS200_PRESET_TEMPERATURE: dict[str, str] = {
+    "manualTemp": "manual_temperature",
+    "heatTemp": "comfort_temperature",
+    "coolTemp": "sleep_temperature",
+    "ecoTemp": "eco_temperature",
+}
+"""Thermostat.Mode temperature keys -> the preset's temperature attribute (°C)."""
+MTS100_PRESETS: dict[int, str] = {
+    MTS100_CUSTOM: PRESET_MANUAL,
+    1: PRESET_COMFORT,
+    2: PRESET_ECO,
+    MTS100_AUTO: PRESET_AUTO,
+    4: PRESET_AWAY,
+}
+"""Hub.Mts100.Mode ``state`` -> preset (custom is the hand-set temperature)."""
+MTS100_PRESET_TEMPERATURE: dict[str, str] = {
+    "custom": "manual_temperature",
+    "comfort": "comfort_temperature",
+    "economy": "eco_temperature",
+    "away": "away_temperature",
+}
+"""Hub.Mts100.Temperature keys -> the preset's temperature attribute (°C)."""
+MTS100_TEMPERATURE_KEY: dict[int, str] = {0: "custom", 1: "comfort", 2: "economy", 4: "away"}
+"""Hub.Mts100.Mode ``state`` -> the Hub.Mts100.Temperature key holding its target."""
 
 
 def watts(milliwatts: Any) -> float:
@@ -129,6 +171,11 @@ def thermostat_values(item: dict[str, Any]) -> dict[str, Any]:
             values[attribute] = celsius(item[key])
     if "state" in item:
         values["heating"] = bool(item["state"])
+    for key, attribute in MTS200_PRESET_TEMPERATURE.items():
+        if key in item:
+            values[attribute] = celsius(item[key])
+    if isinstance(values.get("mode"), int):
+        values["preset"] = MTS200_PRESETS.get(values["mode"])
     return values
 
 
@@ -175,6 +222,11 @@ def valve_values(item: dict[str, Any]) -> dict[str, Any]:
             values[attribute] = celsius(temperature[key])
     if "heating" in temperature:
         values["heating"] = bool(temperature["heating"])
+    for key, attribute in MTS100_PRESET_TEMPERATURE.items():
+        if key in temperature:
+            values[attribute] = celsius(temperature[key])
+    if isinstance(values.get("mode"), int):
+        values["preset"] = MTS100_PRESETS.get(values["mode"])
     if "value" in item and "id" in item:
         values["battery"] = int(item["value"])
     return values
@@ -229,17 +281,44 @@ def thermostat_temperature_request(mode: int | None, celsius_value: float) -> Re
     return Request("SET", Namespace.THERMOSTAT_MODE, {"mode": [item]})
 
 
+def thermostat_preset_request(preset: str) -> Request:
+    """SET Thermostat.Mode to the mode of ``preset`` (switching the thermostat on).
+
+    Raises KeyError for a preset the MTS200 does not have.
+    """
+    mode = next(mode for mode, name in MTS200_PRESETS.items() if name == preset)
+    return Request(
+        "SET", Namespace.THERMOSTAT_MODE, {"mode": [{"channel": 0, "onoff": 1, "mode": mode}]}
+    )
+
+
+def valve_preset_requests(sub_id: str, preset: str) -> list[Request]:
+    """Switch an MTS100 on and to the mode of ``preset`` (KeyError for an unknown preset)."""
+    state = next(state for state, name in MTS100_PRESETS.items() if name == preset)
+    return [
+        Request(
+            "SET",
+            Namespace.HUB_TOGGLEX,
+            {"togglex": [{"id": sub_id, "onoff": 1, "channel": 0}]},
+        ),
+        Request("SET", Namespace.HUB_MTS100_MODE, {"mode": [{"id": sub_id, "state": state}]}),
+    ]
+
+
 def valve_requests(sub_id: str, action: str, args: dict[str, Any], mode: Any) -> list[Request]:
     """Requests for an MTS100 action."""
     if action == "set_temperature":
+        # The target of the current preset; from auto (schedule) or an unknown mode, the
+        # hand-set (custom) temperature, and the valve is switched to custom as well.
+        key = MTS100_TEMPERATURE_KEY.get(mode) if isinstance(mode, int) else None
         requests = [
             Request(
                 "SET",
                 Namespace.HUB_MTS100_TEMPERATURE,
-                {"temperature": [{"id": sub_id, "custom": tenths(args["temperature"])}]},
+                {"temperature": [{"id": sub_id, key or "custom": tenths(args["temperature"])}]},
             )
         ]
-        if mode != MTS100_CUSTOM:
+        if key is None:
             requests.append(
                 Request(
                     "SET",
