@@ -119,6 +119,16 @@ UNITS: Final[dict[str, str]] = {
     "target_temperature": UnitOfTemperature.CELSIUS,
     "min_temperature": UnitOfTemperature.CELSIUS,
     "max_temperature": UnitOfTemperature.CELSIUS,
+    **dict.fromkeys(
+        (
+            "manual_temperature",
+            "comfort_temperature",
+            "sleep_temperature",
+            "eco_temperature",
+            "away_temperature",
+        ),
+        UnitOfTemperature.CELSIUS,
+    ),
     "battery": PERCENTAGE,
     "request_rate": "requests/min",
 }
