@@ -5,11 +5,13 @@ translations against the keys the code uses (translation keys, config-flow steps
 abort reasons, service fields, icons).
 """
 
+import ast
 import json
 from pathlib import Path
 import re
 from typing import Any
 
+import homeassistant.components
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 import pytest
@@ -147,3 +149,240 @@ def test_entity_icons_refer_to_translated_entities(platform: str) -> None:
     """icons.json only names entity translation keys that exist."""
     for key in ICONS.get("entity", {}).get(platform, {}):
         assert key in EN["entity"][platform], (platform, key)
+
+
+# -- quality_scale.yaml ------------------------------------------------------------------------
+
+QUALITY_SCALE: dict[str, Any] = yaml.safe_load((COMPONENT / "quality_scale.yaml").read_text())[
+    "rules"
+]
+CORE_COMPONENTS = Path(homeassistant.components.__file__).parent
+README = (ROOT / "README.md").read_text()
+HA_ERRORS = {
+    "HomeAssistantError",
+    "ServiceValidationError",
+    "ConfigEntryNotReady",
+    "ConfigEntryAuthFailed",
+    "ConfigEntryError",
+    "UpdateFailed",
+    "ServiceNotSupported",
+}
+
+
+def _status(rule: str) -> str:
+    value = QUALITY_SCALE[rule]
+    return str(value if isinstance(value, str) else value["status"])
+
+
+def _done(rule: str) -> bool:
+    return _status(rule) == "done"
+
+
+def _calls(name: str) -> list[tuple[Path, ast.Call]]:
+    """Every call of a function or class called ``name`` (plain or attribute) in the code."""
+    found = []
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+                if called == name:
+                    found.append((path, node))
+    return found
+
+
+def _keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def test_quality_scale_lists_every_rule() -> None:
+    """Every rule of the scale (the set every core integration on disk lists) is assessed;
+    `exempt` and `todo` say why."""
+    core = yaml.safe_load((CORE_COMPONENTS / "midea" / "quality_scale.yaml").read_text())
+    assert set(QUALITY_SCALE) == set(core["rules"])
+    for rule, value in QUALITY_SCALE.items():
+        assert _status(rule) in {"done", "exempt", "todo"}, rule
+        if _status(rule) != "done":
+            assert isinstance(value, dict), rule
+            assert len(value.get("comment", "")) > 20, rule
+
+
+def test_quality_scale_exception_translations() -> None:
+    """Every Home Assistant error raised carries a translation domain and a translated key."""
+    if not _done("exception-translations"):
+        pytest.skip("exception-translations is not claimed")
+    checked = 0
+    for name in HA_ERRORS:
+        for path, call in _calls(name):
+            where = f"{path.relative_to(ROOT)}:{call.lineno}"
+            assert _keyword(call, "translation_domain") is not None, where
+            key = _keyword(call, "translation_key")
+            assert key is not None, where
+            if isinstance(key, ast.Constant):
+                assert key.value in EN["exceptions"], where
+            checked += 1
+    assert checked
+
+
+def test_quality_scale_repair_issues_translated() -> None:
+    """Every repair issue created has a translated title and description."""
+    calls = _calls("async_create_issue") + _calls("create_issue")
+    if _done("repair-issues"):
+        assert calls
+    for path, call in calls:
+        key = _keyword(call, "translation_key")
+        assert isinstance(key, ast.Constant), f"{path.relative_to(ROOT)}:{call.lineno}"
+        issue = EN["issues"][key.value]
+        assert issue["title"]
+        assert issue.get("description") or issue.get("fix_flow"), key.value
+
+
+def test_quality_scale_config_flows() -> None:
+    """Each family's flow has the `unknown` path (logged, translated), a unique id, a
+    reconfigure step; the family with credentials has reauthentication."""
+    from custom_components.switchboard.families import FAMILIES
+
+    assert EN["config"]["error"]["unknown"]
+    for family in FAMILIES:
+        source = (COMPONENT / "vendors" / family / "config_flow.py").read_text()
+        if _done("config-flow-test-coverage"):
+            assert re.search(r'errors\[[^\]]+\]\s*=\s*"unknown"', source), family
+            assert "_LOGGER.exception" in source, family
+        if _done("unique-config-entry"):
+            assert "async_set_unique_id" in source, family
+        if _done("reconfiguration-flow"):
+            assert f"async_step_{family}_reconfigure" in source, family
+    if _done("reauthentication-flow"):
+        assert _literals(r"async def async_step_(\w+)_reauth\(")
+
+
+def test_quality_scale_platforms() -> None:
+    """PARALLEL_UPDATES in every platform; the base entity uses has_entity_name; no icon is
+    hard-coded (icons come from icons.json)."""
+    from custom_components.switchboard.descriptions import PLATFORMS
+    from custom_components.switchboard.entity import SwitchboardEntity
+
+    for platform in PLATFORMS:
+        source = (COMPONENT / f"{platform.value}.py").read_text()
+        assert re.search(r"^PARALLEL_UPDATES = \d+$", source, re.MULTILINE), platform
+    if _done("has-entity-name"):
+        assert re.search(
+            r"^    _attr_has_entity_name = True$",
+            (COMPONENT / "entity.py").read_text(),
+            re.MULTILINE,
+        )
+        assert all(
+            issubclass(cls, SwitchboardEntity) for cls in _platform_entity_classes(PLATFORMS)
+        )
+    if _done("icon-translations"):
+        assert not _literals(r"\b(_attr_icon|icon)\s*=\s*\"mdi:")
+
+
+def _platform_entity_classes(platforms: Any) -> list[type]:
+    """The entity classes the platform modules define."""
+    import importlib
+
+    from homeassistant.helpers.entity import Entity
+
+    classes = []
+    for platform in platforms:
+        module = importlib.import_module(f"custom_components.switchboard.{platform.value}")
+        classes += [
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, Entity)
+            and value.__module__ == module.__name__
+        ]
+    assert classes
+    return classes
+
+
+def _registry_entries() -> list[dict[str, str | None]]:
+    """Name fields of every entity registry entry in the entity snapshots."""
+    entries = []
+    for path in sorted(ROOT.glob("tests/*/snapshots/test_snapshots.ambr")):
+        for block in re.findall(
+            r"EntityRegistryEntrySnapshot\(\{(.*?)\n  \}\)", path.read_text(), re.S
+        ):
+            fields: dict[str, str | None] = {}
+            for field in ("original_name", "translation_key", "original_device_class", "unique_id"):
+                match = re.search(rf"\n    '{field}': (?:'([^']*)'|None|<[^>]*'([^']*)'>)", block)
+                fields[field] = (match.group(1) or match.group(2)) if match else None
+            entries.append(fields)
+    return entries
+
+
+def test_quality_scale_entity_translations() -> None:
+    """In the entity snapshots, a name is translated, or comes from the device class, or is the
+    device's main feature (no name), or is an INDI label sent by the server."""
+    if not _done("entity-translations"):
+        pytest.skip("entity-translations is not claimed")
+    entries = _registry_entries()
+    assert entries
+    for entry in entries:
+        if entry["translation_key"] or entry["original_name"] is None:
+            continue
+        name = str(entry["original_name"]).lower().replace(" ", "_")
+        if name == entry["original_device_class"]:
+            continue
+        # INDI: "<host>:<port>/<device>_<VECTOR>[.<MEMBER>]", named from the server's labels.
+        assert re.fullmatch(r"[^/]+/.+_[A-Z0-9_]+(\.[A-Z0-9_]+)?", str(entry["unique_id"])), entry
+
+
+def test_quality_scale_packaging_claims() -> None:
+    """The remaining claims that can be read from files."""
+    manifest = json.loads((COMPONENT / "manifest.json").read_text())
+    init = (COMPONENT / "__init__.py").read_text()
+    if _done("brands"):
+        assert (COMPONENT / "brand" / "icon.png").is_file()
+    if _done("diagnostics"):
+        assert (
+            "async def async_get_config_entry_diagnostics"
+            in (COMPONENT / "diagnostics.py").read_text()
+        )
+    if _done("integration-owner"):
+        assert manifest["codeowners"]
+    if _done("runtime-data"):
+        assert "entry.runtime_data" in init
+        assert not _literals(r"hass\.data\[DOMAIN\]")
+    if _done("config-entry-unloading"):
+        assert "async def async_unload_entry" in init
+    if _done("stale-devices") or _status("stale-devices") == "todo":
+        assert "async def async_remove_config_entry_device" in init
+    if _done("strict-typing"):
+        assert re.search(r"^strict = true$", (ROOT / "pyproject.toml").read_text(), re.MULTILINE)
+    if _done("inject-websession"):
+        assert not _literals(r"aiohttp\.ClientSession\(|\bClientSession\(\)")
+    if _done("test-coverage"):
+        assert "--cov-fail-under=95" in (ROOT / "scripts" / "test").read_text()
+    if _done("dependency-transparency"):
+        assert all("==" in requirement for requirement in manifest["requirements"])
+
+
+@pytest.mark.parametrize(
+    ("rule", "heading"),
+    [
+        ("docs-high-level-description", "# Switchboard"),
+        ("docs-supported-devices", "## Supported devices"),
+        ("docs-installation-instructions", "## Installation"),
+        ("docs-installation-parameters", "## Configuration"),
+        ("docs-configuration-parameters", "### Options (every entry)"),
+        ("docs-supported-functions", "## Entities"),
+        ("docs-actions", "## Services"),
+        ("docs-data-update", "## How data is updated"),
+        ("docs-examples", "## Automation examples"),
+        ("docs-use-cases", "## Use cases"),
+        ("docs-known-limitations", "## Known limitations"),
+        ("docs-troubleshooting", "## Troubleshooting"),
+        ("docs-removal-instructions", "## Removal"),
+    ],
+)
+def test_quality_scale_docs(rule: str, heading: str) -> None:
+    """Each documentation rule claimed has its section in the README."""
+    if not _done(rule):
+        pytest.skip(f"{rule} is not claimed")
+    assert re.search(rf"^{re.escape(heading)}$", README, re.MULTILINE), heading
+    if rule == "docs-actions":
+        for service in SERVICES:
+            assert f"`switchboard.{service}`" in README or f"`{service}`" in README, service
