@@ -9,7 +9,14 @@ Measured in one run, same driver, same updates:
 * baseline  indipyclient 0.9.4 alone (IPyClient.rxevent per update), no Home Assistant;
 * client    our IndiClient alone (on_event per update), no Home Assistant;
 * switchboard  Home Assistant with the INDI config entry: client -> hub -> coordinator push ->
-  sensor entity state written (latency taken at the state_changed event).
+  sensor entity state written (latency taken at the state_changed event);
+* floor  Home Assistant's own floor: the same number of plain sensor entities (no integration,
+  no INDI), one of them written N times with ``async_write_ha_state`` at the same rate, with the
+  same attributes (state class, the vector state as an extra attribute); the value is the
+  write's wall-clock time. What any integration must spend to show these updates.
+
+Goals (exit status 1 when missed): Switchboard within 3x the CPU of indipyclient alone and
+within 1.5x the CPU of the floor.
 
 Reported: latency p50/p95 (ms) and this process's CPU time per 1,000 updates (ms), with ratios
 to the baseline. Usage: ``python benchmarks/indi_push.py [--updates 1000] [--rate 200]``.
@@ -212,7 +219,7 @@ async def run_client(port: int, count: int, rate: float) -> Run:
 async def run_switchboard(port: int, count: int, rate: float) -> tuple[Run, int]:
     from homeassistant import loader
     from homeassistant.const import EVENT_STATE_CHANGED
-    from homeassistant.core import Event
+    from homeassistant.core import Event, callback
     from homeassistant.helpers import entity_registry as er
     from pytest_homeassistant_custom_component.common import (
         MockConfigEntry,
@@ -245,6 +252,7 @@ async def run_switchboard(port: int, count: int, rate: float) -> tuple[Run, int]
             assert entity_id is not None
             entities = len(hass.states.async_all())
 
+            @callback
             def on_state(event: Event[Any]) -> None:
                 if event.data["entity_id"] == entity_id and (new := event.data["new_state"]):
                     with contextlib.suppress(ValueError):
@@ -263,11 +271,76 @@ async def run_switchboard(port: int, count: int, rate: float) -> tuple[Run, int]
     return run, entities
 
 
+async def run_floor(count: int, rate: float, entities: int) -> Run:
+    """Plain sensor entities on a platform of their own; one is written ``count`` times."""
+    from homeassistant.components.sensor import SensorEntity, SensorStateClass
+    from homeassistant.const import EVENT_STATE_CHANGED
+    from homeassistant.core import Event, HomeAssistant, callback
+    from homeassistant.helpers.entity_platform import AddEntitiesCallback
+    from homeassistant.setup import async_setup_component
+    from pytest_homeassistant_custom_component.common import (
+        MockModule,
+        MockPlatform,
+        async_test_home_assistant,
+        mock_integration,
+        mock_platform,
+    )
+
+    class PlainSensor(SensorEntity):
+        _attr_has_entity_name = True
+        _attr_state_class = SensorStateClass.MEASUREMENT
+        _attr_extra_state_attributes = {"state": "Ok"}
+        _attr_should_poll = False
+
+        def __init__(self, index: int) -> None:
+            self._attr_name = f"Value {index}"
+            self._attr_unique_id = f"floor_{index}"
+            self._attr_native_value = 0.0
+
+    plain = [PlainSensor(i) for i in range(entities)]
+
+    async def setup_platform(
+        hass: HomeAssistant, config: Any, add: AddEntitiesCallback, info: Any = None
+    ) -> None:
+        add(plain)
+
+    run = Run(count)
+    with tempfile.TemporaryDirectory() as config_dir:
+        async with async_test_home_assistant(config_dir=config_dir) as hass:
+            mock_integration(hass, MockModule("floor"))
+            mock_platform(hass, "floor.sensor", MockPlatform(async_setup_platform=setup_platform))
+            assert await async_setup_component(hass, "sensor", {"sensor": {"platform": "floor"}})
+            await hass.async_block_till_done()
+            target = plain[0]
+            entity_id = target.entity_id
+
+            @callback
+            def on_state(event: Event[Any]) -> None:
+                if event.data["entity_id"] == entity_id and (new := event.data["new_state"]):
+                    with contextlib.suppress(ValueError):
+                        run.record(float(new.state))
+
+            unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, on_state)
+            loop = asyncio.get_running_loop()
+            run.start()
+            start = loop.time()
+            for i in range(count):
+                delay = start + i / rate - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                target._attr_native_value = round(time.time(), 6)
+                target.async_write_ha_state()
+            await asyncio.wait_for(run.done.wait(), 30)
+            run.stop()
+            unsubscribe()
+    return run
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
 
-async def main_async(port: int, count: int, rate: float) -> None:
+async def main_async(port: int, count: int, rate: float) -> bool:
     async with asyncio.timeout(20):
         while True:
             try:
@@ -279,26 +352,40 @@ async def main_async(port: int, count: int, rate: float) -> None:
     baseline = await run_baseline(port, count, rate)
     client = await run_client(port, count, rate)
     switchboard, entities = await run_switchboard(port, count, rate)
+    floor = await run_floor(count, rate, entities)
 
     print(
         f"INDI push: {DEVICES * VECTORS_PER_DEVICE} number vectors on {DEVICES} devices, "
         f"{count} setNumberVector of one vector at {rate:g}/s; Switchboard entities: {entities}"
     )
-    header = f"{'path':<34}{'p50 ms':>9}{'p95 ms':>9}{'CPU ms/1000':>13}{'CPU ratio':>11}"
+    header = (
+        f"{'path':<34}{'p50 ms':>9}{'p95 ms':>9}{'CPU ms/1000':>13}"
+        f"{'vs indipyclient':>17}{'vs floor':>10}"
+    )
     print(header)
     print("-" * len(header))
-    base_cpu = baseline.cpu / count * 1000
-    for name, run in (
+    rows = (
         ("baseline: indipyclient alone", baseline),
         ("IndiClient alone", client),
         ("Switchboard (HA entity state)", switchboard),
-    ):
-        cpu = run.cpu / count * 1000 * 1000
+        ("Home Assistant floor", floor),
+    )
+    for name, run in rows:
         print(
             f"{name:<34}{percentile(run.latencies, 50) * 1000:>9.2f}"
-            f"{percentile(run.latencies, 95) * 1000:>9.2f}{cpu:>13.1f}"
-            f"{(run.cpu / count * 1000) / base_cpu:>10.2f}x"
+            f"{percentile(run.latencies, 95) * 1000:>9.2f}{run.cpu / count * 1e6:>13.1f}"
+            f"{run.cpu / baseline.cpu:>16.2f}x{run.cpu / floor.cpu:>9.2f}x"
         )
+    goals = (
+        ("Switchboard within 3x of indipyclient", switchboard.cpu / baseline.cpu, 3.0),
+        ("Switchboard within 1.5x of the floor", switchboard.cpu / floor.cpu, 1.5),
+    )
+    missed = False
+    for text, ratio, limit in goals:
+        met = ratio <= limit
+        missed |= not met
+        print(f"goal: {text}: {ratio:.2f}x -> {'met' if met else 'MISSED'}")
+    return not missed
 
 
 def main() -> None:
@@ -317,10 +404,11 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        asyncio.run(main_async(port, args.updates, args.rate))
+        met = asyncio.run(main_async(port, args.updates, args.rate))
     finally:
         child.terminate()
         child.wait(10)
+    sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":

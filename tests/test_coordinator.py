@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.switchboard.const import DOMAIN
 from custom_components.switchboard.coordinator import (
     DeviceSource,
+    Interest,
     PollingSettings,
     SwitchboardCoordinator,
     SwitchboardData,
@@ -236,3 +237,71 @@ async def test_push_devices_and_removal_bump_structure(
     coordinator.async_remove_device(DEVICE.id)
     assert coordinator.data == {}
     assert coordinator.structure_version == version + 2
+
+
+async def test_listeners_hear_only_updates_touching_their_attributes(
+    source_and_coordinator: tuple[StandInSource, SwitchboardCoordinator],
+) -> None:
+    """Listeners with an Interest hear changes of their attributes, of their device's
+    availability or descriptor, and of the coordinator's success; others hear every update."""
+    source, coordinator = source_and_coordinator
+    heard: list[str] = []
+    for name, context in (
+        ("on", Interest(DEVICE.id, frozenset({"on"}))),
+        ("power", Interest(DEVICE.id, frozenset({"power"}))),
+        ("other device", Interest("dev2", frozenset({"on"}))),
+        ("plain", None),
+    ):
+        coordinator.async_add_listener(lambda name=name: heard.append(name), context)
+
+    def push(available: bool = True, descriptor: DeviceDescriptor = DEVICE, **values: Any) -> None:
+        heard.clear()
+        attributes = {key: Attribute(value) for key, value in values.items()}
+        coordinator.async_push_devices(
+            {
+                DEVICE.id: DeviceState(
+                    descriptor=descriptor, available=available, attributes=attributes
+                )
+            }
+        )
+
+    push(on=False, power=1.0)  # "power" is new: a structure change, "power" listeners hear it
+    assert heard == ["power", "plain"]
+    push(on=False, power=2.0)
+    assert heard == ["power", "plain"]
+    push(on=True, power=2.0)
+    assert heard == ["on", "plain"]
+    push(on=True, power=2.0)  # nothing changed: only the listener without an interest
+    assert heard == ["plain"]
+    push(available=False, on=True, power=2.0)
+    assert heard == ["on", "power", "plain"]
+    push(
+        descriptor=DeviceDescriptor(id=DEVICE.id, name="Lamp 2", manufacturer="Test"),
+        on=True,
+        power=2.0,
+    )
+    assert heard == ["on", "power", "plain"]
+
+    # A hint limits the comparison to the keys it names.
+    heard.clear()
+    state = coordinator.data[DEVICE.id]
+    coordinator.async_push_devices(
+        {
+            DEVICE.id: DeviceState(
+                descriptor=state.descriptor,
+                attributes={"on": Attribute(False), "power": Attribute(3.0)},
+            )
+        },
+        touched={DEVICE.id: ["power"]},
+    )
+    assert heard == ["power", "plain"]
+
+    # A failed poll and the recovery reach everyone.
+    heard.clear()
+    source.poll_error = DeviceConnectionError("gone")
+    await coordinator.async_refresh()
+    assert heard == ["on", "power", "other device", "plain"]
+    heard.clear()
+    source.poll_error = None
+    await coordinator.async_refresh()
+    assert heard == ["on", "power", "other device", "plain"]

@@ -19,21 +19,26 @@ Contract of :class:`SwitchboardCoordinator` (families and platforms rely on it):
   :meth:`SwitchboardCoordinator.async_set_push_healthy` says the channel is up, the coordinator
   polls only every ``PollingSettings.push`` (a slow safety net, or never when ``None``); when it
   drops, normal polling resumes at once.
+* **Targeted updates.** Every update records which attributes of which devices changed;
+  listeners registered with a :class:`Interest` context (every Switchboard entity) are called
+  only when one of their attributes, their device's availability or descriptor changed, or the
+  coordinator's success changed. Listeners without such a context hear every update. An INDI
+  device pushing one vector of hundreds therefore wakes one entity, not all of them.
 * **Errors.** Sources raise the errors of :mod:`.model`; polls turn them into ``UpdateFailed`` /
   ``ConfigEntryAuthFailed`` (entities go unavailable, Home Assistant logs once and once more on
   recovery), commands into translated ``HomeAssistantError`` / ``ServiceValidationError``.
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 import logging
 from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     HomeAssistantError,
@@ -57,6 +62,74 @@ from .model import (
 _LOGGER = logging.getLogger(__name__)
 
 type SwitchboardData = dict[str, DeviceState]
+
+type Changes = dict[str, frozenset[str] | None]
+"""Device id -> keys of the attributes that changed (``None``: the whole device changed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Interest:
+    """A listener context: the device and the attribute keys a listener shows.
+
+    Passed as the ``context`` of ``async_add_listener`` (``CoordinatorEntity``'s
+    ``coordinator_context``), it lets the coordinator skip the listener when an update touched
+    none of ``keys`` of ``device_id``.
+    """
+
+    device_id: str
+    keys: frozenset[str]
+
+
+@dataclass(slots=True)
+class _ListenerIndex:
+    """Listeners of a coordinator: always called, by device, by (device, attribute key)."""
+
+    version: tuple[int, int]
+    always: list[tuple[int, CALLBACK_TYPE]] = field(default_factory=list)
+    by_device: dict[str, list[tuple[int, CALLBACK_TYPE]]] = field(default_factory=dict)
+    by_key: dict[tuple[str, str], list[tuple[int, CALLBACK_TYPE]]] = field(default_factory=dict)
+
+
+def diff_data(
+    old: SwitchboardData,
+    new: SwitchboardData,
+    touched: Mapping[str, Collection[str]] | None = None,
+) -> Changes:
+    """What changed from ``old`` to ``new`` (devices that are absent on one side: ``None``).
+
+    ``touched`` limits the comparison of a device's attribute values to the keys it names
+    (added and removed keys are still found). Attribute objects are compared by identity
+    first: a family that reuses unchanged :class:`Attribute` objects pays a pointer
+    comparison per key.
+    """
+    changes: Changes = {}
+    for device_id in old.keys() - new.keys():
+        changes[device_id] = None
+    for device_id, state in new.items():
+        previous = old.get(device_id)
+        if previous is state:
+            continue
+        if (
+            previous is None
+            or previous.available != state.available
+            or previous.descriptor != state.descriptor
+        ):
+            changes[device_id] = None
+            continue
+        before, after = previous.attributes, state.attributes
+        candidates = touched.get(device_id) if touched is not None else None
+        if candidates is None:
+            candidates = after.keys()
+        keys = {
+            key
+            for key in candidates
+            if (value := after.get(key)) is not (other := before.get(key)) and value != other
+        }
+        if before.keys() != after.keys():
+            keys.update(before.keys() ^ after.keys())
+        if keys:
+            changes[device_id] = frozenset(keys)
+    return changes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,6 +215,9 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
         self.push_healthy = False
         self.structure_version = 0
         """Bumped whenever the set of devices or of their attribute keys changes."""
+        self._changes: tuple[SwitchboardData, Changes] | None = None
+        self._index: _ListenerIndex | None = None
+        self._touched: Mapping[str, Collection[str]] | None = None
 
     @property
     def base_interval(self) -> timedelta | None:
@@ -157,6 +233,7 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
     @override
     async def _async_update_data(self) -> SwitchboardData:
         """Poll the source; count down a running burst."""
+        self._changes = None
         if self.burst_remaining > 0:
             self.burst_remaining -= 1
             if self.burst_remaining == 0:
@@ -174,9 +251,23 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
         super().async_set_updated_data(data)
 
     @callback
-    def async_push_devices(self, states: Mapping[str, DeviceState]) -> None:
-        """Replace or add whole device states (for example a command's reply)."""
-        self.async_set_updated_data({**(self.data or {}), **states})
+    def async_push_devices(
+        self,
+        states: Mapping[str, DeviceState],
+        *,
+        touched: Mapping[str, Collection[str]] | None = None,
+    ) -> None:
+        """Replace or add whole device states (for example a command's reply).
+
+        ``touched`` (optional) names, per device, the attribute keys this push may have
+        changed; the coordinator then compares only those (and the key sets) to find what
+        its listeners must hear. A family pushing one vector of hundreds passes its keys.
+        """
+        self._touched = touched
+        try:
+            self.async_set_updated_data({**(self.data or {}), **states})
+        finally:
+            self._touched = None
 
     @callback
     def async_remove_device(self, device_id: str) -> None:
@@ -202,6 +293,48 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
             self.config_entry.async_create_background_task(
                 self.hass, self.async_request_refresh(), f"{self.name} poll after push loss"
             )
+
+    @override
+    @callback
+    def async_update_listeners(self) -> None:
+        """Call the listeners this update concerns (see "Targeted updates" above)."""
+        pending, self._changes = self._changes, None
+        if pending is None or pending[0] is not self.data or not self.last_update_success:
+            super().async_update_listeners()
+            return
+        index = self._listener_index()
+        selected: dict[int, CALLBACK_TYPE] = dict(index.always)
+        for device_id, keys in pending[1].items():
+            if keys is None:
+                selected.update(index.by_device.get(device_id, ()))
+                continue
+            for key in keys:
+                selected.update(index.by_key.get((device_id, key), ()))
+        for listener_id in sorted(selected):
+            try:
+                selected[listener_id]()
+            except Exception:
+                self.logger.exception(
+                    "Unexpected error updating listener %s for %s",
+                    id(selected[listener_id]),
+                    self.name,
+                )
+
+    def _listener_index(self) -> _ListenerIndex:
+        """The listeners by device and attribute key (rebuilt when listeners come or go)."""
+        version = (self._last_listener_id, len(self._listeners))
+        if self._index is None or self._index.version != version:
+            index = _ListenerIndex(version)
+            for listener_id, (update_callback, context) in self._listeners.items():
+                item = (listener_id, update_callback)
+                if not isinstance(context, Interest):
+                    index.always.append(item)
+                    continue
+                index.by_device.setdefault(context.device_id, []).append(item)
+                for key in context.keys:
+                    index.by_key.setdefault((context.device_id, key), []).append(item)
+            self._index = index
+        return self._index
 
     def actions(self, device_id: str) -> Mapping[str, ActionSpec]:
         """Return the allow-list of actions of ``device_id``."""
@@ -262,16 +395,15 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
     def _note_changes(self, new: SwitchboardData) -> None:
         """Track structure and availability changes between old and new data.
 
-        Bumps ``structure_version`` on new/removed devices or attribute keys, and logs each
-        device's availability change once each way.
+        Bumps ``structure_version`` on new/removed devices or attribute keys, logs each
+        device's availability change once each way, and records what changed for
+        :meth:`async_update_listeners` (everything, after a failed update).
         """
         old = self.data or {}
-        if old.keys() != new.keys() or any(
-            old[key].attributes.keys() != state.attributes.keys()
-            for key, state in new.items()
-            if key in old
-        ):
+        changes = diff_data(old, new, self._touched)
+        if _structure_changed(old, new, changes):
             self.structure_version += 1
+        self._changes = (new, changes) if self.last_update_success and self.data else None
         for key, state in new.items():
             previous = old.get(key)
             if previous is None or previous.available == state.available:
@@ -280,6 +412,20 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
                 _LOGGER.info("%s is available again", state.descriptor.name)
             else:
                 _LOGGER.info("%s is unavailable", state.descriptor.name)
+
+
+def _structure_changed(old: SwitchboardData, new: SwitchboardData, changes: Changes) -> bool:
+    """Whether devices or attribute keys came or went between ``old`` and ``new``."""
+    if old.keys() != new.keys():
+        return True
+    for device_id, keys in changes.items():
+        before, after = old[device_id].attributes, new[device_id].attributes
+        if keys is None:
+            if before.keys() != after.keys():
+                return True
+        elif any((key in before) != (key in after) for key in keys):
+            return True
+    return False
 
 
 @asynccontextmanager

@@ -12,7 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import SwitchboardCoordinator
+from .coordinator import Interest, SwitchboardCoordinator
 from .data import SwitchboardConfigEntry
 from .descriptions import ActionCall, SwitchboardEntityDescription
 from .model import AttributeValue, DeviceDescriptor, DeviceState
@@ -54,6 +54,9 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
         self.entity_description = description
         self._attr_unique_id = f"{device_id}_{description.key}"
         self._descriptor = coordinator.data[device_id].descriptor
+        self._watched = self.watched_attributes()
+        # The coordinator calls this entity only for updates touching these attributes.
+        self.coordinator_context = Interest(device_id, frozenset(self._watched))
         self._seen: tuple[object, ...] = self._snapshot()
 
     def watched_attributes(self) -> tuple[str, ...]:
@@ -73,15 +76,15 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
         return (
             self.coordinator.last_update_success,
             state.available,
-            *(state.attributes.get(key) for key in self.watched_attributes()),
+            *(state.attributes.get(key) for key in self._watched),
         )
 
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state only when something this entity shows has changed.
 
-        A coordinator serving many entities (an INDI device with hundreds of vectors) pushes
-        one attribute at a time; the other entities skip the state write.
+        The coordinator calls only entities whose attributes changed (see ``Interest``); this
+        check also covers updates it could not narrow down (a poll after a failure).
         """
         state = self.device_state
         if state is not None and state.descriptor != self._descriptor:
