@@ -1,4 +1,4 @@
-"""The emulated SEPL platform against protocols.md section 5, driven by raw frames."""
+"""The emulated SEPL platform against docs/protocols/sepl.md, driven by raw frames."""
 
 import asyncio
 import hashlib
