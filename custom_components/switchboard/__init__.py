@@ -17,6 +17,7 @@ from .bridge import BridgeSettings, MqttBridge
 from .const import CONF_FAMILY, DOMAIN
 from .data import SwitchboardConfigEntry, SwitchboardRuntimeData
 from .descriptions import PLATFORMS
+from .entity import async_track_devices
 from .families import FAMILIES
 from .services import async_setup_services
 
@@ -47,6 +48,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry) 
         runtime=runtime,
         exporters=(MqttBridge(hass, entry, runtime, BridgeSettings.from_options(entry.options)),),
     )
+    async_track_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for exporter in entry.runtime_data.exporters:
         if not exporter.enabled:
