@@ -110,12 +110,13 @@ def _all_keys(node: Any, prefix: str = "") -> set[str]:
 
 
 def test_translation_keys_used_in_code_exist() -> None:
-    """Every translation_key literal is in ``entity`` or ``exceptions`` (or a selector)."""
+    """Every translation_key literal is in ``entity``, ``exceptions``, ``issues`` or a selector."""
     entity_keys = {key for platform in EN["entity"].values() for key in platform}
     exceptions = set(EN["exceptions"])
     selectors = set(EN.get("selector", {}))
+    issues = set(EN.get("issues", {}))
     used = _literals(r'translation_key\s*=\s*"([a-z0-9_]+)"')
-    missing = {key for key in used if key not in entity_keys | exceptions | selectors}
+    missing = {key for key in used if key not in entity_keys | exceptions | selectors | issues}
     assert not missing
 
 
@@ -138,10 +139,11 @@ def test_config_flow_strings_exist() -> None:
     aborts = set(EN["config"]["abort"])
     for reason in _literals(r'reason\s*=\s*"([a-z0-9_]+)"'):
         assert reason in aborts, reason
-    # Every family is a menu option of the first step.
+    # Every family, and the SEPL platform connector, is a menu option of the first step.
+    from custom_components.switchboard.export.sepl.const import EXPORTER_SEPL
     from custom_components.switchboard.families import FAMILIES
 
-    assert set(EN["config"]["step"]["user"]["menu_options"]) == set(FAMILIES)
+    assert set(EN["config"]["step"]["user"]["menu_options"]) == {*FAMILIES, EXPORTER_SEPL}
 
 
 @pytest.mark.parametrize("platform", sorted(EN["entity"]))

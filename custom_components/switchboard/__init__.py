@@ -17,7 +17,8 @@ from .bridge import BridgeSettings, MqttBridge
 from .const import CONF_FAMILY, DOMAIN
 from .data import SwitchboardConfigEntry, SwitchboardRuntimeData
 from .descriptions import PLATFORMS
-from .entity import async_track_devices
+from .export.sepl.const import is_connector_entry
+from .export.sepl.entry import async_setup_connector_entry, async_unload_connector_entry
 from .families import FAMILIES
 from .services import async_setup_services
 
@@ -35,7 +36,12 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry) -> bool:
-    """Run the entry's family: client, coordinators (first refresh), then the platforms."""
+    """Run the entry's family: client, coordinators (first refresh), then the platforms.
+
+    A SEPL platform connector entry runs its connector instead (``export/sepl/``).
+    """
+    if is_connector_entry(entry.data):
+        return await async_setup_connector_entry(hass, entry)
     family = FAMILIES.get(entry.data.get(CONF_FAMILY, ""))
     if family is None:
         raise ConfigEntryError(
@@ -48,7 +54,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry) 
         runtime=runtime,
         exporters=(MqttBridge(hass, entry, runtime, BridgeSettings.from_options(entry.options)),),
     )
-    async_track_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for exporter in entry.runtime_data.exporters:
         if not exporter.enabled:
@@ -63,6 +68,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry) 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry) -> bool:
     """Unload the platforms, then stop the exporters and every coordinator of the entry."""
+    if is_connector_entry(entry.data):
+        return await async_unload_connector_entry(hass, entry)  # type: ignore[arg-type]
     if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         for exporter in entry.runtime_data.exporters:
             await exporter.async_stop()
@@ -75,6 +82,8 @@ async def async_remove_config_entry_device(
 ) -> bool:
     """Allow removing a device only once the family no longer reports it (stale device)."""
     data = getattr(entry, "runtime_data", None)
+    if is_connector_entry(entry.data):
+        return True  # its only device is the connector's own service device
     known = data.runtime.devices() if data is not None else {}
     return not any(
         domain == DOMAIN and identifier in known for domain, identifier in device_entry.identifiers

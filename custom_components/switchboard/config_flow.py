@@ -31,6 +31,8 @@ from .const import (
     CONF_SCAN_INTERVAL,
     DOMAIN,
 )
+from .export.sepl.config_flow import SeplFlow, SeplOptionsFlow
+from .export.sepl.const import EXPORTER_SEPL, is_connector_entry
 from .families import FAMILIES
 from .vendors.indi.config_flow import IndiFlow
 from .vendors.maxsmart.config_flow import MaxSmartFlow
@@ -44,7 +46,7 @@ class SwitchboardFlowBase(ConfigFlow):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Let the user pick a device family."""
-        return self.async_show_menu(step_id="user", menu_options=list(FAMILIES))
+        return self.async_show_menu(step_id="user", menu_options=[*FAMILIES, EXPORTER_SEPL])
 
     async def async_step_integration_discovery(
         self, discovery_info: dict[str, Any]
@@ -55,21 +57,21 @@ class SwitchboardFlowBase(ConfigFlow):
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """Hand reauthentication to the entry's family."""
-        return await self._family_step(str(entry_data.get(CONF_FAMILY)), "reauth")(entry_data)
+        """Hand reauthentication to the entry's family (or connector)."""
+        return await self._family_step(_kind(entry_data), "reauth")(entry_data)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Hand reconfiguration to the entry's family."""
-        family = str(self._get_reconfigure_entry().data.get(CONF_FAMILY))
-        return await self._family_step(family, "reconfigure")(user_input)
+        kind = _kind(self._get_reconfigure_entry().data)
+        return await self._family_step(kind, "reconfigure")(user_input)
 
     def _family_step(self, family: str, step: str) -> Callable[[Any], Awaitable[ConfigFlowResult]]:
         handler: Callable[[Any], Awaitable[ConfigFlowResult]] | None = getattr(
             self, f"async_step_{family}_{step}", None
         )
-        if family not in FAMILIES or handler is None:
+        if (family not in FAMILIES and family != EXPORTER_SEPL) or handler is None:
             return self._not_supported
         return handler
 
@@ -78,12 +80,23 @@ class SwitchboardFlowBase(ConfigFlow):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> SwitchboardOptionsFlow:
-        """Return the shared options flow."""
+    def async_get_options_flow(
+        config_entry: ConfigEntry,
+    ) -> SwitchboardOptionsFlow | SeplOptionsFlow:
+        """Return the shared options flow (a connector entry: the connector's)."""
+        if is_connector_entry(config_entry.data):
+            return SeplOptionsFlow()
         return SwitchboardOptionsFlow()
 
 
-class SwitchboardConfigFlow(MaxSmartFlow, IndiFlow, MerossFlow, SwitchboardFlowBase, domain=DOMAIN):
+def _kind(data: Mapping[str, Any]) -> str:
+    """The family key of an entry, or ``sepl`` for a connector entry."""
+    return EXPORTER_SEPL if is_connector_entry(data) else str(data.get(CONF_FAMILY))
+
+
+class SwitchboardConfigFlow(
+    MaxSmartFlow, IndiFlow, MerossFlow, SeplFlow, SwitchboardFlowBase, domain=DOMAIN
+):
     """Switchboard's config flow: the base plus every family's mixin."""
 
 

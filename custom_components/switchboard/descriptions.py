@@ -5,7 +5,7 @@ attribute drives its state, and which allow-listed action (with fixed arguments)
 command runs. The platform modules only read these; they never import a vendor package.
 """
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -19,7 +19,7 @@ from homeassistant.components.switch import SwitchEntityDescription
 from homeassistant.const import Platform
 from homeassistant.helpers.entity import EntityDescription
 
-from .model import AttributeValue, DeviceState
+from .model import AttributeValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,21 +46,13 @@ class SwitchboardEntityDescription(EntityDescription):
     no state attribute, such as a button). ``name_attribute`` names an attribute whose value
     is the entity's name (MaxSmart port names, INDI labels), overriding ``translation_key``.
     ``extra_attributes`` pairs state-attribute names with device attributes (INDI vector
-    state), as ``(("state", "focus_abs_state"),)``. ``exists_fn`` says whether a device has
-    this entity; ``None`` means "when the device reports ``attribute``" (always, without one).
+    state), as ``(("state", "focus_abs_state"),)``.
     """
 
     platform: ClassVar[Platform]
     attribute: str | None = None
     name_attribute: str | None = None
     extra_attributes: tuple[tuple[str, str], ...] = ()
-    exists_fn: Callable[[DeviceState], bool] | None = None
-
-    def exists(self, state: DeviceState) -> bool:
-        """Whether the device in ``state`` has this entity (see ``exists_fn``)."""
-        if self.exists_fn is not None:
-            return self.exists_fn(state)
-        return self.attribute is None or self.attribute in state.attributes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,13 +141,6 @@ class SwitchboardClimateDescription(ClimateEntityDescription, SwitchboardEntityD
     preset_attribute: str | None = None
     preset_modes: tuple[str, ...] = ()
     set_preset_mode: ActionCall | None = None
-
-
-def existing[DescriptionT: SwitchboardEntityDescription](
-    table: Iterable[DescriptionT], state: DeviceState
-) -> Iterator[DescriptionT]:
-    """The descriptions of a module-level ``table`` that the device in ``state`` has."""
-    return (description for description in table if description.exists(state))
 
 
 PLATFORMS: tuple[Platform, ...] = (

@@ -11,6 +11,8 @@ from homeassistant.const import CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
 from .data import SwitchboardConfigEntry
+from .export.sepl.const import is_connector_entry
+from .export.sepl.entry import connector_diagnostics
 
 TO_REDACT = frozenset(
     {CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME, "key", "token", "access_token", "sak", "pcldak"}
@@ -20,7 +22,9 @@ TO_REDACT = frozenset(
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: SwitchboardConfigEntry
 ) -> dict[str, Any]:
-    """Return a redacted snapshot of the entry and its coordinators."""
+    """Return a redacted snapshot of the entry and its coordinators (or its connector)."""
+    if is_connector_entry(entry.data):
+        return connector_diagnostics(entry)  # type: ignore[arg-type]
     runtime = entry.runtime_data.runtime
     coordinators = {
         key: {

@@ -9,6 +9,8 @@ from homeassistant.helpers.typing import StateType
 from .data import SwitchboardConfigEntry
 from .descriptions import SwitchboardSensorDescription
 from .entity import SwitchboardEntity, async_setup_platform_entities
+from .export.sepl.const import is_connector_entry
+from .export.sepl.entry import async_setup_connector_sensors
 
 PARALLEL_UPDATES = 0
 
@@ -18,7 +20,10 @@ async def async_setup_entry(
     entry: SwitchboardConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add sensors for every device of the entry, now and later."""
+    """Add sensors for every device of the entry, now and later (a connector: its state)."""
+    if is_connector_entry(entry.data):
+        await async_setup_connector_sensors(entry, async_add_entities)  # type: ignore[arg-type]
+        return
     async_setup_platform_entities(
         hass,
         entry,

@@ -17,6 +17,7 @@ import probatio
 from .bridge import MqttBridge, bridged_devices
 from .const import DOMAIN
 from .data import SwitchboardConfigEntry
+from .export.sepl.const import is_connector_entry
 
 SERVICE_RENAME_PORT = "rename_port"
 
@@ -83,7 +84,12 @@ def _bridges(call: ServiceCall) -> list[MqttBridge]:
         entries = [service.async_get_config_entry(hass, DOMAIN, entry_id)]
     else:
         entries = hass.config_entries.async_loaded_entries(DOMAIN)
-    return [bridge for entry in entries if (bridge := entry.runtime_data.exporter(MqttBridge))]
+    return [
+        bridge
+        for entry in entries
+        if not is_connector_entry(entry.data)
+        and (bridge := entry.runtime_data.exporter(MqttBridge))
+    ]
 
 
 async def _async_bridge_start(call: ServiceCall) -> None:

@@ -69,11 +69,19 @@ def platform_id(*path: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One field of a structure: ``name``, its base kind, and for ``list`` the item kind."""
+    """One field of a structure: ``name``, its base kind, and for ``list`` the item kind.
+
+    ``required``, ``minimum`` / ``maximum`` (numbers, or each list item) and ``length`` (lists)
+    are the action argument's limits (the export core validates them; JSON Schema renders them).
+    """
 
     name: str
     kind: BaseKind
     item: BaseKind | None = None
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    length: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,14 +128,14 @@ DEVICE_TYPES: Final[dict[str, TypeDef]] = {
                 ActionDef(
                     "turn_on",
                     (
-                        Field("brightness_pct", "integer"),
-                        Field("color_temp_kelvin", "integer"),
-                        Field("hs_color", "list", "decimal"),
-                        Field("rgb_color", "list", "integer"),
-                        Field("transition", "decimal"),
+                        Field("brightness_pct", "integer", minimum=0, maximum=100),
+                        Field("color_temp_kelvin", "integer", minimum=1000, maximum=40000),
+                        Field("hs_color", "list", "decimal", minimum=0, maximum=360, length=2),
+                        Field("rgb_color", "list", "integer", minimum=0, maximum=255, length=3),
+                        Field("transition", "decimal", minimum=0, maximum=6553),
                     ),
                 ),
-                ActionDef("turn_off", (Field("transition", "decimal"),)),
+                ActionDef("turn_off", (Field("transition", "decimal", minimum=0, maximum=6553),)),
                 ActionDef("toggle"),
             ),
             (
@@ -150,9 +158,9 @@ DEVICE_TYPES: Final[dict[str, TypeDef]] = {
                         Field("hvac_mode", "string"),
                     ),
                 ),
-                ActionDef("set_hvac_mode", (Field("hvac_mode", "string"),)),
-                ActionDef("set_fan_mode", (Field("fan_mode", "string"),)),
-                ActionDef("set_preset_mode", (Field("preset_mode", "string"),)),
+                ActionDef("set_hvac_mode", (Field("hvac_mode", "string", required=True),)),
+                ActionDef("set_fan_mode", (Field("fan_mode", "string", required=True),)),
+                ActionDef("set_preset_mode", (Field("preset_mode", "string", required=True),)),
                 ActionDef("turn_on"),
                 ActionDef("turn_off"),
             ),
@@ -170,8 +178,11 @@ DEVICE_TYPES: Final[dict[str, TypeDef]] = {
             "Home Assistant humidifier",
             (
                 *_TURN,
-                ActionDef("set_humidity", (Field("humidity", "integer"),)),
-                ActionDef("set_mode", (Field("mode", "string"),)),
+                ActionDef(
+                    "set_humidity",
+                    (Field("humidity", "integer", required=True, minimum=0, maximum=100),),
+                ),
+                ActionDef("set_mode", (Field("mode", "string", required=True),)),
             ),
             (
                 _STATE,
@@ -184,13 +195,13 @@ DEVICE_TYPES: Final[dict[str, TypeDef]] = {
         TypeDef(
             "number",
             "Home Assistant number",
-            (ActionDef("set_value", (Field("value", "decimal"),)),),
+            (ActionDef("set_value", (Field("value", "decimal", required=True),)),),
             (Field("value", "decimal"), Field("unit", "string")),
         ),
         TypeDef(
             "select",
             "Home Assistant select",
-            (ActionDef("select_option", (Field("option", "string"),)),),
+            (ActionDef("select_option", (Field("option", "string", required=True),)),),
             (_STATE,),
         ),
         TypeDef("button", "Home Assistant button", (ActionDef("press"),), (_STATE,)),
@@ -201,7 +212,10 @@ DEVICE_TYPES: Final[dict[str, TypeDef]] = {
                 ActionDef("open_cover"),
                 ActionDef("close_cover"),
                 ActionDef("stop_cover"),
-                ActionDef("set_cover_position", (Field("position", "integer"),)),
+                ActionDef(
+                    "set_cover_position",
+                    (Field("position", "integer", required=True, minimum=0, maximum=100),),
+                ),
             ),
             (_STATE, Field("current_position", "integer")),
         ),
@@ -210,12 +224,19 @@ DEVICE_TYPES: Final[dict[str, TypeDef]] = {
             "Home Assistant fan",
             (
                 ActionDef(
-                    "turn_on", (Field("percentage", "integer"), Field("preset_mode", "string"))
+                    "turn_on",
+                    (
+                        Field("percentage", "integer", minimum=0, maximum=100),
+                        Field("preset_mode", "string"),
+                    ),
                 ),
                 ActionDef("turn_off"),
                 ActionDef("toggle"),
-                ActionDef("set_percentage", (Field("percentage", "integer"),)),
-                ActionDef("set_preset_mode", (Field("preset_mode", "string"),)),
+                ActionDef(
+                    "set_percentage",
+                    (Field("percentage", "integer", required=True, minimum=0, maximum=100),),
+                ),
+                ActionDef("set_preset_mode", (Field("preset_mode", "string", required=True),)),
             ),
             (_STATE, Field("percentage", "integer"), Field("preset_mode", "string")),
         ),

@@ -143,6 +143,10 @@ class SeplConnectionLost(SeplError):
     """The connection closed while a request waited for its reply."""
 
 
+class SeplAuthError(SeplError):
+    """The server closed the connection right after the credentials (refused)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SeplCommand:
     """A platform command: the raw payload and its parts by segment name."""
@@ -235,7 +239,7 @@ class SeplClient:
         *,
         gateway_id: str = "",
         ssl_context: ssl.SSLContext | bool = True,
-        on_command: CommandHandler,
+        on_command: CommandHandler | None = None,
         on_gateway_id: Callable[[str], None] | None = None,
         on_state: Callable[[ConnectionState], None] | None = None,
         on_auth_failed: Callable[[], None] | None = None,
@@ -339,6 +343,27 @@ class SeplClient:
             self._spawn(self._send_event(uri, service_url, data, metadata))
         elif uri in self._devices:
             self._pending_events[uri, service_url] = (data, metadata)
+
+    async def async_probe(self) -> str:
+        """Connect, hand the credentials over, close; return the gateway id.
+
+        For the config flow. Raises :class:`SeplAuthError` (closed without a reply right after
+        the credentials) or :class:`SeplError` (cannot connect, no or a bad reply). An empty
+        gateway id makes the platform create a gateway: keep the id returned.
+        """
+        try:
+            ws = await self._session.ws_connect(self.url, ssl=self._ssl, autoping=True)
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            raise SeplError(f"cannot connect: {err}") from err
+        try:
+            reply = await self._handshake(ws)
+        finally:
+            await ws.close()
+        if isinstance(reply, str):
+            raise SeplAuthError(self.stats.last_error or "refused")
+        if reply is None:
+            raise SeplError(self.stats.last_error or "no reply")
+        return self.gateway_id
 
     async def async_start(self) -> None:
         """Start connecting in the background."""
@@ -753,6 +778,8 @@ class SeplClient:
         self._spawn(self._answer(command, task))
 
     async def _execute(self, command: SeplCommand) -> CommandResult:
+        if self._on_command is None:
+            return CommandResult(STATUS_FAILED, "this client runs no commands")
         try:
             return await self._on_command(command)
         except Exception as err:  # a failing handler must still be answered
