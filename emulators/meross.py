@@ -435,6 +435,13 @@ class MerossEmulatedDevice:
             await client.publish(f"/app/{self.user_id}/subscribe", envelope, qos=0)
             await client.publish(self.publish_topic, envelope, qos=0)
 
+    async def publish_raw(self, topic: str, payload: bytes) -> None:
+        """Publish ``payload`` as is on ``topic`` (anything a client on the broker could send)."""
+        client = self._client
+        if client is None:
+            raise RuntimeError("the device is not connected to the broker")
+        await client.publish(topic, payload, qos=0)
+
     async def set_online(self, online: bool) -> None:
         """Go offline (stop answering) or come back; PUSH System.Online like the cloud."""
         if online:

@@ -19,7 +19,7 @@ import logging
 import random
 import ssl
 import time
-from typing import Any, Literal
+from typing import Any, Literal, cast, override
 
 import aiomqtt
 
@@ -44,6 +44,29 @@ type PushCallback = Callable[[str, str, dict[str, Any]], None]
 type ConnectionCallback = Callable[[bool], None]
 type TraceCallback = Callable[[MessageTrace], None]
 type TaskFactory = Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]
+
+
+class _RedactingLogger(logging.LoggerAdapter[logging.Logger]):
+    """paho's and aiomqtt's log lines with the account's user id replaced.
+
+    paho logs every SUBSCRIBE and PUBLISH with its topic, and the account's topics carry the
+    user id (``/app/<userid>/subscribe``), which is personal data.
+    """
+
+    def __init__(self, logger: logging.Logger, user_id: str) -> None:
+        """Wrap ``logger``; ``user_id`` is replaced by ``<user id>`` in every line."""
+        super().__init__(logger, {})
+        self._user_id = user_id
+
+    @override
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        """Format the line, remove the user id, log it."""
+        if not self.isEnabledFor(level):
+            return
+        text = str(msg) % args if args else str(msg)
+        if self._user_id:
+            text = text.replace(self._user_id, "<user id>")
+        self.logger.log(level, "%s", text, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +118,9 @@ class MerossMqttClient:
         self._reconnect_max = reconnect_max_delay
         self._connect_timeout = connect_timeout
         self._client: aiomqtt.Client | None = None
+        self._paho_logger = cast(
+            logging.Logger, _RedactingLogger(_LOGGER.getChild("paho"), self.user_id)
+        )
         self._task: asyncio.Task[None] | None = None
         self._connected_event = asyncio.Event()
         self._pending: dict[str, tuple[str, str, asyncio.Future[dict[str, Any]]]] = {}
@@ -103,6 +129,9 @@ class MerossMqttClient:
         self.connect_count = 0
         self.last_error: str | None = None
         self.dropped_messages = 0
+        """Messages dropped because they failed to parse or verify (or crashed a handler)."""
+        self.task_failures = 0
+        """Times the connection task failed unexpectedly and was restarted."""
 
     @property
     def client_id(self) -> str:
@@ -148,8 +177,12 @@ class MerossMqttClient:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # stopping must succeed (entry unload)
+                _LOGGER.exception("Meross MQTT connection task had failed")
         self._fail_pending("client stopped")
 
     def _set_connected(self, connected: bool) -> None:
@@ -175,19 +208,19 @@ class MerossMqttClient:
     async def _run(self) -> None:
         attempt = 0
         while not self._stop.is_set():
-            client = aiomqtt.Client(
-                self.host,
-                self.port,
-                username=self.user_id,
-                password=app_mqtt_password(self.user_id, self._key),
-                identifier=self.client_id,
-                tls_context=self._ssl_context,
-                keepalive=self._keepalive,
-                clean_session=True,
-                timeout=self._connect_timeout,
-                logger=_LOGGER.getChild("paho"),
-            )
             try:
+                client = aiomqtt.Client(
+                    self.host,
+                    self.port,
+                    username=self.user_id,
+                    password=app_mqtt_password(self.user_id, self._key),
+                    identifier=self.client_id,
+                    tls_context=self._ssl_context,
+                    keepalive=self._keepalive,
+                    clean_session=True,
+                    timeout=self._connect_timeout,
+                    logger=self._paho_logger,
+                )
                 await _async_connect(client)
                 async with _connected(client):
                     await client.subscribe([(self.push_topic, 1), (self.reply_topic, 1)])
@@ -205,6 +238,11 @@ class MerossMqttClient:
                     _LOGGER.info("Meross MQTT connection lost: %s", err)
                 else:
                     _LOGGER.debug("Meross MQTT connection failed: %s", err)
+            except Exception as err:  # the task must outlive any bug
+                # Whatever went wrong, push must come back: log it and reconnect.
+                self.last_error = f"{type(err).__name__}: {err}"
+                self.task_failures += 1
+                _LOGGER.exception("Meross MQTT connection task failed; reconnecting")
             finally:
                 self._client = None
                 self._set_connected(False)
@@ -216,7 +254,17 @@ class MerossMqttClient:
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
 
     def _handle(self, raw: Any) -> None:
+        """Handle one received payload; never raises (a bad message is dropped and counted)."""
+        try:
+            self._handle_message(raw)
+        except Exception:  # one message must not end the connection
+            self.dropped_messages += 1
+            _LOGGER.exception("Meross message handling failed; message dropped")
+
+    def _handle_message(self, raw: Any) -> None:
         if not isinstance(raw, (bytes, bytearray, str)):
+            self.dropped_messages += 1
+            _LOGGER.debug("Dropped Meross message: payload of type %s", type(raw).__name__)
             return
         try:
             message = parse_message(bytes(raw) if not isinstance(raw, str) else raw, self._key)

@@ -128,7 +128,11 @@ class InvalidMessageError(ValueError):
 
 
 def parse_message(raw: bytes | str, key: str) -> Message:
-    """Decode and verify a message; raise InvalidMessageError for junk or a bad signature."""
+    """Decode and verify a message; raise InvalidMessageError for junk or a bad signature.
+
+    Nothing else escapes, whatever ``raw`` holds: deep nesting, huge or non-finite numbers,
+    lone surrogates and ill-typed fields all become InvalidMessageError.
+    """
     try:
         data = json.loads(raw)
         header = data["header"]
@@ -137,9 +141,12 @@ def parse_message(raw: bytes | str, key: str) -> Message:
         sign = str(header["sign"])
         method = str(header["method"])
         namespace = str(header["namespace"])
-    except (ValueError, TypeError, KeyError) as err:
-        raise InvalidMessageError(f"malformed message: {err}") from err
-    if not secrets.compare_digest(sign.lower(), message_sign(message_id, key, timestamp)):
+        expected = message_sign(message_id, key, timestamp)
+        valid = secrets.compare_digest(sign.lower().encode(), expected.encode())
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as err:
+        # UnicodeError is a ValueError: a lone surrogate cannot be signed.
+        raise InvalidMessageError(f"malformed message: {type(err).__name__}") from err
+    if not valid:
         raise InvalidMessageError("signature mismatch")
     payload = data.get("payload")
     source = str(header.get("from", ""))
