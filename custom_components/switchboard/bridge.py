@@ -9,13 +9,14 @@ contract is in ``docs/bridge.md``; in short:
 
 Topics (``<base>`` is the entry's base topic, default ``switchboard``; ``<area>`` the slug of the
 device's area in the device registry or ``unassigned``; ``<device>`` the slug of the device's
-name, suffixed with ``_<slug of device id>`` when two Switchboard devices would share it)::
+name, suffixed with ``_<public id>`` when two Switchboard devices would share it; the public id
+is :func:`public_id` of the device id, which may carry personal data)::
 
     <base>/<area>/<device>/<attribute>        retained, QoS 1: str as plain text, else JSON
     <base>/<area>/<device>/availability       retained, QoS 1: online | offline
     <base>/<area>/<device>/command            {"action": str, "args": {...}, "id": str|int}
     <base>/<area>/<device>/command/result     QoS 1, not retained: the outcome, same "id"
-    <discovery prefix>/device/switchboard_<device id slug>/config   (optional, retained)
+    <discovery prefix>/device/switchboard_<public id>/config   (optional, retained)
 
 Publishing: only changed payloads are queued (per topic, coalesced: a topic changing twice
 before the broker got the first value sends only the latest) and drained by one worker task
@@ -41,6 +42,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+import hashlib
 import itertools
 import json
 import logging
@@ -48,12 +50,14 @@ import time
 from typing import Any, Final
 
 from homeassistant.components import mqtt
+from homeassistant.components.mqtt.const import MQTT_PROCESSED_SUBSCRIPTIONS
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import area_registry as ar, device_registry as dr
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.selector import (
     BooleanSelector,
     SelectOptionDict,
@@ -95,6 +99,23 @@ PUBLISH_BATCH: Final = 200
 """Publishes in flight at once (each awaits its PUBACK)."""
 RECENT_RESULTS: Final = 256
 """Command results remembered per entry, to answer a resent ``id`` without executing again."""
+REFUSALS: Final = frozenset(
+    {
+        "invalid_json",
+        "invalid_command",
+        "unknown_device",
+        "unknown_action",
+        "invalid_action_args",
+        "device_unavailable",
+    }
+)
+"""Error codes of commands refused before they reached the device: not cached by ``id``."""
+MAX_ID_LENGTH: Final = 128
+"""Longest string ``id`` of a command (it is echoed in the result and cached)."""
+MAX_ID_MAGNITUDE: Final = 2**63
+"""An integer ``id`` must lie strictly between minus and plus this."""
+MAX_NESTING: Final = 32
+"""Deepest nesting of objects and arrays a command may have (``args`` included)."""
 STOP_TIMEOUT: Final = 5.0
 """Seconds ``async_stop`` waits for the offline messages to leave."""
 SUBSCRIBE_TIMEOUT: Final = 5.0
@@ -127,11 +148,30 @@ def valid_base_topic(value: Any) -> str:
     return topic
 
 
+def valid_command_id(value: Any) -> CommandId:
+    """A command ``id``: ``None``, a str of at most ``MAX_ID_LENGTH`` characters or an int.
+
+    Booleans and floats are refused, and so are integers of 2**63 or more in magnitude.
+    Raises ``probatio.Invalid``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if len(value) > MAX_ID_LENGTH:
+            raise probatio.Invalid(f"the id is longer than {MAX_ID_LENGTH} characters")
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= MAX_ID_MAGNITUDE:
+            raise probatio.Invalid("the id is not a 64-bit integer")
+        return value
+    raise probatio.Invalid("the id must be a string or an integer")
+
+
 COMMAND_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required("action"): probatio.All(str, probatio.Length(min=1, max=64)),
         probatio.Optional("args", default={}): probatio.Any(None, dict),
-        probatio.Optional("id"): probatio.Any(None, str, int),
+        probatio.Optional("id"): valid_command_id,
     }
 )
 """The command envelope: ``{"action": str, "args": {...}, "id": str | int}``; nothing else."""
@@ -205,6 +245,15 @@ def validate_options(user_input: dict[str, Any], current: Mapping[str, Any]) -> 
     except probatio.Invalid:
         return {CONF_BRIDGE: "invalid_base_topic"}
     return {}
+
+
+def public_id(device_id: str) -> str:
+    """A stable, non-identifying stand-in for a device id in topics (12 hex digits).
+
+    Device ids may carry personal data (the Meross account device's id holds the account's
+    user id), and topics are seen by every client of the broker.
+    """
+    return hashlib.sha256(device_id.encode(errors="replace")).hexdigest()[:12]
 
 
 def topic_level(key: str) -> str:
@@ -286,22 +335,58 @@ class CommandError(Exception):
         self.reason = reason
 
 
+def _loads(payload: str | bytes) -> Any:
+    """Decode JSON; raise :class:`CommandError` ``invalid_json`` (deep nesting included)."""
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise CommandError("invalid_json", f"the payload is not JSON: {err}") from err
+    except RecursionError as err:
+        raise CommandError("invalid_json", "the payload is nested too deeply") from err
+
+
+def check_content(data: Any) -> None:
+    """Refuse nesting deeper than ``MAX_NESTING`` and text that is not valid Unicode.
+
+    A lone surrogate (U+D800 to U+DFFF, escaped in JSON) cannot be encoded as UTF-8: it could be
+    neither echoed in a result nor sent to a device. Raises :class:`CommandError`
+    ``invalid_command``.
+    """
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode()
+            except UnicodeEncodeError as err:
+                raise CommandError(
+                    "invalid_command", "the command contains text that is not valid Unicode"
+                ) from err
+        elif isinstance(value, (Mapping, list, tuple)):
+            if depth >= MAX_NESTING:
+                raise CommandError(
+                    "invalid_command", f"the command is nested deeper than {MAX_NESTING} levels"
+                )
+            items = (
+                [item for pair in value.items() for item in pair]
+                if isinstance(value, Mapping)
+                else value
+            )
+            stack.extend((item, depth + 1) for item in items)
+
+
 def parse_command(payload: str | bytes | Mapping[str, Any]) -> tuple[dict[str, Any], CommandId]:
     """Parse and validate a command envelope; return ``(command, id)``.
 
     ``payload`` is the MQTT payload (UTF-8 JSON) or an already decoded mapping (the service).
-    Raises :class:`CommandError` ``invalid_json`` / ``invalid_command``; its ``args`` carry the
-    ``id`` found so far (``err.args[1]``) so the error result can echo it.
+    Raises :class:`CommandError` ``invalid_json`` / ``invalid_command`` (also for nesting
+    deeper than ``MAX_NESTING``, text that is not valid Unicode and an ``id`` that is not a
+    short string or a 64-bit integer).
     """
-    if isinstance(payload, Mapping):
-        data: Any = dict(payload)
-    else:
-        try:
-            data = json.loads(payload)
-        except (UnicodeDecodeError, ValueError) as err:
-            raise CommandError("invalid_json", f"the payload is not JSON: {err}") from err
+    data: Any = dict(payload) if isinstance(payload, Mapping) else _loads(payload)
     if not isinstance(data, dict):
         raise CommandError("invalid_command", "the payload must be a JSON object")
+    check_content(data)
     try:
         command: dict[str, Any] = COMMAND_SCHEMA(data)
     except probatio.Invalid as err:
@@ -311,16 +396,22 @@ def parse_command(payload: str | bytes | Mapping[str, Any]) -> tuple[dict[str, A
 
 
 def _id_of(payload: Any) -> CommandId:
-    """The ``id`` of a payload that failed validation, when it has a usable one."""
+    """The ``id`` of a payload (also one that failed validation), when it has a valid one.
+
+    An ``id`` that is too long, not UTF-8 encodable or not a 64-bit integer gives ``None``.
+    """
     if isinstance(payload, (str, bytes)):
         try:
-            payload = json.loads(payload)
-        except UnicodeDecodeError, ValueError:
+            payload = _loads(payload)
+        except CommandError:
             return None
     if isinstance(payload, Mapping):
-        value = payload.get("id")
-        if isinstance(value, (str, int)) and not isinstance(value, bool):
-            return value
+        try:
+            value = valid_command_id(payload.get("id"))
+            check_content(value)
+        except probatio.Invalid, CommandError:
+            return None
+        return value
     return None
 
 
@@ -421,20 +512,8 @@ class MqttBridge:
             self.hass, self._async_run_worker(), f"{DOMAIN} mqtt bridge {self.entry.title}"
         )
         base = self.settings.base_topic
-        command_filter = f"{base}/+/+/{COMMAND}"
-        subscribed: asyncio.Future[None] = self.hass.loop.create_future()
-
-        @callback
-        def acknowledged() -> None:
-            if not subscribed.done():
-                subscribed.set_result(None)
-
-        unsubscribe_done = mqtt.async_on_subscribe_done(
-            self.hass,
-            command_filter,
-            QOS,
-            acknowledged,
-        )
+        command_filter = self._command_filter
+        subscribed, unsubscribe_done = self._watch_subscription()
         self._unsubscribes += [
             mqtt.async_subscribe_connection_status(self.hass, self._on_connection),
             await mqtt.async_subscribe(
@@ -450,11 +529,7 @@ class MqttBridge:
             )
         if self.connected:
             # Publish once commands are accepted, so a client that sees the state can act on it.
-            try:
-                async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
-                    await subscribed
-            except TimeoutError:
-                _LOGGER.debug("MQTT bridge: no SUBACK for %s yet", command_filter)
+            await self._async_wait_subscribed(subscribed)
         unsubscribe_done()
         self._bridges()[self.entry.entry_id] = self
         self._refresh_topics()
@@ -469,6 +544,36 @@ class MqttBridge:
             base,
             len(self._topics),
         )
+
+    @property
+    def _command_filter(self) -> str:
+        """``<base>/+/+/command``: the one subscription that receives commands."""
+        return f"{self.settings.base_topic}/+/+/{COMMAND}"
+
+    def _watch_subscription(self) -> tuple[asyncio.Future[None], CALLBACK_TYPE]:
+        """Watch the command subscription: ``(acknowledged future, stop watching)``.
+
+        The future is done once the broker acknowledged the subscription; call the second
+        item in every case.
+        """
+        subscribed: asyncio.Future[None] = self.hass.loop.create_future()
+
+        @callback
+        def acknowledged() -> None:
+            if not subscribed.done():
+                subscribed.set_result(None)
+
+        return subscribed, mqtt.async_on_subscribe_done(
+            self.hass, self._command_filter, QOS, acknowledged
+        )
+
+    async def _async_wait_subscribed(self, subscribed: asyncio.Future[None]) -> None:
+        """Wait at most ``SUBSCRIBE_TIMEOUT`` seconds for ``subscribed``."""
+        try:
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
+                await subscribed
+        except TimeoutError:
+            _LOGGER.debug("MQTT bridge: no SUBACK for %s yet", self._command_filter)
 
     async def async_stop(self, *, offline: bool = True) -> None:
         """Stop bridging: mark every device ``offline`` (retained), then unsubscribe.
@@ -567,6 +672,11 @@ class MqttBridge:
     def _queue_result(self, topic: str, outcome: Outcome) -> None:
         """Queue a command result (not retained, never coalesced)."""
         payload = json.dumps(outcome, separators=(",", ":"), ensure_ascii=False, default=str)
+        try:
+            payload.encode()
+        except UnicodeEncodeError:
+            # Text that is not valid Unicode (a lone surrogate) is sent escaped.
+            payload = json.dumps(outcome, separators=(",", ":"), default=str)
         self._outbox[f"\0result{next(self._result_sequence)}"] = _Outgoing(
             topic, payload, retain=False, result=True
         )
@@ -599,6 +709,10 @@ class MqttBridge:
             if message.result:
                 self._unsent_results.append(message)
             _LOGGER.debug("MQTT bridge could not publish %s: %s", message.topic, err)
+        except Exception:
+            # Never let one message end the worker: everything else must still go out.
+            self.stats.failed_publishes += 1
+            _LOGGER.exception("MQTT bridge could not publish %s; dropped", message.topic)
         else:
             self.stats.published += 1
 
@@ -609,12 +723,41 @@ class MqttBridge:
         if not connected:
             _LOGGER.debug("MQTT bridge of %s: broker connection lost", self.entry.title)
             return
-        _LOGGER.debug("MQTT bridge of %s: connected, republishing", self.entry.title)
-        self.async_republish()
         for message in self._unsent_results:
             self._outbox[f"\0result{next(self._result_sequence)}"] = message
         self._unsent_results.clear()
         self._wake_worker()
+        # Home Assistant's mqtt client resubscribes only after announcing the connection, so
+        # wait for the acknowledgement of this very resubscription (async_on_subscribe_done
+        # would answer at once: the subscription is still registered, just not acknowledged).
+        subscribed: asyncio.Future[None] = self.hass.loop.create_future()
+        command_filter = (self._command_filter, QOS)
+
+        @callback
+        def processed(subscriptions: list[tuple[str, int]]) -> None:
+            if command_filter in subscriptions and not subscribed.done():
+                subscribed.set_result(None)
+
+        stop_watching = async_dispatcher_connect(self.hass, MQTT_PROCESSED_SUBSCRIPTIONS, processed)
+        self.entry.async_create_background_task(
+            self.hass, self._async_resume(subscribed, stop_watching), f"{DOMAIN} bridge resume"
+        )
+
+    async def _async_resume(
+        self, subscribed: asyncio.Future[None], stop_watching: CALLBACK_TYPE
+    ) -> None:
+        """After a reconnect: republish once the command subscription is acknowledged.
+
+        Devices shown ``online`` before that could be sent a command the broker does not
+        deliver to Home Assistant.
+        """
+        try:
+            await self._async_wait_subscribed(subscribed)
+        finally:
+            stop_watching()
+        if self.running and self.connected:
+            _LOGGER.debug("MQTT bridge of %s: resubscribed, republishing", self.entry.title)
+            self.async_republish()
 
     @callback
     def _on_birth(self, message: mqtt.ReceiveMessage) -> None:
@@ -748,7 +891,10 @@ class MqttBridge:
         for name in names.values():
             counts[name] = counts.get(name, 0) + 1
         return {
-            device_id: (area, slug if counts[(area, slug)] == 1 else f"{slug}_{slugify(device_id)}")
+            device_id: (
+                area,
+                slug if counts[(area, slug)] == 1 else f"{slug}_{public_id(device_id)}",
+            )
             for device_id, (area, slug) in names.items()
         }
 
@@ -782,8 +928,8 @@ class MqttBridge:
     # ---------------------------------------------------------------- discovery
 
     def _discovery_topic(self, device_id: str) -> str:
-        """``<prefix>/device/switchboard_<device id slug>/config``."""
-        return f"{self._discovery_prefix}/device/{DOMAIN}_{slugify(device_id)}/config"
+        """``<prefix>/device/switchboard_<public id>/config``."""
+        return f"{self._discovery_prefix}/device/{DOMAIN}_{public_id(device_id)}/config"
 
     def _discovery_message(
         self, device_id: str, topics: DeviceTopics, state: DeviceState
@@ -794,7 +940,7 @@ class MqttBridge:
         describes become MQTT switches whose payloads are bridge commands.
         """
         descriptor = state.descriptor
-        node = f"{DOMAIN}_{slugify(device_id)}"
+        node = f"{DOMAIN}_{public_id(device_id)}"
         components: dict[str, dict[str, Any]] = {}
         switched: set[str] = set()
         runtime = self.runtime
@@ -891,8 +1037,15 @@ class MqttBridge:
             return
         if key is not None:
             self._remember(key, None)
-        outcome = await self.async_command(device_id, payload)
-        if key is not None:
+        try:
+            outcome = await self.async_command(device_id, payload)
+        finally:
+            # Released whatever happens (cancelled while unloading included); kept below only
+            # when the command ran.
+            if key is not None:
+                self._recent.pop(key, None)
+        if key is not None and outcome.get("error") not in REFUSALS:
+            # A refused command never ran: a corrected retry with the same id runs.
             self._remember(key, outcome)
         self._queue_result(result_topic, outcome)
 
@@ -947,6 +1100,18 @@ class MqttBridge:
                     command_id,
                     err.translation_key or "command_failed",
                     str(err) or type(err).__name__,
+                    action=action,
+                    device=device_id,
+                )
+                self._log_rejected(device_id, outcome)
+                return outcome
+            except Exception as err:
+                # A bug below must still give the command its one result.
+                _LOGGER.exception("MQTT bridge: %s on %s failed unexpectedly", action, device_id)
+                outcome = error_outcome(
+                    command_id,
+                    "command_failed",
+                    f"the command failed ({type(err).__name__})",
                     action=action,
                     device=device_id,
                 )

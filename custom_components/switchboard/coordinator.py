@@ -45,7 +45,6 @@ from homeassistant.exceptions import (
     ServiceValidationError,
 )
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
-import probatio
 
 from .const import CONF_BURST_CYCLES, CONF_BURST_INTERVAL, CONF_SCAN_INTERVAL, DOMAIN
 from .model import (
@@ -369,7 +368,9 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
             )
         try:
             validated = spec.schema(dict(args or {}))
-        except probatio.Invalid as err:
+        except Exception as err:
+            # Any failure is invalid input: a validator may raise more than probatio.Invalid
+            # (Coerce(float) raises OverflowError for a huge integer, deep nesting RecursionError).
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="invalid_action_args",

@@ -1,12 +1,16 @@
 """Diagnostics: the entry, every coordinator's state and devices, the family's extras.
 
-Credentials, keys and tokens are redacted (the common set below plus ``Family.redact``).
+Credentials, keys and tokens are redacted (the common set below plus ``Family.redact``), and so
+is the entry title (a Meross title used to be the account's e-mail address). The values of the
+entry data's redacted keys (e-mail address, user id, ...) are also removed wherever else they
+appear, in dictionary keys (device ids) as in text.
 """
 
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from typing import Any
 
-from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
@@ -50,16 +54,63 @@ async def async_get_config_entry_diagnostics(
         }
         for key, coordinator in runtime.coordinators.items()
     }
-    return async_redact_data(
-        {
-            "entry": {
-                "title": entry.title,
-                "data": dict(entry.data),
-                "options": dict(entry.options),
+    to_redact = TO_REDACT | runtime.family.redact
+    secrets = _secret_values(entry.data, to_redact)
+    diagnostics: dict[str, Any] = _scrub(
+        async_redact_data(
+            {
+                "entry": {
+                    "title": REDACTED,
+                    "data": dict(entry.data),
+                    "options": dict(entry.options),
+                },
+                "coordinators": coordinators,
+                "family": runtime.diagnostics(),
+                **{
+                    exporter.key: exporter.diagnostics()
+                    for exporter in entry.runtime_data.exporters
+                },
             },
-            "coordinators": coordinators,
-            "family": runtime.diagnostics(),
-            **{exporter.key: exporter.diagnostics() for exporter in entry.runtime_data.exporters},
-        },
-        TO_REDACT | runtime.family.redact,
+            to_redact,
+        ),
+        secrets,
     )
+    return diagnostics
+
+
+MIN_SECRET_LENGTH = 4
+"""Shorter redacted values (``"1"``, ``"on"``) are not searched for elsewhere."""
+
+
+def _secret_values(data: Any, keys: Iterable[str]) -> frozenset[str]:
+    """Every string (or number) stored under one of ``keys`` anywhere in ``data``."""
+    keys = frozenset(keys)
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if key in keys and isinstance(item, (str, int)) and not isinstance(item, bool):
+                    found.add(str(item))
+                walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    walk(data)
+    return frozenset(text for text in found if len(text) >= MIN_SECRET_LENGTH)
+
+
+def _scrub(value: Any, secrets: frozenset[str]) -> Any:
+    """``value`` with every secret replaced by ``**REDACTED**`` in keys and strings."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, Mapping):
+        return {_scrub(key, secrets): _scrub(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(item, secrets) for item in value]
+    return value

@@ -1,6 +1,7 @@
 """Publishing: retained attributes and availability, changes, topics, birth, restarts."""
 
 import asyncio
+import hashlib
 import json
 
 from homeassistant.core import HomeAssistant
@@ -185,6 +186,8 @@ async def test_broker_restart(
     await user.wait_subscribed()
     await wait_connected(hass)
     await user.wait_for(f"{STRIP_TOPIC}/port_5_on", lambda m: m.payload == "false")
+    # Availability is announced once the command subscription is back.
+    await user.wait_for(f"{STRIP_TOPIC}/availability", lambda m: m.payload == "online")
     try:
         result = await user.result(STRIP_TOPIC, "in-flight", timeout=3)
     except AssertionError:
@@ -258,14 +261,16 @@ async def test_discovery_configs(
     entry = strip_entry(strip, discovery=True)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    topic = f"homeassistant/device/switchboard_{STRIP_SERIAL.lower()}/config"
+    # The node id is the documented public id: SHA-256 of the device id, 12 hex digits.
+    node = f"switchboard_{hashlib.sha256(STRIP_SERIAL.encode()).hexdigest()[:12]}"
+    topic = f"homeassistant/device/{node}/config"
     config = (await user.wait_for(topic)).json()
-    assert config["dev"]["ids"] == [f"switchboard_{STRIP_SERIAL.lower()}"]
+    assert config["dev"]["ids"] == [node]
     assert config["avty_t"] == f"{STRIP_TOPIC}/availability"
     components = config["cmps"]
     assert components["power"] == {
         "p": "sensor",
-        "unique_id": f"switchboard_{STRIP_SERIAL.lower()}_power",
+        "unique_id": f"{node}_power",
         "name": "Power",
         "stat_t": f"{STRIP_TOPIC}/power",
         "unit_of_meas": "W",

@@ -102,7 +102,7 @@ async def test_flow_errors_recover(hass: HomeAssistant, meross_env: MerossEnv) -
     assert result["errors"] == {"base": "unknown"}
     result = await hass.config_entries.flow.async_configure(flow_id, _user_input(meross_env))
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == EMAIL
+    assert result["title"] == "Meross m***@example.com"
     entry = result["result"]
     assert entry.unique_id == meross_env.account.user_id
     assert PASSWORD not in str(entry.data)

@@ -593,7 +593,7 @@ class IndiClient:
         future = self._add_waiter(key)
         try:
             await self._write(payload)
-        except IndiError:
+        except BaseException:
             self._remove_waiter(key, future)
             raise
         result = await self._await_waiter(key, future, timeout)

@@ -75,6 +75,7 @@ from ...model import (
     DeviceResponseError,
     DeviceState,
 )
+from ...validation import finite_float, finite_scalar
 from .client import (
     Connected,
     Defined,
@@ -145,16 +146,15 @@ KNOWN_NUMBERS: Final[Mapping[tuple[str, str], tuple[str | None, SensorDeviceClas
     ("GEOGRAPHIC_COORD", "ELEV"): (UnitOfLength.METERS, SensorDeviceClass.DISTANCE),
 }
 
-_MEMBER_VALUE = probatio.Any(bool, int, float, cv.string)
+_MEMBER_VALUE = finite_scalar
+"""A member value: On/Off as bool, a number (finite), or text (INDI number text included)."""
 SET_VECTOR_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required("vector"): cv.string,
         probatio.Required("members"): probatio.All(
             {cv.string: _MEMBER_VALUE}, probatio.Length(min=1)
         ),
-        probatio.Optional("timeout"): probatio.All(
-            probatio.Coerce(float), probatio.Range(min=0, max=600)
-        ),
+        probatio.Optional("timeout"): probatio.All(finite_float, probatio.Range(min=0, max=600)),
     }
 )
 
@@ -538,9 +538,7 @@ class IndiHub:
             ),
             "set_value": ActionSpec(
                 name="set_value",
-                schema=probatio.Schema(
-                    {**vector_member, probatio.Required("value"): probatio.Coerce(float)}
-                ),
+                schema=probatio.Schema({**vector_member, probatio.Required("value"): finite_float}),
                 description="Set one number member.",
             ),
             "select_option": ActionSpec(
@@ -554,7 +552,7 @@ class IndiHub:
         if "ccd.target" in (self.devices.get(device) or _DeviceRecord({})).attributes:
             specs["set_temperature"] = ActionSpec(
                 name="set_temperature",
-                schema=probatio.Schema({probatio.Required("temperature"): probatio.Coerce(float)}),
+                schema=probatio.Schema({probatio.Required("temperature"): finite_float}),
                 description="Set the CCD cooler's target temperature (CCD_TEMPERATURE, °C).",
             )
             specs["set_hvac_mode"] = ActionSpec(
@@ -935,7 +933,7 @@ class IndiFamily(Family):
                         {cv.string: _MEMBER_VALUE}, probatio.Length(min=1)
                     ),
                     probatio.Optional("timeout"): probatio.All(
-                        probatio.Coerce(float), probatio.Range(min=0, max=600)
+                        finite_float, probatio.Range(min=0, max=600)
                     ),
                 }
             ),

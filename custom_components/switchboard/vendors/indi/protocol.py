@@ -13,6 +13,7 @@ element on its own confines damage to the one bad element: it is skipped, the co
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+import math
 import re
 from typing import Final, Literal
 import xml.etree.ElementTree as ET
@@ -361,7 +362,12 @@ def build_enable_blob(device: str, name: str | None, mode: BlobMode) -> bytes:
 
 
 def encode_member_value(kind: VectorKind, value: str | float | bool) -> str:
-    """Text for a oneXXX element of a newXXXVector."""
+    """Text for a oneXXX element of a newXXXVector.
+
+    Raises ValueError when ``value`` does not suit ``kind``: a switch takes On/Off (or a bool), a
+    number a finite int/float or INDI number text (``inf``, ``nan`` and integers beyond the
+    double range are refused).
+    """
     if kind == "switch":
         if isinstance(value, bool):
             return "On" if value else "Off"
@@ -373,9 +379,20 @@ def encode_member_value(kind: VectorKind, value: str | float | bool) -> str:
         if isinstance(value, bool):
             raise ValueError("a number member does not take a boolean")
         if isinstance(value, int | float):
-            return repr(float(value)) if value != int(value) else str(int(value))
-        if parse_number(value) is None:
+            try:
+                number = float(value)
+            except OverflowError as err:
+                raise ValueError("the number is too large for INDI") from err
+            if not math.isfinite(number):
+                raise ValueError(f"not a finite number: {value!r}")
+            if isinstance(value, int):
+                return str(value)
+            return str(int(number)) if number.is_integer() else repr(number)
+        parsed = parse_number(value)
+        if parsed is None:
             raise ValueError(f"not an INDI number: {value!r}")
+        if not math.isfinite(parsed):
+            raise ValueError(f"not a finite number: {value!r}")
         return value.strip()
     return str(value)
 
@@ -421,8 +438,12 @@ class IndiStreamSplitter:
     * text outside any element, stray end tags and unknown markup at the top level are dropped;
     * a known top-level start tag seen inside an unfinished element means that element was
       broken (e.g. never closed): it is dropped and framing restarts at the new tag;
-    * an element larger than `max_element_size` is dropped.
+    * more than `max_element_size` bytes held back (an unfinished element, or an unfinished tag,
+      comment, CDATA section or processing instruction at the top level) are dropped.
     `skipped` counts dropped fragments, for the caller's log.
+
+    Each byte is scanned a bounded number of times however the stream is cut into `feed`
+    calls: an unfinished tag or comment is resumed where its scan stopped, not rescanned.
     """
 
     def __init__(self, max_element_size: int = 256 * 1024 * 1024) -> None:
@@ -432,12 +453,22 @@ class IndiStreamSplitter:
         self._start = 0
         self._depth = 0
         self._max = max_element_size
+        self._resume = -1
+        """Where the scan of the unfinished markup at `_pos` goes on (-1: from its start)."""
+        self._quote: int | None = None
+        """The quote open at `_resume` inside an unfinished tag."""
         self.skipped = 0
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held back: an unfinished element or markup (at most `max_element_size`)."""
+        return len(self._buffer)
 
     def reset(self) -> None:
         """Forget buffered data (after a reconnect)."""
         self._buffer.clear()
         self._pos = self._start = self._depth = 0
+        self._resume, self._quote = -1, None
 
     def feed(self, data: bytes) -> list[bytes]:
         """Add received bytes; return the top-level elements completed by them."""
@@ -445,21 +476,22 @@ class IndiStreamSplitter:
         buffer += data
         out: list[bytes] = []
         pos = self._pos
+        pending, resume, quote = pos, self._resume, self._quote
+        self._resume, self._quote = -1, None
         while True:
             lt = buffer.find(b"<", pos)
             if lt < 0:
-                if self._depth == 0:
-                    if _NON_SPACE.search(buffer, pos):
-                        self.skipped += 1
-                    pos = len(buffer)
-                else:
-                    pos = len(buffer)
+                if self._depth == 0 and _NON_SPACE.search(buffer, pos):
+                    self.skipped += 1
+                pos = len(buffer)
                 break
             if self._depth == 0 and lt > pos and _NON_SPACE.search(buffer, pos, lt):
                 self.skipped += 1
             if lt + 1 >= len(buffer):
                 pos = lt
                 break
+            resuming = lt == pending and resume >= 0
+            pending = -1
             second = buffer[lt + 1]
             if second in b"!?":
                 if buffer.startswith(b"<!--", lt):
@@ -473,15 +505,19 @@ class IndiStreamSplitter:
                     break
                 else:
                     terminator = b">"
-                end = buffer.find(terminator, lt + 2)
+                end = buffer.find(terminator, resume if resuming else lt + 2)
                 if end < 0:
                     pos = lt
+                    self._resume = max(lt + 2, len(buffer) - len(terminator) + 1)
                     break
                 pos = end + len(terminator)
                 continue
-            gt = self._tag_end(buffer, lt)
+            gt, stop, open_quote = self._tag_end(
+                buffer, resume if resuming else lt + 1, quote if resuming else None
+            )
             if gt < 0:
                 pos = lt
+                self._resume, self._quote = stop, open_quote
                 break
             match = _TAG_NAME.match(buffer, lt)
             if match is None:
@@ -513,30 +549,41 @@ class IndiStreamSplitter:
             elif not self_closing:
                 self._depth += 1
             pos = gt + 1
-        # Compact: keep only the unfinished element (or unscanned tail).
+        # Compact: keep only the unfinished element (or the unfinished markup / unscanned tail).
         keep_from = self._start if self._depth > 0 else pos
         if keep_from:
             del buffer[:keep_from]
             pos -= keep_from
             self._start = 0
-        if self._depth > 0 and len(buffer) > self._max:
+            if self._resume >= 0:
+                self._resume -= keep_from
+        if len(buffer) > self._max:
+            # Whatever is held back (an element, or one tag/comment at the top level) is too
+            # large: drop it; framing resynchronises on the next start tag.
             self.skipped += 1
             buffer.clear()
             pos = self._depth = 0
+            self._resume, self._quote = -1, None
         self._pos = pos
         return out
 
     @staticmethod
-    def _tag_end(buffer: bytearray, lt: int) -> int:
-        """Index of the ">" closing the tag opened at `lt` (quotes honoured); -1 if absent."""
-        index = lt + 1
+    def _tag_end(buffer: bytearray, index: int, quote: int | None) -> tuple[int, int, int | None]:
+        """Find the ">" closing a tag, honouring quotes, scanning from `index`.
+
+        `quote` is the quote character open at `index` (None outside quotes). Returns
+        `(index of ">", -1, None)`, or `(-1, where to resume, quote open there)` when the tag
+        is not complete yet.
+        """
         while True:
+            if quote is not None:
+                close = buffer.find(bytes((quote,)), index)
+                if close < 0:
+                    return -1, len(buffer), quote
+                index, quote = close + 1, None
             match = _TAG_END_OR_QUOTE.search(buffer, index)
             if match is None:
-                return -1
+                return -1, len(buffer), None
             if buffer[match.start()] == ord(">"):
-                return match.start()
-            close = buffer.find(match.group(), match.end())
-            if close < 0:
-                return -1
-            index = close + 1
+                return match.start(), -1, None
+            quote, index = buffer[match.start()], match.end()

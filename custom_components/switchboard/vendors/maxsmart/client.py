@@ -242,7 +242,10 @@ def _scaled(value: object, int_divisor: int, what: str) -> float:
     if isinstance(value, bool):
         raise MaxSmartResponseError(f"{what} is a boolean: {value!r}")
     if isinstance(value, int):
-        return value / int_divisor
+        try:
+            return value / int_divisor
+        except OverflowError as err:  # JSON allows integers of any length
+            raise MaxSmartResponseError(f"{what} is out of range") from err
     if isinstance(value, float):
         return _finite(value, what)
     if isinstance(value, str):

@@ -36,6 +36,7 @@ from ...model import (
     DeviceResponseError,
     DeviceState,
 )
+from ...validation import strict_int
 from .client import (
     DEFAULT_UDP_PORT,
     MAX_NAME_LENGTH,
@@ -194,9 +195,7 @@ class MaxSmartSource(DeviceSource):
     @override
     def actions(self, device_id: str) -> Mapping[str, ActionSpec]:
         """turn_on / turn_off (port 0 = all ports) and rename_port (port 0 = strip name)."""
-        ports = probatio.All(
-            probatio.Coerce(int), probatio.Range(min=0, max=len(self.port_names) or 6)
-        )
+        ports = probatio.All(strict_int, probatio.Range(min=0, max=len(self.port_names) or 6))
         return {
             "turn_on": ActionSpec(
                 name="turn_on",

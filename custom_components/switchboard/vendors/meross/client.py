@@ -14,6 +14,7 @@ from .cloud import (
     MerossCredentials,
     MerossDeviceInfo,
     MerossSubdeviceInfo,
+    account_title,
     split_host_port,
 )
 from .errors import (
@@ -54,5 +55,6 @@ __all__ = [
     "Namespace",
     "RequestLimiter",
     "RequestPriority",
+    "account_title",
     "split_host_port",
 ]

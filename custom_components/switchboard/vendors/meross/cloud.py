@@ -72,6 +72,16 @@ def split_host_port(address: str, default_port: int = DEFAULT_MQTT_PORT) -> tupl
     return address, default_port
 
 
+def account_title(email: str) -> str:
+    """A config entry title for an account that does not give its e-mail address away.
+
+    ``meross@example.com`` -> ``Meross m***@example.com``. Home Assistant logs entry titles
+    (setup retries, reloads), so the full address must not be the title.
+    """
+    local, at, domain = email.strip().partition("@")
+    return f"Meross {local[:1]}***{at}{domain}" if at else "Meross account"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MerossCredentials:
     """What sign-in returns; enough to call the API and to connect to the MQTT broker."""

@@ -11,7 +11,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import probatio
 
 from ...const import CONF_FAMILY
-from .cloud import DEFAULT_API_BASE_URL, MerossCloud, MerossCredentials
+from .cloud import DEFAULT_API_BASE_URL, MerossCloud, MerossCredentials, account_title
 from .const import (
     CONF_ADVANCED,
     CONF_API_BASE_URL,
@@ -106,7 +106,7 @@ class MerossFlow(ConfigFlow):
             self._abort_if_unique_id_mismatch(reason="wrong_account")
             return self.async_update_reload_and_abort(self._get_reconfigure_entry(), data=data)
         self._abort_if_unique_id_configured()
-        return self.async_create_entry(title=credentials.email, data=data)
+        return self.async_create_entry(title=account_title(credentials.email), data=data)
 
     async def _async_meross_try(
         self,

@@ -67,6 +67,7 @@ from ...model import (
     DeviceResponseError,
     DeviceState,
 )
+from ...validation import finite_float, strict_int
 from . import device as model
 from .client import (
     MerossCloud,
@@ -83,10 +84,12 @@ from .client import (
     MessageTrace,
     Namespace,
     RequestLimiter,
+    account_title,
 )
 from .const import (
     CONF_API_BASE_URL,
     CONF_CREDENTIALS,
+    CONF_EMAIL,
     CONF_MAX_REQUESTS,
     CONF_PUSH,
     CONF_PUSH_EVENTS,
@@ -618,7 +621,7 @@ class MerossDeviceSource(DeviceSource):
         """turn_on/turn_off per channel; set_temperature/set_hvac_mode for thermostats."""
         if device_id == self.info.uuid and self.kind == "toggle":
             channels = probatio.All(
-                probatio.Coerce(int),
+                strict_int,
                 probatio.Range(min=0, max=max(len(self.info.channel_names) - 1, 0)),
             )
             schema = probatio.Schema({probatio.Optional("channel", default=0): channels})
@@ -645,7 +648,7 @@ class MerossDeviceSource(DeviceSource):
                     schema=probatio.Schema(
                         {
                             probatio.Required("temperature"): probatio.All(
-                                probatio.Coerce(float), probatio.Range(min=low, max=high)
+                                finite_float, probatio.Range(min=low, max=high)
                             )
                         }
                     ),
@@ -839,6 +842,7 @@ class MerossRuntime(FamilyRuntime):
                 "connect_count": account.mqtt.connect_count,
                 "last_error": account.mqtt.last_error,
                 "dropped_messages": account.mqtt.dropped_messages,
+                "task_failures": account.mqtt.task_failures,
                 "pushes": account.pushes,
             },
             "push_enabled": account.push_enabled,
@@ -950,6 +954,9 @@ class MerossFamily(Family):
     @override
     async def async_setup_entry(self, hass: HomeAssistant, entry: ConfigEntry) -> FamilyRuntime:
         """Start from the cached device list when there is one, else read it from the cloud."""
+        if (email := entry.data.get(CONF_EMAIL)) and entry.title == email:
+            # Entries made before titles were masked: Home Assistant logs titles.
+            hass.config_entries.async_update_entry(entry, title=account_title(email))
         runtime = MerossRuntime(self, hass, entry)
         account = runtime.account
         cached = await account.async_load_cache()

@@ -1,0 +1,26 @@
+"""The reliability suite reuses the families' own fixtures (real peers, real brokers).
+
+pytest only sees fixtures of conftest files on a test's path, so the ones of ``tests/bridge``
+(mosquitto, Home Assistant's mqtt, the user's paho client, the bridged MaxSmart strip, the
+bridged INDI and Meross entries), ``tests/maxsmart`` (an HTTP session) and ``tests/meross`` (the
+account's TLS mosquitto, emulated cloud and our connected MQTT client) are imported here, not
+copied.
+"""
+
+from tests.bridge.conftest import (  # noqa: F401
+    bridged_entry,
+    broker,
+    fast_mqtt,
+    mqtt_entry,
+    strip,
+    user,
+)
+from tests.bridge.test_family_actions import indi, indi_bridged, meross, meross_bridged  # noqa: F401
+from tests.maxsmart.conftest import session  # noqa: F401
+from tests.meross.conftest import (  # noqa: F401
+    credentials,
+    http_session,
+    meross_env,
+    mosquitto,
+    mqtt_client,
+)
