@@ -31,7 +31,7 @@ from custom_components.switchboard.vendors.meross.mqtt import MerossMqttClient
 from emulators.indi import PLUG, IndiEmulator
 from emulators.maxsmart import MaxSmartEmulator
 from emulators.mosquitto import Mosquitto
-from tests.bridge.conftest import STRIP_TOPIC, UserClient, wait_connected
+from tests.bridge.conftest import STRIP_TOPIC, UserClient, bridge_of, wait_connected
 from tests.bridge.test_family_actions import MEROSS_PLUG_TOPIC, PLUG_TOPIC
 from tests.meross.conftest import EMAIL, MerossEnv
 
@@ -81,9 +81,9 @@ async def test_meross_hostile_messages_are_dropped_and_push_lives(
 ) -> None:
     """Each message of the issue is dropped and counted; push goes on; the entry unloads."""
     caplog.set_level(logging.DEBUG, logger="custom_components.switchboard")
-    account = meross_bridged.runtime_data.account
+    account = meross_bridged.runtime_data.runtime.account
     await _wait_for(lambda: account.mqtt.connected)
-    plug_state = meross_bridged.runtime_data.coordinator_for_device(meross.plug.uuid)
+    plug_state = meross_bridged.runtime_data.runtime.coordinator_for_device(meross.plug.uuid)
     assert plug_state is not None
     before = account.mqtt.dropped_messages
     for payload in HOSTILE_MEROSS_MESSAGES:
@@ -100,7 +100,7 @@ async def test_meross_hostile_messages_are_dropped_and_push_lives(
     assert all(r.levelno == logging.DEBUG and r.exc_info is None for r in dropped)
 
     # Push still works: a toggle pushed by the plug reaches the coordinator without a poll.
-    coordinator = meross_bridged.runtime_data.coordinator_for_device(meross.plug.uuid)
+    coordinator = meross_bridged.runtime_data.runtime.coordinator_for_device(meross.plug.uuid)
     meross.plug.onoff[0] = 0
     await meross.plug.push_toggle(True)
     await _wait_for(lambda: coordinator.data[meross.plug.uuid].attributes["channel_0_on"].value)
@@ -149,7 +149,7 @@ async def test_bridge_lone_surrogate_gets_an_error_result_and_publishing_goes_on
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """``"\\ud800"`` in ``action`` or ``id``: an error result; the publisher survives."""
-    bridge = bridged_entry.runtime_data.bridge
+    bridge = bridge_of(bridged_entry)
     await user.wait_for(f"{STRIP_TOPIC}/availability", lambda m: m.payload == "online")
     await bridge.async_wait_idle()
     user.publish(f"{STRIP_TOPIC}/command", b'{"action": "\\ud800", "id": "\\ud800"}')
@@ -184,7 +184,7 @@ async def test_bridge_deep_nesting_and_bounds(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """65,000 levels, 40 levels, a 1 MB id, ports ``true`` and ``2.7``: error results only."""
-    bridge = bridged_entry.runtime_data.bridge
+    bridge = bridge_of(bridged_entry)
     await user.wait_for(f"{STRIP_TOPIC}/availability", lambda m: m.payload == "online")
     topic = f"{STRIP_TOPIC}/command"
     user.publish(topic, b'{"action": "turn_off", "args": {"port": ' + b"[" * 65_000 + b"1")
@@ -238,7 +238,7 @@ async def test_bridge_resubscribes_before_announcing_availability(
     strip: MaxSmartEmulator,
 ) -> None:
     """After a broker restart a command sent on ``online`` is delivered the first time."""
-    bridge = bridged_entry.runtime_data.bridge
+    bridge = bridge_of(bridged_entry)
     await user.wait_for(f"{STRIP_TOPIC}/availability", lambda m: m.payload == "online")
     await bridge.async_wait_idle()
     for attempt in range(3):
@@ -309,7 +309,7 @@ async def test_coordinator_treats_any_validation_failure_as_invalid_input(
 ) -> None:
     """A huge integer timeout (OverflowError in Coerce(float)) is a translated validation error."""
     plug_id = f"127.0.0.1:{indi.port}/{PLUG}"
-    coordinator = indi_bridged.runtime_data.coordinator_for_device(plug_id)
+    coordinator = indi_bridged.runtime_data.runtime.coordinator_for_device(plug_id)
     await _wait_for(lambda: coordinator.data[plug_id].available)
     for args in (
         {"vector": "TARGET", "members": {"LEVEL": 1}, "timeout": 10**400},
@@ -388,7 +388,7 @@ async def test_meross_email_and_user_id_stay_out_of_logs_diagnostics_and_topics(
     await hass.async_block_till_done()
     await user.wait_for(f"{MEROSS_PLUG_TOPIC}/availability", lambda m: m.payload == "online")
     await meross.plug.push_toggle(True)
-    await meross_bridged.runtime_data.bridge.async_wait_idle()
+    await bridge_of(meross_bridged).async_wait_idle()
     diagnostics = await async_get_config_entry_diagnostics(hass, meross_bridged)
     assert diagnostics["entry"]["title"] == "**REDACTED**"
     text = json.dumps(diagnostics)
