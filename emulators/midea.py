@@ -524,7 +524,7 @@ class AirConditioner(MideaAppliance):
             return [_new_protocol_reply(0xB0, {})]
         if message_type == MSG_QUERY and kind == 0xB5:
             capabilities = {
-                0x0214: b"\x00",  # cool, dry, auto, heat
+                0x0214: b"\x01",  # cool, dry, auto and heat
                 0x0215: b"\x00",  # vertical and horizontal swing
                 0x0210: b"\x01",  # every fan speed
                 0x0212: b"\x01",  # eco
@@ -810,8 +810,9 @@ class FakeNetHomeCloud:
     Endpoints: ``/v1/user/login/id/get``, ``/v1/user/login``, ``/v1/appliance/user/list/get``,
     ``/v1/iot/secure/getToken``. Errors are ``{"errorCode": "<code>", "msg": ...}``: 3101 wrong
     account or password, 3106 unknown session, 3201 appliance not in the account, 9999 system
-    error (every getToken of an appliance in :attr:`CloudAccount.refuse_token`, or everything
-    while :attr:`outage` is set). :attr:`requests` lists the paths called.
+    error (every getToken of an appliance in :attr:`CloudAccount.refuse_token`, every path in
+    :attr:`failing`, or everything while :attr:`outage` is set). :attr:`requests` lists the
+    paths called.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -822,6 +823,8 @@ class FakeNetHomeCloud:
         self.sessions: dict[str, CloudAccount] = {}
         self.requests: list[str] = []
         self.outage = False
+        self.failing: set[str] = set()
+        """Paths that answer ``9999 system error`` (an outage of one endpoint)."""
         self._runner: web.AppRunner | None = None
 
     @property
@@ -867,7 +870,7 @@ class FakeNetHomeCloud:
         path = "/" + request.match_info["path"]
         self.requests.append(path)
         form = dict(await request.post())
-        if self.outage:
+        if self.outage or path in self.failing:
             return self._error(9999, "system error")
         if path == "/v1/user/login/id/get":
             record = self.accounts.get(str(form.get("loginAccount")))

@@ -66,6 +66,12 @@ class SwitchboardClimate(SwitchboardEntity, ClimateEntity):
                 features |= ClimateEntityFeature.TURN_OFF
             if len([mode for mode in description.hvac_modes if mode != HVACMode.OFF]) > 0:
                 features |= ClimateEntityFeature.TURN_ON
+        if description.fan_modes and description.set_fan_mode is not None:
+            features |= ClimateEntityFeature.FAN_MODE
+            self._attr_fan_modes = list(description.fan_modes)
+        if description.swing_modes and description.set_swing_mode is not None:
+            features |= ClimateEntityFeature.SWING_MODE
+            self._attr_swing_modes = list(description.swing_modes)
         if description.preset_modes and description.set_preset_mode is not None:
             features |= ClimateEntityFeature.PRESET_MODE
             self._attr_preset_modes = list(description.preset_modes)
@@ -79,16 +85,11 @@ class SwitchboardClimate(SwitchboardEntity, ClimateEntity):
             description.target_temperature_attribute,
             description.hvac_action_attribute,
             description.preset_attribute,
+            description.current_humidity_attribute,
+            description.fan_mode_attribute,
+            description.swing_mode_attribute,
         )
         return (*super().watched_attributes(), *(key for key in extra if key))
-
-    def _number(self, key: str | None) -> float | None:
-        if key is None or (state := self.device_state) is None:
-            return None
-        value = state.value(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None
-        return float(value)
 
     @property
     def hvac_mode(self) -> HVACMode | None:
@@ -111,15 +112,48 @@ class SwitchboardClimate(SwitchboardEntity, ClimateEntity):
         except ValueError:
             return None
 
+    def _choice(self, key: str | None, choices: tuple[str, ...]) -> str | None:
+        if key is None or (state := self.device_state) is None:
+            return None
+        value = state.value(key)
+        return value if isinstance(value, str) and value in choices else None
+
+    @property
+    def current_humidity(self) -> float | None:
+        """The measured relative humidity in %, when the device reports it."""
+        return self.number_value(self.entity_description.current_humidity_attribute)
+
+    @property
+    def fan_mode(self) -> str | None:
+        """The current fan mode, when it is one of ``fan_modes``."""
+        description = self.entity_description
+        return self._choice(description.fan_mode_attribute, description.fan_modes)
+
+    @property
+    def swing_mode(self) -> str | None:
+        """The current swing mode, when it is one of ``swing_modes``."""
+        description = self.entity_description
+        return self._choice(description.swing_mode_attribute, description.swing_modes)
+
+    async def async_set_fan_mode(self, fan_mode: str) -> None:
+        """Run ``set_fan_mode`` with argument ``fan_mode``."""
+        if (call := self.entity_description.set_fan_mode) is not None:
+            await self.async_run(call, fan_mode=fan_mode)
+
+    async def async_set_swing_mode(self, swing_mode: str) -> None:
+        """Run ``set_swing_mode`` with argument ``swing_mode``."""
+        if (call := self.entity_description.set_swing_mode) is not None:
+            await self.async_run(call, swing_mode=swing_mode)
+
     @property
     def current_temperature(self) -> float | None:
         """The measured temperature in °C."""
-        return self._number(self.entity_description.current_temperature_attribute)
+        return self.number_value(self.entity_description.current_temperature_attribute)
 
     @property
     def target_temperature(self) -> float | None:
         """The target temperature in °C."""
-        return self._number(self.entity_description.target_temperature_attribute)
+        return self.number_value(self.entity_description.target_temperature_attribute)
 
     @property
     def preset_mode(self) -> str | None:

@@ -37,6 +37,7 @@ from .families import FAMILIES
 from .vendors.indi.config_flow import IndiFlow
 from .vendors.maxsmart.config_flow import MaxSmartFlow
 from .vendors.meross.config_flow import MerossFlow
+from .vendors.midea.config_flow import MideaFlow
 
 
 class SwitchboardFlowBase(ConfigFlow):
@@ -95,7 +96,7 @@ def _kind(data: Mapping[str, Any]) -> str:
 
 
 class SwitchboardConfigFlow(
-    MaxSmartFlow, IndiFlow, MerossFlow, SeplFlow, SwitchboardFlowBase, domain=DOMAIN
+    MaxSmartFlow, IndiFlow, MerossFlow, MideaFlow, SeplFlow, SwitchboardFlowBase, domain=DOMAIN
 ):
     """Switchboard's config flow: the base plus every family's mixin."""
 

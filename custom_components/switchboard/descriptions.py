@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from homeassistant.components.binary_sensor import BinarySensorEntityDescription
 from homeassistant.components.button import ButtonEntityDescription
 from homeassistant.components.climate import ClimateEntityDescription, HVACMode
+from homeassistant.components.humidifier import HumidifierEntityDescription
 from homeassistant.components.number import NumberEntityDescription
 from homeassistant.components.select import SelectEntityDescription
 from homeassistant.components.sensor import SensorEntityDescription
@@ -141,12 +142,43 @@ class SwitchboardClimateDescription(ClimateEntityDescription, SwitchboardEntityD
     preset_attribute: str | None = None
     preset_modes: tuple[str, ...] = ()
     set_preset_mode: ActionCall | None = None
+    current_humidity_attribute: str | None = None
+    fan_mode_attribute: str | None = None
+    fan_modes: tuple[str, ...] = ()
+    set_fan_mode: ActionCall | None = None
+    """Runs with argument ``fan_mode``."""
+    swing_mode_attribute: str | None = None
+    swing_modes: tuple[str, ...] = ()
+    set_swing_mode: ActionCall | None = None
+    """Runs with argument ``swing_mode``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SwitchboardHumidifierDescription(HumidifierEntityDescription, SwitchboardEntityDescription):
+    """A humidifier or dehumidifier; ``attribute`` holds whether it is on.
+
+    Humidities are in %. ``set_humidity`` runs with argument ``humidity``, ``set_mode``
+    (``None`` without modes) with ``mode``; ``turn_on`` / ``turn_off`` with no extra argument.
+    """
+
+    platform: ClassVar[Platform] = Platform.HUMIDIFIER
+    target_humidity_attribute: str
+    current_humidity_attribute: str | None = None
+    mode_attribute: str | None = None
+    available_modes: tuple[str, ...] = ()
+    min_humidity: float = 0
+    max_humidity: float = 100
+    turn_on: ActionCall
+    turn_off: ActionCall
+    set_humidity: ActionCall
+    set_mode: ActionCall | None = None
 
 
 PLATFORMS: tuple[Platform, ...] = (
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
     Platform.CLIMATE,
+    Platform.HUMIDIFIER,
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,

@@ -143,6 +143,15 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
             return None
         return state.value(attribute)
 
+    def number_value(self, key: str | None) -> float | None:
+        """Device attribute ``key`` as a float; ``None`` when absent or not a number."""
+        if key is None or (state := self.device_state) is None:
+            return None
+        value = state.value(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value)
+
     def attribute_is_on(self, on_value: AttributeValue) -> bool | None:
         """Read the attribute as on/off: equal to ``on_value`` when given, else truthy."""
         value = self.attribute_value

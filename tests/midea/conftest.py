@@ -2,14 +2,24 @@
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from typing import Any
 
+from homeassistant.core import HomeAssistant
+import midealocal.cloud
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
+from custom_components.switchboard.vendors.midea.client import (
+    ApplianceConfig,
+    MideaApplianceClient,
+)
 from emulators.midea import (
     AirConditioner,
     CloudAccount,
     Dehumidifier,
     FakeNetHomeCloud,
+    MideaAppliance,
     MideaDiscoveryResponder,
     MideaLanServer,
     default_air_conditioner,
@@ -43,7 +53,8 @@ async def start_stack(protocol: int = 3, water_level_set: int = 50) -> MideaStac
     dehumidifier = default_dehumidifier(protocol=protocol, water_level_set=water_level_set)
     air_conditioner = default_air_conditioner(protocol=protocol)
     servers = [MideaLanServer(dehumidifier), MideaLanServer(air_conditioner)]
-    responder = MideaDiscoveryResponder()
+    # On 0.0.0.0, so broadcasts to the loopback network (LOOPBACK_ADAPTER) reach it too.
+    responder = MideaDiscoveryResponder("0.0.0.0")
     for server in servers:
         await server.start()
         responder.register(server)
@@ -78,3 +89,65 @@ async def stack_v2(socket_enabled: None) -> AsyncGenerator[MideaStack]:
     started = await start_stack(protocol=2)
     yield started
     await stop_stack(started)
+
+
+def appliance_record(appliance: MideaAppliance, *, v3_keys: bool = True) -> dict[str, Any]:
+    """The entry data record of one emulated appliance (as the config flow stores it)."""
+    return ApplianceConfig(
+        appliance_id=appliance.appliance_id,
+        device_type=appliance.device_type,
+        name=appliance.name,
+        host=appliance.host,
+        port=appliance.port,
+        protocol=appliance.protocol,
+        token=appliance.token if appliance.protocol == 3 and v3_keys else "",
+        key=appliance.key if appliance.protocol == 3 and v3_keys else "",
+        serial=appliance.serial,
+        model=appliance.model,
+        mac=appliance.mac,
+        firmware=".".join(str(part) for part in appliance.firmware),
+    ).as_dict()
+
+
+@pytest.fixture
+async def account_entry(hass: HomeAssistant, stack: MideaStack) -> AsyncGenerator[MockConfigEntry]:
+    """The account entry of :func:`setup_account_entry`, unloaded before the stack stops."""
+    entry = await setup_account_entry(hass, stack)
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def setup_account_entry(
+    hass: HomeAssistant, stack: MideaStack, options: dict[str, Any] | None = None
+) -> MockConfigEntry:
+    """An account entry holding both emulated appliances, set up and loaded."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=ACCOUNT,
+        unique_id=f"NetHome Plus:{ACCOUNT}",
+        data={
+            CONF_FAMILY: "midea",
+            "account": ACCOUNT,
+            "password": PASSWORD,
+            "cloud": "NetHome Plus",
+            "api_url": stack.cloud.url,
+            "discovery_port": stack.discovery_port,
+            "appliances": {
+                str(appliance.appliance_id): appliance_record(appliance)
+                for appliance in (stack.dehumidifier, stack.air_conditioner)
+            },
+        },
+        options=options or {},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+@pytest.fixture(autouse=True)
+def fast_reconnect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reconnect every 0.2 s and give up on a reply after 1 s (real: 3 s and 5 s)."""
+    monkeypatch.setattr(MideaApplianceClient, "reconnect_interval", 0.2)
+    monkeypatch.setattr(MideaApplianceClient, "reply_timeout", 1.0)
+    monkeypatch.setattr(midealocal.cloud, "_TRANSIENT_RETRY_BACKOFF_SECONDS", 0.0)

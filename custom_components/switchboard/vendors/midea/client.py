@@ -1,0 +1,378 @@
+"""One Midea appliance on the LAN, run by midea-local 12.2.0 without blocking the event loop.
+
+No Home Assistant imports. midea-local is thread based (``docs/protocols/midea.md`` §7): each
+appliance is a ``threading.Thread`` whose ``connect()`` and ``set_attribute()`` block and whose
+update callbacks run on that thread. :class:`MideaApplianceClient` wraps one such device:
+
+* every blocking call (``device_selector``, which imports a module, ``connect``,
+  ``set_attribute``, ``refresh_status``, joining the thread) runs in the loop's executor;
+* the library's callbacks are handed to the event loop with ``call_soon_threadsafe``; the
+  client keeps its own copy of the attributes, changed only on the loop, and calls
+  ``on_update(client)`` there;
+* its known faults are handled: ``close()`` races with the thread's own socket close (we stop
+  the thread by shutting its socket down and joining it instead); a wrong key is caught by our
+  own handshake check (``lan.async_check_credentials``) before midea-local could log it as an
+  error with a traceback; the library's reconnect back-off (up to 600 s) is replaced by our
+  own loop that probes every ``reconnect_interval`` seconds, however long the appliance was
+  away;
+* commands are serialised per appliance and wait for the appliance's reply, because a set
+  carries the cached state and a second set sent before the first reply would undo it (§4).
+"""
+
+import asyncio
+from collections.abc import Callable
+import contextlib
+from dataclasses import asdict, dataclass
+import logging
+import socket
+from typing import Any, Self
+
+from midealocal.const import ProtocolVersion
+from midealocal.devices import device_selector
+import midealocal.devices.a1
+import midealocal.devices.ac  # noqa: F401 - imported here so device_selector never imports
+from midealocal.exceptions import MideaLocalError
+
+from .lan import (
+    SUPPORTED_TYPES,
+    ApplianceUnreachable,
+    MideaLanError,
+    WrongKey,
+    WrongToken,
+    async_check_credentials,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+REPLY_TIMEOUT = 5.0
+"""Seconds to wait for an appliance's reply to a command or a status query."""
+RECONNECT_INTERVAL = 3.0
+"""Seconds between reconnection attempts while an appliance is unavailable."""
+JOIN_TIMEOUT = 15.0
+
+
+class UnsupportedAppliance(MideaLanError):
+    """The appliance is of a type this family does not run."""
+
+
+class CommandFailed(MideaLanError):
+    """The appliance did not take the command (no reply, or midea-local refused it)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplianceConfig:
+    """Everything needed to reach one appliance; stored in the config entry (JSON).
+
+    ``appliance_id`` is the cloud id; ``device_type`` 0xA1 or 0xAC; ``protocol`` 2 or 3;
+    ``token`` (128 hex) and ``key`` (64 hex) are empty for V2; ``mac`` lowercase with colons.
+    """
+
+    appliance_id: int
+    device_type: int
+    name: str
+    host: str
+    port: int
+    protocol: int
+    token: str = ""
+    key: str = ""
+    serial: str = ""
+    model: str = ""
+    subtype: int = 0
+    mac: str | None = None
+    firmware: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form stored in the entry."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Read the JSON form back."""
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+
+    def with_changes(self, **changes: Any) -> ApplianceConfig:
+        """A copy with some fields changed (a new address, token or key)."""
+        return ApplianceConfig(**{**self.as_dict(), **changes})
+
+
+async def async_check_appliance(config: ApplianceConfig, *, wait: float = 5.0) -> None:
+    """Check that ``config`` reaches the appliance: reachable and, for V3, token and key right.
+
+    Raises :class:`UnsupportedAppliance`, ``ApplianceUnreachable``, ``WrongToken``, ``WrongKey``.
+    """
+    if config.device_type not in SUPPORTED_TYPES:
+        raise UnsupportedAppliance(f"device type 0x{config.device_type:02X}")
+    if config.protocol == 3:
+        await async_check_credentials(config.host, config.port, config.token, config.key, wait=wait)
+        return
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(config.host, config.port), wait)
+    except (OSError, TimeoutError) as err:
+        raise ApplianceUnreachable(f"{config.host}:{config.port}: {err}") from err
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+
+
+class MideaApplianceClient:
+    """One appliance: connection, attributes mirrored on the loop, commands, reconnection.
+
+    ``attributes`` are midea-local's attribute names and values (``target_humidity``,
+    ``mode``, ...); ``available`` says whether the appliance answers; ``on_update(self)`` is
+    called on the event loop after every change of either.
+    """
+
+    reconnect_interval: float = RECONNECT_INTERVAL
+    reply_timeout: float = REPLY_TIMEOUT
+
+    def __init__(
+        self,
+        config: ApplianceConfig,
+        on_update: Callable[[MideaApplianceClient], None],
+    ) -> None:
+        """Create the client; nothing connects before :meth:`async_start`."""
+        self.config = config
+        self.attributes: dict[str, Any] = {}
+        self.capabilities: dict[str, Any] = {}
+        self.modes: list[str] = []
+        self.fan_speeds: list[str] = []
+        self.hvac_modes: list[str] = []
+        self.temperature_step: float | None = None
+        self.available = False
+        self.last_error: str | None = None
+        self._on_update = on_update
+        self._device: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiters: list[asyncio.Future[None]] = []
+        self._command_lock = asyncio.Lock()
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def appliance_id(self) -> int:
+        """The appliance's cloud id."""
+        return self.config.appliance_id
+
+    async def async_start(self) -> None:
+        """Connect now; when that fails, keep trying in the background (never raises).
+
+        The appliance is available as soon as a connection succeeds; ``last_error`` tells why
+        it is not (``wrong_token``, ``wrong_key``, ``unreachable``, ``unsupported``).
+        """
+        self._loop = asyncio.get_running_loop()
+        if not await self._async_try_connect():
+            self._start_reconnect()
+
+    async def async_set_address(self, host: str, port: int) -> None:
+        """Use a new address (the appliance moved): reconnect there at once."""
+        if (host, port) == (self.config.host, self.config.port):
+            return
+        self.config = self.config.with_changes(host=host, port=port)
+        await self._async_drop_device()
+        if not self._closing:
+            self._set_available(False, "moved")
+            self._start_reconnect()
+
+    async def _async_try_connect(self) -> bool:
+        """One connection attempt: check credentials, then midea-local's connect and thread."""
+        try:
+            await async_check_appliance(self.config)
+        except MideaLanError as err:
+            kind = {
+                WrongToken: "wrong_token",
+                WrongKey: "wrong_key",
+                UnsupportedAppliance: "unsupported",
+            }.get(type(err), "unreachable")
+            if kind != self.last_error:
+                _LOGGER.debug("Midea %s: cannot connect: %s", self.config.name, err)
+            self.last_error = kind
+            return False
+        loop = asyncio.get_running_loop()
+        device = await loop.run_in_executor(None, self._create_device)
+        if not await loop.run_in_executor(None, device.connect, True):
+            self.last_error = "unreachable"
+            return False
+        if self._closing:
+            await loop.run_in_executor(None, _stop_device, device)
+            return False
+        self._device = device
+        self.attributes = dict(device.attributes)
+        self._read_lists(device)
+        device.register_update(self._thread_update)
+        device.daemon = True
+        device.open()
+        self.last_error = None
+        self._set_available(True)
+        return True
+
+    def _create_device(self) -> Any:
+        """Build midea-local's device (executor: ``device_selector`` imports a module)."""
+        config = self.config
+        return device_selector(
+            name=config.name,
+            device_id=config.appliance_id,
+            device_type=config.device_type,
+            ip_address=config.host,
+            port=config.port,
+            token=config.token,
+            key=config.key,
+            device_protocol=ProtocolVersion(config.protocol),
+            model=config.model,
+            subtype=config.subtype,
+            customize="",
+            mac=config.mac.replace(":", "") if config.mac else None,
+            serial_number=config.serial or None,
+        )
+
+    def _read_lists(self, device: Any) -> None:
+        self.modes = list(getattr(device, "modes", []) or [])
+        self.fan_speeds = list(getattr(device, "fan_speeds", []) or [])
+        self.hvac_modes = [str(mode) for mode in getattr(device, "raw_hvac_modes", []) or []]
+        # The A1 exposes ``capabilities``; the AC only keeps them in ``_capabilities`` (B5).
+        capabilities = getattr(device, "capabilities", None)
+        if not isinstance(capabilities, dict):
+            capabilities = getattr(device, "_capabilities", {})
+        self.capabilities = dict(capabilities or {})
+        step = getattr(device, "temperature_step", None)
+        self.temperature_step = float(step) if isinstance(step, (int, float)) else None
+
+    def _thread_update(self, status: dict[str, Any]) -> None:
+        """midea-local's callback, on its thread: hand a copy to the event loop."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._apply_update, dict(status))
+
+    def _apply_update(self, status: dict[str, Any]) -> None:
+        """Apply a callback's changes on the loop; wake the commands waiting for a reply."""
+        if self._closing or self._device is None:
+            return
+        if "available" in status and len(status) == 1:
+            if not status["available"]:
+                self._connection_lost("the appliance closed the connection")
+            return
+        if (capabilities := status.pop("capabilities", None)) is not None:
+            self.capabilities = dict(capabilities)
+        self.attributes.update(status)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+        if not self.available:
+            self._set_available(True)
+        else:
+            self._on_update(self)
+
+    def _set_available(self, available: bool, reason: str | None = None) -> None:
+        if reason is not None:
+            self.last_error = reason
+        if available != self.available:
+            self.available = available
+            self._on_update(self)
+
+    def _connection_lost(self, reason: str) -> None:
+        """The appliance went away: unavailable now, reconnect in the background."""
+        if self._closing:
+            return
+        self._set_available(False, "unreachable")
+        _LOGGER.debug("Midea %s: %s", self.config.name, reason)
+        self._start_reconnect()
+
+    def _start_reconnect(self) -> None:
+        if self._closing or (self._reconnect_task and not self._reconnect_task.done()):
+            return
+        assert self._loop is not None
+        self._reconnect_task = self._loop.create_task(
+            self._async_reconnect(), name=f"midea {self.config.appliance_id} reconnect"
+        )
+
+    async def _async_reconnect(self) -> None:
+        """Drop midea-local's thread (its back-off grows to 600 s) and probe until it answers."""
+        await self._async_drop_device()
+        while not self._closing:
+            if await self._async_try_connect():
+                return
+            await asyncio.sleep(self.reconnect_interval)
+
+    async def _async_drop_device(self) -> None:
+        device, self._device = self._device, None
+        if device is not None:
+            device.unregister_update(self._thread_update)
+            await asyncio.get_running_loop().run_in_executor(None, _stop_device, device)
+
+    async def async_refresh(self) -> None:
+        """Ask for the status and wait for the reply (a safety poll; pushes need none).
+
+        An appliance that stays silent is marked unavailable and reconnected, rather than
+        waiting the library's 120 s of silence. Raises nothing.
+        """
+        if not self.available or self._device is None:
+            return
+        try:
+            await self._async_send_and_wait(self._device.refresh_status)
+        except CommandFailed as err:
+            self._connection_lost(f"no reply to a status query: {err}")
+
+    async def async_set(self, attribute: str, value: Any) -> None:
+        """Set one midea-local attribute (``target_humidity``, ``mode``, ...) and await the reply.
+
+        Raises :class:`CommandFailed` when the appliance is unavailable or does not answer.
+        """
+        await self._async_command(lambda device: device.set_attribute(attribute, value))
+
+    async def async_reset_filter(self) -> None:
+        """Reset the dehumidifier's filter-cleaning reminder; raises :class:`CommandFailed`."""
+        await self._async_command(lambda device: device.reset_filter())
+
+    async def _async_command(self, send: Callable[[Any], None]) -> None:
+        async with self._command_lock:
+            device = self._device
+            if not self.available or device is None:
+                raise CommandFailed(f"{self.config.name} is unavailable")
+            await self._async_send_and_wait(lambda: send(device))
+
+    async def _async_send_and_wait(self, send: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        try:
+            await loop.run_in_executor(None, send)
+            await asyncio.wait_for(asyncio.shield(waiter), self.reply_timeout)
+        except (MideaLocalError, OSError) as err:
+            raise CommandFailed(str(err) or type(err).__name__) from err
+        except TimeoutError as err:
+            raise CommandFailed("no reply") from err
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    async def async_stop(self) -> None:
+        """Stop the thread and the reconnection loop; release the socket (waits for both)."""
+        self._closing = True
+        task, self._reconnect_task = self._reconnect_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._async_drop_device()
+        for waiter in self._waiters:
+            waiter.cancel()
+        self._waiters.clear()
+
+
+def _stop_device(device: Any) -> None:
+    """Stop a midea-local device thread and wait for it (executor).
+
+    ``MideaDevice.close()`` races with the thread's own ``close_socket()`` and can raise
+    ``AttributeError`` (§7). Instead: clear the run flag, shut the socket down so the thread's
+    blocking ``recv`` returns at once, let the thread close its own socket, and join it.
+    """
+    device._is_run = False
+    sock: socket.socket | None = device._socket
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    if device.is_alive():
+        device.join(JOIN_TIMEOUT)
+    else:
+        with contextlib.suppress(OSError, AttributeError):
+            device.close_socket()

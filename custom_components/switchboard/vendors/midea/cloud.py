@@ -1,0 +1,212 @@
+"""The Midea account: sign-in, appliance list, keys, and the check for added appliances.
+
+``docs/protocols/midea.md`` §6. midea-local's cloud client is asynchronous and takes Home
+Assistant's aiohttp session. Every 30 minutes an account entry asks the cloud for appliances
+added to or removed from the account (:func:`async_refresh_account`). The cloud is only used to
+list appliances and to get V3 tokens and keys; appliances are then controlled on the LAN.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+import logging
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_PASSWORD
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from midealocal.cloud import MideaCloud, get_midea_cloud
+from midealocal.exceptions import CloudLoginError, MideaCloudError
+
+from .client import ApplianceConfig, async_check_appliance
+from .const import (
+    CONF_ACCOUNT,
+    CONF_API_URL,
+    CONF_APPLIANCES,
+    CONF_CLOUD,
+    CONF_DISCOVERY_PORT,
+    CONF_FOLLOW,
+    DEFAULT_DISCOVERY_PORT,
+)
+from .discovery import async_discover_appliances
+from .lan import SUPPORTED_TYPES, DiscoveredAppliance, MideaLanError
+
+if TYPE_CHECKING:
+    from .source import MideaSource
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class CloudFailed(Exception):
+    """The cloud refused or could not be reached; ``error`` is the config-flow error key."""
+
+    def __init__(self, error: str, code: str = "") -> None:
+        """Store the form error and the cloud's numeric code (if any)."""
+        super().__init__(error)
+        self.error = error
+        self.code = code
+
+
+@dataclass(slots=True)
+class Resolved:
+    """The account's appliances sorted: working (``ready``), needing keys by hand (``pending``)."""
+
+    ready: dict[str, ApplianceConfig] = field(default_factory=dict)
+    pending: list[ApplianceConfig] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    """Names of listed appliances that did not answer on the LAN."""
+
+
+def make_cloud(hass: HomeAssistant, data: Mapping[str, Any]) -> MideaCloud:
+    """midea-local's client of the entry's cloud, on Home Assistant's aiohttp session.
+
+    ``data`` holds account, password, cloud and optionally api_url (another server: the
+    emulator in tests and in the development stack).
+    """
+    cloud = get_midea_cloud(
+        data[CONF_CLOUD], async_get_clientsession(hass), data[CONF_ACCOUNT], data[CONF_PASSWORD]
+    )
+    if api_url := data.get(CONF_API_URL):
+        # midea-local copies the cloud's URL at construction; this attribute is where it keeps
+        # it (no public setter exists).
+        cloud._api_url = str(api_url).rstrip("/")
+    return cloud
+
+
+async def async_login(cloud: MideaCloud) -> None:
+    """Sign in; raises :class:`CloudFailed` (invalid_auth, cloud_error, cannot_connect_cloud)."""
+    try:
+        if await cloud.login():
+            return
+    except CloudLoginError as err:
+        raise CloudFailed("invalid_auth", str(getattr(err, "code", ""))) from err
+    except MideaCloudError as err:
+        raise CloudFailed("cloud_error", str(getattr(err, "code", ""))) from err
+    except (aiohttp.ClientError, TimeoutError) as err:
+        raise CloudFailed("cannot_connect_cloud") from err
+    raise CloudFailed("cannot_connect_cloud")
+
+
+async def async_list(cloud: MideaCloud) -> dict[int, dict[str, Any]]:
+    """The account's dehumidifiers and air conditioners by appliance id; raises CloudFailed."""
+    try:
+        listed = await cloud.list_appliances(None)
+    except MideaCloudError as err:
+        raise CloudFailed("cloud_error", str(getattr(err, "code", ""))) from err
+    except (aiohttp.ClientError, TimeoutError) as err:
+        raise CloudFailed("cannot_connect_cloud") from err
+    if listed is None:
+        raise CloudFailed("cloud_error")
+    return {key: value for key, value in listed.items() if value.get("type") in SUPPORTED_TYPES}
+
+
+def appliance_config(found: DiscoveredAppliance, name: str) -> ApplianceConfig:
+    """An appliance's configuration from its discovery reply (no token or key yet)."""
+    return ApplianceConfig(
+        appliance_id=found.appliance_id,
+        device_type=found.device_type,
+        name=name,
+        host=found.host,
+        port=found.port,
+        protocol=found.protocol,
+        serial=found.serial,
+        model=found.model,
+        subtype=found.subtype,
+        mac=found.mac,
+        firmware=found.firmware,
+    )
+
+
+async def _async_works(config: ApplianceConfig) -> bool:
+    try:
+        await async_check_appliance(config)
+    except MideaLanError:
+        return False
+    return True
+
+
+async def async_resolve(
+    hass: HomeAssistant,
+    cloud: MideaCloud,
+    listed: Mapping[int, Mapping[str, Any]],
+    discovery_port: int,
+) -> Resolved:
+    """Find listed appliances on the LAN and get each V3 appliance's key from the cloud.
+
+    An appliance whose key the cloud refuses (or whose keys do not work) goes to ``pending``.
+    """
+    resolved = Resolved()
+    if not listed:
+        return resolved
+    found = await async_discover_appliances(hass, discovery_port, wanted=listed)
+    for appliance_id, info in listed.items():
+        name = str(info.get("name") or appliance_id)
+        if (seen := found.get(appliance_id)) is None:
+            resolved.missing.append(name)
+            continue
+        config = appliance_config(seen, name)
+        if config.protocol != 3:
+            if await _async_works(config):
+                resolved.ready[str(appliance_id)] = config
+            continue
+        try:
+            keys = await cloud.get_cloud_keys(appliance_id)
+        except MideaCloudError as err:
+            _LOGGER.debug("Midea cloud refused the key of %s: %s", name, err)
+            keys = {}
+        for pair in keys.values():
+            candidate = config.with_changes(token=pair["token"], key=pair["key"])
+            if await _async_works(candidate):
+                resolved.ready[str(appliance_id)] = candidate
+                break
+        else:
+            resolved.pending.append(config)
+    return resolved
+
+
+async def async_refresh_account(
+    hass: HomeAssistant, entry: ConfigEntry, source: MideaSource
+) -> None:
+    """Follow the account: appliances added to it are set up, removed ones are dropped.
+
+    A refused password starts reauthentication; other cloud failures are logged and retried at
+    the next refresh. Appliances whose key the cloud refuses are left for the user to add with
+    their token and key (reconfigure, or the single-appliance path).
+    """
+    cloud = make_cloud(hass, entry.data)
+    try:
+        await async_login(cloud)
+        listed = await async_list(cloud)
+    except CloudFailed as err:
+        if err.error == "invalid_auth":
+            entry.async_start_reauth(hass)
+        else:
+            _LOGGER.info("Midea account %s: cloud check failed (%s)", entry.title, err.error)
+        return
+    appliances: dict[str, dict[str, Any]] = dict(entry.data.get(CONF_APPLIANCES, {}))
+    wanted = {str(key) for key in listed}
+    removed = [key for key in appliances if key not in wanted]
+    added = {key: value for key, value in listed.items() if str(key) not in appliances}
+    resolved = await async_resolve(
+        hass, cloud, added, int(entry.data.get(CONF_DISCOVERY_PORT, DEFAULT_DISCOVERY_PORT))
+    )
+    for config in resolved.pending:
+        _LOGGER.warning(
+            "Midea account %s: the cloud gave no working key for new appliance %s; add it with "
+            "its token and key",
+            entry.title,
+            config.name,
+        )
+    if not removed and not resolved.ready:
+        return
+    for key in removed:
+        appliances.pop(key)
+    appliances.update({key: config.as_dict() for key, config in resolved.ready.items()})
+    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_APPLIANCES: appliances})
+    follow = entry.options.get(CONF_FOLLOW)
+    for key in removed:
+        await source.async_remove_appliance(key)
+    for key, config in resolved.ready.items():
+        if follow is None or key in follow:
+            await source.async_add_appliance(config)

@@ -1,0 +1,409 @@
+"""The Midea config flow: account path, manual keys, single appliance, reauth, reconfigure,
+discovery and DHCP, against the emulated appliances and the fake NetHome Plus cloud."""
+
+from typing import Any
+
+from homeassistant.components.network.models import Adapter
+from homeassistant.config_entries import SOURCE_DHCP, SOURCE_INTEGRATION_DISCOVERY
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
+import pytest
+
+from custom_components.switchboard.const import DOMAIN
+from emulators.midea import MideaLanServer, default_air_conditioner
+
+from ..conftest import LOOPBACK_ADAPTER
+from .conftest import ACCOUNT, PASSWORD, MideaStack, setup_account_entry
+
+
+@pytest.fixture
+def loopback(network_adapters: list[Adapter]) -> None:
+    """Let discovery broadcast on the loopback network (nothing leaves the machine)."""
+    network_adapters.append(LOOPBACK_ADAPTER)
+
+
+async def _menu(hass: HomeAssistant, choice: str) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "midea"}
+    )
+    assert result["type"] is FlowResultType.MENU
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": choice}
+    )
+
+
+def _account_input(stack: MideaStack, password: str = PASSWORD) -> dict[str, Any]:
+    return {
+        "account": ACCOUNT,
+        "password": password,
+        "cloud": "NetHome Plus",
+        "advanced": {"api_url": stack.cloud.url, "discovery_port": stack.discovery_port},
+    }
+
+
+async def _unload_all(hass: HomeAssistant) -> None:
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_account_creates_one_entry_for_every_appliance(
+    hass: HomeAssistant, stack: MideaStack, loopback: None
+) -> None:
+    """Sign in, find both appliances on the LAN, fetch their keys: one entry, both running."""
+    result = await _menu(hass, "midea_account")
+    assert result["step_id"] == "midea_account"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _account_input(stack)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    assert result["title"] == ACCOUNT
+    appliances = result["data"]["appliances"]
+    record = appliances[str(stack.dehumidifier.appliance_id)]
+    assert record["token"] == stack.dehumidifier.token
+    assert record["key"] == stack.dehumidifier.key
+    assert record["port"] == stack.dehumidifier_server.port
+    assert record["name"] == "Cellar"
+    assert str(stack.air_conditioner.appliance_id) in appliances
+    await hass.async_block_till_done()
+    assert hass.states.get("humidifier.cellar") is not None
+    assert hass.states.get("climate.bedroom") is not None
+    assert stack.cloud.requests.count("/v1/iot/secure/getToken") >= 2
+    # The same account again is refused.
+    again = await _menu(hass, "midea_account")
+    again = await hass.config_entries.flow.async_configure(again["flow_id"], _account_input(stack))
+    assert again["type"] is FlowResultType.ABORT
+    assert again["reason"] == "already_configured"
+    await _unload_all(hass)
+
+
+async def test_account_with_refused_key_asks_for_it(
+    hass: HomeAssistant, stack: MideaStack, loopback: None
+) -> None:
+    """Error 9999 for one appliance: a step explains it and takes its token and key by hand."""
+    stack.account.refuse_token.add(stack.air_conditioner.appliance_id)
+    result = await _menu(hass, "midea_account")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _account_input(stack)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "midea_account_keys"
+    assert result["description_placeholders"]["name"] == "Bedroom"
+    assert result["description_placeholders"]["ready"] == "Cellar"
+    # Malformed, then wrong token, then wrong key, then right.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"token": "xyz", "key": "00"}
+    )
+    assert result["errors"] == {"token": "invalid_token", "key": "invalid_key"}
+    appliance = stack.air_conditioner
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"token": "ab" * 64, "key": appliance.key}
+    )
+    assert result["errors"] == {"base": "wrong_token"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"token": appliance.token, "key": "cd" * 32}
+    )
+    assert result["errors"] == {"base": "wrong_key"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"token": appliance.token.upper(), "key": appliance.key}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["appliances"][str(appliance.appliance_id)]["key"] == appliance.key
+    await hass.async_block_till_done()
+    await _unload_all(hass)
+
+
+async def test_account_skipping_a_refused_appliance_keeps_the_others(
+    hass: HomeAssistant, stack: MideaStack, loopback: None
+) -> None:
+    """Leaving token and key empty skips that appliance; the entry holds the others."""
+    stack.account.refuse_token.add(stack.air_conditioner.appliance_id)
+    result = await _menu(hass, "midea_account")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _account_input(stack)
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert list(result["data"]["appliances"]) == [str(stack.dehumidifier.appliance_id)]
+    await hass.async_block_till_done()
+    await _unload_all(hass)
+
+
+async def test_account_all_refused_and_skipped_aborts(
+    hass: HomeAssistant, stack: MideaStack, loopback: None
+) -> None:
+    """Every appliance refused and skipped: nothing to create."""
+    stack.account.refuse_token.update(
+        {stack.dehumidifier.appliance_id, stack.air_conditioner.appliance_id}
+    )
+    result = await _menu(hass, "midea_account")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _account_input(stack)
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "midea_account_keys"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_appliances_configured"
+
+
+async def test_account_errors(hass: HomeAssistant, stack: MideaStack, loopback: None) -> None:
+    """Wrong password, cloud outage, unreachable cloud, nothing on the LAN; then success."""
+    result = await _menu(hass, "midea_account")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _account_input(stack, password="wrong")
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    stack.cloud.outage = True
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _account_input(stack)
+    )
+    assert result["errors"] == {"base": "cannot_connect_cloud"}
+    stack.cloud.outage = False
+    stack.cloud.failing.add("/v1/appliance/user/list/get")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _account_input(stack)
+    )
+    assert result["errors"] == {"base": "cloud_error"}
+    stack.cloud.failing.clear()
+    unreachable = _account_input(stack)
+    unreachable["advanced"]["api_url"] = "http://127.0.0.1:9"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], unreachable)
+    assert result["errors"] == {"base": "cannot_connect_cloud"}
+    stack.dehumidifier.faults.ignore_discovery = True
+    stack.air_conditioner.faults.ignore_discovery = True
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _account_input(stack)
+    )
+    assert result["errors"] == {"base": "no_appliances_found"}
+    stack.dehumidifier.faults.ignore_discovery = False
+    stack.air_conditioner.faults.ignore_discovery = False
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _account_input(stack)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    await _unload_all(hass)
+
+
+def _appliance_input(stack: MideaStack) -> dict[str, Any]:
+    return {"host": "127.0.0.1", "advanced": {"discovery_port": stack.discovery_port}}
+
+
+async def test_single_appliance_v3(hass: HomeAssistant, stack: MideaStack) -> None:
+    """By address: two appliances answer there, pick one, then its token and key."""
+    result = await _menu(hass, "midea_appliance")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _appliance_input(stack)
+    )
+    assert result["step_id"] == "midea_appliance_pick"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"appliance": str(stack.dehumidifier.appliance_id)}
+    )
+    assert result["step_id"] == "midea_appliance_keys"
+    appliance = stack.dehumidifier
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"token": "ab" * 64, "key": appliance.key}
+    )
+    assert result["errors"] == {"base": "wrong_token"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"token": appliance.token, "key": "cd" * 32}
+    )
+    assert result["errors"] == {"base": "wrong_key"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"token": appliance.token, "key": appliance.key}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == str(appliance.appliance_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("humidifier.dehumidifier_9019") is not None
+    # Already configured: the same appliance again aborts.
+    again = await _menu(hass, "midea_appliance")
+    again = await hass.config_entries.flow.async_configure(
+        again["flow_id"], _appliance_input(stack)
+    )
+    again = await hass.config_entries.flow.async_configure(
+        again["flow_id"], {"appliance": str(appliance.appliance_id)}
+    )
+    assert again["type"] is FlowResultType.ABORT
+    assert again["reason"] == "already_configured"
+    await _unload_all(hass)
+
+
+async def test_single_appliance_v2_and_errors(hass: HomeAssistant, stack_v2: MideaStack) -> None:
+    """No answer, then a V2 appliance alone at its address: no token needed."""
+    result = await _menu(hass, "midea_appliance")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"host": "127.0.0.1", "advanced": {"discovery_port": 9}}
+    )
+    assert result["errors"] == {"base": "no_answer"}
+    stack_v2.dehumidifier.faults.ignore_discovery = True
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _appliance_input(stack_v2)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["appliances"][str(stack_v2.air_conditioner.appliance_id)]["protocol"] == 2
+    await hass.async_block_till_done()
+    await _unload_all(hass)
+
+
+async def test_single_appliance_unsupported(hass: HomeAssistant, socket_enabled: None) -> None:
+    """An appliance of another type (a 0xFA fan) is refused with its own error."""
+    fan = default_air_conditioner(protocol=2)
+    fan.device_type = 0xFA  # type: ignore[misc]
+    server = MideaLanServer(fan)
+    from emulators.midea import MideaDiscoveryResponder
+
+    responder = MideaDiscoveryResponder()
+    await server.start()
+    responder.register(server)
+    await responder.start()
+    try:
+        result = await _menu(hass, "midea_appliance")
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {"host": "127.0.0.1", "advanced": {"discovery_port": responder.ports[0]}},
+        )
+        assert result["errors"] == {"base": "unsupported"}
+    finally:
+        await responder.stop()
+        await server.stop()
+
+
+async def test_reauth(hass: HomeAssistant, stack: MideaStack) -> None:
+    """The account's password again; a wrong one is refused first."""
+    entry = await setup_account_entry(hass, stack)
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "midea_reauth_confirm"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"password": "wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    stack.cloud.accounts[ACCOUNT].password = "new password"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"password": "new password"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data["password"] == "new password"
+    await hass.async_block_till_done()
+    await _unload_all(hass)
+
+
+async def test_reconfigure(hass: HomeAssistant, stack: MideaStack) -> None:
+    """A new token and key for one appliance (checked), or a wrong key (refused)."""
+    entry = await setup_account_entry(hass, stack)
+    appliance = stack.air_conditioner
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "midea_reconfigure"
+    base = {"appliance": str(appliance.appliance_id), "host": "127.0.0.1"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**base, "token": appliance.token, "key": "00" * 32}
+    )
+    assert result["errors"] == {"base": "wrong_key"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**base, "token": appliance.token, "key": appliance.key}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    await _unload_all(hass)
+
+
+async def test_discovery_updates_address_and_offers_new(
+    hass: HomeAssistant, stack: MideaStack
+) -> None:
+    """Background discovery: a known appliance gets its new port without a reload; an unknown
+    one is offered."""
+    entry = await setup_account_entry(hass, stack)
+    source = entry.runtime_data.runtime.source
+    appliance = stack.dehumidifier
+    await stack.dehumidifier_server.stop()
+    stack.dehumidifier_server.port = 0
+    await stack.dehumidifier_server.start()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={
+            "family": "midea",
+            "appliance_id": appliance.appliance_id,
+            "host": "127.0.0.1",
+            "port": stack.dehumidifier_server.port,
+            "mac": appliance.mac,
+            "device_type": 0xA1,
+            "protocol": 3,
+        },
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    record = entry.data["appliances"][str(appliance.appliance_id)]
+    assert record["port"] == stack.dehumidifier_server.port
+    await hass.async_block_till_done()
+    client = source.clients[str(appliance.appliance_id)]
+    while not client.available or client.config.port != stack.dehumidifier_server.port:
+        await hass.async_block_till_done()
+        import asyncio
+
+        await asyncio.sleep(0.02)
+    assert entry.state.recoverable  # not reloaded: the same source still runs
+    assert entry.runtime_data.runtime.source is source
+    # An appliance no entry knows is offered.
+    new = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={
+            "family": "midea",
+            "appliance_id": 1234567,
+            "host": "127.0.0.1",
+            "port": 6444,
+            "mac": None,
+            "device_type": 0xAC,
+            "protocol": 3,
+        },
+    )
+    assert new["step_id"] == "midea_discovery_confirm"
+    await _unload_all(hass)
+
+
+async def test_dhcp_updates_a_registered_appliance(hass: HomeAssistant, stack: MideaStack) -> None:
+    """DHCP sees a registered appliance's MAC at an address: the entry follows it."""
+    entry = await setup_account_entry(hass, stack)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_DHCP},
+        data=DhcpServiceInfo(ip="127.0.0.1", hostname="midea", macaddress="88c29c963bb0"),
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    other = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_DHCP},
+        data=DhcpServiceInfo(ip="127.0.0.1", hostname="x", macaddress="001122334455"),
+    )
+    assert other["reason"] == "not_supported"
+    assert entry.data["appliances"][str(stack.dehumidifier.appliance_id)]["host"] == "127.0.0.1"
+    await _unload_all(hass)
+
+
+async def test_options_follow_some_appliances(hass: HomeAssistant, stack: MideaStack) -> None:
+    """The options choose which appliances the entry runs."""
+    entry = await setup_account_entry(hass, stack)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "scan_interval": 60,
+            "burst_interval": 2,
+            "burst_cycles": 3,
+            "follow": [str(stack.dehumidifier.appliance_id)],
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert hass.states.get("humidifier.cellar") is not None
+    assert hass.states.get("climate.bedroom") is None or (
+        hass.states.get("climate.bedroom").state == "unavailable"
+    )
+    await _unload_all(hass)
