@@ -58,6 +58,15 @@ class Resolved:
     """Names of listed appliances that did not answer on the LAN."""
 
 
+def account_title(account: str) -> str:
+    """An entry title that does not give the account's e-mail address away.
+
+    ``comfee@example.com`` -> ``Midea c***@example.com`` (Home Assistant logs entry titles).
+    """
+    local, at, domain = account.strip().partition("@")
+    return f"Midea {local[:1]}***{at}{domain}" if at else "Midea account"
+
+
 def make_cloud(hass: HomeAssistant, data: Mapping[str, Any]) -> MideaCloud:
     """midea-local's client of the entry's cloud, on Home Assistant's aiohttp session.
 

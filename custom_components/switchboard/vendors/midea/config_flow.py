@@ -42,6 +42,7 @@ from ...const import CONF_FAMILY
 from .client import ApplianceConfig, UnsupportedAppliance, async_check_appliance
 from .cloud import (
     CloudFailed,
+    account_title,
     appliance_config,
     async_list,
     async_login,
@@ -235,7 +236,7 @@ class MideaFlow(ConfigFlow):
                 return self.async_abort(reason="no_appliances_configured")
             data = self._midea_account
             return self.async_create_entry(
-                title=data[CONF_ACCOUNT],
+                title=account_title(data[CONF_ACCOUNT]),
                 data={
                     CONF_FAMILY: FAMILY_KEY,
                     **data,
