@@ -806,7 +806,13 @@ class SeplPlatform:
         except FormatError as err:
             return 500, str(err)
         self.events.append(
-            {"device_id": device.id, "service_id": service["id"], "value": value, "uri": uri}
+            {
+                "device_id": device.id,
+                "service_id": service["id"],
+                "value": value,
+                "uri": uri,
+                "at": time.monotonic(),
+            }
         )
         return 200, "ok"
 

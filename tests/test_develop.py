@@ -27,8 +27,9 @@ INDI_AVAILABLE = shutil.which("indiserver") is not None
 STACK_PORTS = (
     r"^       email .*API URL http://127\.0\.0\.1:(\d+),.*\(broker 127\.0\.0\.1:(\d+),",
     r"^     INDI: .*port (\d+) ",
+    r"^     SEPL: .*URL ws://127\.0\.0\.1:(\d+),",
 )
-"""Ports of the Meross cloud and broker and of indiserver: nothing may listen there after."""
+"""Ports of the Meross cloud and broker, indiserver and the SEPL platform: none listens after."""
 
 INDI_EXPECTED = (
     r"^ok   INDI: add server: entry 'INDI 127\.0\.0\.1:\d+'; "
@@ -38,6 +39,11 @@ INDI_EXPECTED = (
 )
 
 EXPECTED = (
+    r"^ok   SEPL: add the platform connector: entry 'SEPL switchboard@127\.0\.0\.1:\d+'",
+    r"^ok   SEPL: platform command turn_off for switch\.\w+: status 200 in \d+ ms, "
+    r"Home Assistant state off, platform event \{\"state\": \"off\"",
+    r"^ok   SEPL: platform command turn_on for switch\.\w+: status 200 in \d+ ms, "
+    r"Home Assistant state on, platform event \{\"state\": \"on\"",
     r"^ok   home assistant started: ",
     r"^ok   onboarding: ",
     r"^ok   MaxSmart: config flow menu: ",
@@ -112,6 +118,6 @@ async def test_develop_check() -> None:
         for match in re.finditer(pattern, text, re.MULTILINE)
         for port in match.groups()
     ]
-    assert len(ports) == (3 if INDI_AVAILABLE else 2), text
+    assert len(ports) == (4 if INDI_AVAILABLE else 3), text
     assert not _listening(ports), f"still listening on {_listening(ports)} after the check"
     assert elapsed < 90, f"took {elapsed:.0f} s:\n{text}"

@@ -28,7 +28,9 @@ free HTTP port and drives Home Assistant through its REST API only: onboarding, 
 stack's check (MaxSmart: the config flow with discovery, a port toggled off and on with the
 switch state and the power read back, a second strip added by address; Meross: the account
 added through the config flow, the plug's switch turned on, a push from the plug seen; INDI:
-the server added, the simulators' entities found, the telescope connected). Each step prints one
+the server added, the simulators' entities found, the telescope connected; SEPL: the platform
+connector added, a MaxSmart port switched off and on by platform commands, its state events seen
+on the emulated platform). Each step prints one
 line, ``ok   <step>[: detail]``, ``note <step>: detail`` (informational) or
 ``FAIL <step>: reason``; the exit status is 0 only if no step failed. The run is bounded by
 ``--timeout`` (180 s by default) and always stops everything before exiting.
@@ -103,6 +105,7 @@ from emulators.meross import (
     MerossThermostat,
 )
 from emulators.mosquitto import Mosquitto, MosquittoError, free_port, mosquitto_available
+from emulators.sepl import SeplPlatform
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """The repository (``scripts/develop`` runs from here)."""
@@ -1017,7 +1020,137 @@ def _port_free(port: int) -> bool:
     return True
 
 
-STACKS: list[Callable[[], Stack]] = [MaxSmartStack, MerossStack, IndiStack]
+SEPL_PORT = 8093
+"""The platform connector's port in the client library's default configuration."""
+SEPL_USER = "switchboard"
+SEPL_PASSWORD = "switchboard-sepl"  # noqa: S105 - the emulated account of the dev stack
+
+
+class SeplStack(Stack):
+    """The emulated SEPL platform connector with one account (``emulators/sepl.py``).
+
+    Interactive: ``ws://127.0.0.1:8093`` if free, else a free port; ``--check``: a free port.
+    Its check runs after the MaxSmart stack's (a strip's switches exist): the connector entry
+    is added through the config flow, a platform command switches a MaxSmart port off and on,
+    and the port's state events arrive on the platform.
+    """
+
+    name = "SEPL"
+
+    def __init__(self) -> None:
+        """Nothing runs before :meth:`start`."""
+        self.platform: SeplPlatform | None = None
+
+    @override
+    async def start(self, context: StackContext) -> None:
+        """Start the platform emulator with the account."""
+        port = SEPL_PORT if not context.check and _port_free(SEPL_PORT) else 0
+        self.platform = SeplPlatform(users={SEPL_USER: SEPL_PASSWORD}, port=port)
+        try:
+            await self.platform.start()
+        except OSError as err:
+            self.platform = None
+            raise StackError(f"SEPL: cannot listen: {err}") from err
+
+    @override
+    async def stop(self) -> None:
+        """Stop the platform emulator."""
+        platform, self.platform = self.platform, None
+        if platform is not None:
+            with contextlib.suppress(Exception):
+                await platform.stop()
+
+    @override
+    def describe(self) -> list[str]:
+        """What to enter; the device types are preloaded."""
+        url = self.platform.url if self.platform else "?"
+        return [
+            "SEPL: Add integration > Switchboard > SEPL platform connector: "
+            f"URL {url}, user {SEPL_USER}, password {SEPL_PASSWORD} (device types preloaded; "
+            "every Switchboard entity becomes a platform device)",
+        ]
+
+    @override
+    async def check(self, hass: HassClient, report: CheckReport) -> None:
+        """Connect Home Assistant, switch a MaxSmart port from the platform, see its events."""
+        platform = self.platform
+        assert platform is not None
+        async with report.step("SEPL: add the platform connector") as step:
+            flow = await hass.flow_start("switchboard")
+            if "sepl" not in flow.get("menu_options", []):
+                raise CheckFailed(f"expected a menu offering sepl, got {flow}")
+            await hass.flow_step(flow["flow_id"], {"next_step_id": "sepl"})
+            result = await hass.flow_step(
+                flow["flow_id"],
+                {
+                    "url": platform.url,
+                    "username": SEPL_USER,
+                    "password": SEPL_PASSWORD,
+                    "verify_ssl": True,
+                },
+            )
+            if result.get("type") != "create_entry":
+                raise CheckFailed(f"no entry created: {result.get('errors') or result}")
+            step.detail = f"entry {result.get('title')!r}"
+        async with report.step("SEPL: devices synchronised") as step:
+            uri, entity = await self._maxsmart_port(hass, platform)
+            step.detail = f"{len(platform.devices)} platform devices; {entity} is {uri}"
+        for service, expected in (("turn_off", "off"), ("turn_on", "on")):
+            async with report.step(f"SEPL: platform command {service} for {entity}") as step:
+                started = time.monotonic()
+                response = await platform.async_command(SEPL_USER, uri, service, within=15)
+                outputs = response["outputs"]
+                if outputs.get("status") != 200:
+                    raise CheckFailed(f"response {outputs}")
+                state = await _wait_state(hass, entity, expected, 10)
+                event = await _wait_sepl_event(platform, uri, expected)
+                step.detail = (
+                    f"status 200 in {1000 * (time.monotonic() - started):.0f} ms, "
+                    f"Home Assistant state {state}, platform event {event}"
+                )
+
+    @staticmethod
+    async def _maxsmart_port(hass: HassClient, platform: SeplPlatform) -> tuple[str, str]:
+        """The uri and entity id of a MaxSmart port switch once the platform listens to it."""
+        deadline = time.monotonic() + 30
+        while True:
+            states = await hass.states()
+            names = {
+                str(state["attributes"].get("friendly_name")): entity_id
+                for entity_id, state in states.items()
+                if entity_id.startswith("switch.")
+            }
+            for (_user, uri), device in sorted(platform.devices.items()):
+                entity = names.get(device.name)
+                listened = any(uri in session.listening for session in platform.sessions)
+                if (
+                    entity is not None
+                    and listened
+                    and device.tags.get("domain") == "switch"
+                    and " Port " in device.name
+                    and states[entity]["state"] == "on"
+                ):
+                    return uri, entity
+            if time.monotonic() > deadline:
+                raise CheckFailed(
+                    f"no MaxSmart port switch among {len(platform.devices)} platform devices"
+                )
+            await asyncio.sleep(0.25)
+
+
+async def _wait_sepl_event(platform: SeplPlatform, uri: str, state: str) -> str:
+    """Until the platform received a ``state`` event of ``uri`` with that state."""
+    deadline = time.monotonic() + 10
+    while True:
+        for event in reversed(platform.events):
+            if event.get("uri") == uri and event["value"].get("state", {}).get("state") == state:
+                return json.dumps(event["value"]["state"])
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"no state event {state!r} for {uri}")
+        await asyncio.sleep(0.1)
+
+
+STACKS: list[Callable[[], Stack]] = [MaxSmartStack, MerossStack, IndiStack, SeplStack]
 """The registry: one factory per family (see the module docstring); started in this order."""
 
 
