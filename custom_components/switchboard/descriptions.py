@@ -47,13 +47,18 @@ class SwitchboardEntityDescription(EntityDescription):
     no state attribute, such as a button). ``name_attribute`` names an attribute whose value
     is the entity's name (MaxSmart port names, INDI labels), overriding ``translation_key``.
     ``extra_attributes`` pairs state-attribute names with device attributes (INDI vector
-    state), as ``(("state", "focus_abs_state"),)``.
+    state), as ``(("state", "focus_abs_state"),)``. ``name_placeholders`` pairs placeholders
+    of the translated name with device attributes whose current value fills them, so that
+    every entity of a MaxSmart port follows the port's name: ``"{port} power"`` with
+    ``(("port", "port_1_name"),)`` reads "Monitor power" (``translation_placeholders`` holds
+    the value used while the device gives none).
     """
 
     platform: ClassVar[Platform]
     attribute: str | None = None
     name_attribute: str | None = None
     extra_attributes: tuple[tuple[str, str], ...] = ()
+    name_placeholders: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

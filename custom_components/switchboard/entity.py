@@ -66,6 +66,7 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
             description.attribute,
             description.name_attribute,
             *(key for _, key in description.extra_attributes),
+            *(key for _, key in description.name_placeholders),
         )
         return tuple(key for key in keys if key)
 
@@ -172,7 +173,11 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
 
     @property
     def name(self) -> Any:
-        """The name from ``name_attribute`` when the device provides one."""
+        """The name from ``name_attribute`` when the device provides one.
+
+        Otherwise the translated name with its ``name_placeholders`` filled from the device's
+        current attributes (a port's sensors follow the port's name), else Home Assistant's.
+        """
         if (
             (key := self.entity_description.name_attribute)
             and (state := self.device_state)
@@ -180,7 +185,27 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
             and name
         ):
             return name
+        if (name := self._name_from_placeholders()) is not None:
+            return name
         return super().name
+
+    def _name_from_placeholders(self) -> str | None:
+        """The translated name filled from the device (None without ``name_placeholders``)."""
+        description = self.entity_description
+        platform = self.platform_data
+        if not description.name_placeholders or not description.translation_key or not platform:
+            return None
+        template = platform.platform_translations.get(
+            f"component.{DOMAIN}.entity.{platform.domain}.{description.translation_key}.name"
+        )
+        if template is None:
+            return None
+        values = dict(description.translation_placeholders or {})
+        if state := self.device_state:
+            for placeholder, key in description.name_placeholders:
+                if isinstance(value := state.value(key), str) and value:
+                    values[placeholder] = value
+        return template.format(**values)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:

@@ -18,10 +18,12 @@ Ctrl-C (SIGINT) or SIGTERM stops Home Assistant (SIGTERM, then SIGKILL after 30 
 stack. Home Assistant runs in its own process group with a parent-death signal, so it also
 stops if this process is killed. A restart requested from the UI (exit code 100) starts Home
 Assistant again. Home Assistant runs with ``--skip-pip``: ``scripts/setup`` installs what it
-needs and it never changes ``.venv``. Onboarding asks for a user only (plus analytics): its
-location step is pre-marked done in a fresh ``config/``, because ``configuration.yaml`` sets
-location and units and that step would set up ``met``, ``radio_browser`` and
-``google_translate``, whose packages are not installed.
+needs and it never changes ``.venv``. Onboarding is Home Assistant's own (user, location,
+analytics). Home Assistant's console output goes to ``config/home-assistant.console.log`` so the
+instructions stay on screen; Enter (or ``scripts/develop --info`` from another terminal) prints
+them again. ``config/`` keeps its state across runs; ``--fresh`` empties it first.
+``--isolated`` runs the same interactively but as ``--check`` does (temporary config, free
+ports, private addresses), beside another run: the browser test (``tests/e2e``) uses it.
 
 ``--check`` runs the same stacks headless against a fresh temporary copy of ``config/`` on a
 free HTTP port and drives Home Assistant through its REST API only: onboarding, then each
@@ -394,6 +396,7 @@ class _StripSpec:
     firmware: str
     port_count: int
     mac: str
+    port_names: tuple[str, ...]
 
 
 class MaxSmartStack(Stack):
@@ -430,6 +433,7 @@ class MaxSmartStack(Stack):
                 firmware="1.30",
                 port_count=6,
                 mac="BC:2B:00:00:00:02",
+                port_names=("Monitor", "Desk lamp", "Laptop", "Speakers", "Printer", "Charger"),
             ),
             _StripSpec(
                 name="Rack",
@@ -439,6 +443,7 @@ class MaxSmartStack(Stack):
                 firmware="2.11",
                 port_count=6,
                 mac="BC:2B:00:00:00:03",
+                port_names=("Router", "NAS", "Switch", "Modem", "Camera hub", "Fan"),
             ),
         ]
 
@@ -457,6 +462,7 @@ class MaxSmartStack(Stack):
                 "port_count": spec.port_count,
                 "firmware": spec.firmware,
                 "mac": spec.mac,
+                "port_names": spec.port_names,
             }
             emulator = MaxSmartEmulator(host, 80, 8888, **kwargs)
             try:
@@ -598,7 +604,7 @@ class MaxSmartStack(Stack):
                     break
                 await asyncio.sleep(0.25)
             states = await hass.states()
-            switch, power = _port_entities(states, entities, port=1)
+            switch, power = _port_entities(states, entities, emulator.port_names[0])
             step.detail = (
                 f"{sum(e.startswith('switch.') for e in entities)} switches, "
                 f"{sum(e.startswith('sensor.') for e in entities)} sensors; "
@@ -645,19 +651,23 @@ def _expect_entry(result: dict[str, Any], emulator: MaxSmartEmulator) -> str:
 
 
 def _port_entities(
-    states: dict[str, dict[str, Any]], entities: set[str], port: int
+    states: dict[str, dict[str, Any]], entities: set[str], port_name: str
 ) -> tuple[str, str]:
-    """The switch of ``port`` and its power sensor among ``entities`` (by friendly name)."""
+    """The switch of the port named ``port_name`` on the strip and its power sensor.
+
+    Found among ``entities`` by friendly name: ``<strip> <port name>`` and
+    ``<strip> <port name> power``, the names a user sees.
+    """
     names = {
         entity: str(states[entity]["attributes"].get("friendly_name", ""))
         for entity in entities
         if entity in states
     }
     switches = [
-        e for e, n in names.items() if e.startswith("switch.") and n.endswith(f"Port {port}")
+        e for e, n in names.items() if e.startswith("switch.") and n.endswith(f" {port_name}")
     ]
     if len(switches) != 1:
-        raise CheckFailed(f"no single 'Port {port}' switch among {sorted(entities)}")
+        raise CheckFailed(f"no single {port_name!r} switch among {sorted(entities)}")
     switch = switches[0]
     power_name = f"{names[switch]} power"
     sensors = [e for e, n in names.items() if e.startswith("sensor.") and n == power_name]
@@ -1169,11 +1179,12 @@ def prepare_config(config_dir: Path, port: int) -> None:
     * ``.storage/http``: Home Assistant's HTTP settings (rewritten on every start) as a confirmed
       configuration listening on 127.0.0.1:``port`` only. Home Assistant 2026.10 would import an
       ``http:`` YAML section once as a trial that reverts after five minutes unless confirmed
-      in the UI, and ignore the YAML afterwards, so ``configuration.yaml`` has none;
-    * ``.storage/onboarding`` (only if absent): onboarding's location step marked done. The
-      location, time zone, country and units come from ``configuration.yaml``, and that step
-      would set up ``met``, ``radio_browser`` and ``google_translate``, whose packages are not
-      installed (Home Assistant runs with ``--skip-pip``).
+      in the UI, and ignore the YAML afterwards, so ``configuration.yaml`` has none.
+
+    Onboarding is left to Home Assistant: every step (user, location, analytics) is the
+    frontend's own. Its location step also starts ``met``, ``radio_browser`` and
+    ``google_translate``, whose packages are not installed (``--skip-pip``): Home Assistant
+    logs that, and onboarding is not affected.
     """
     components = config_dir / "custom_components"
     components.mkdir(parents=True, exist_ok=True)
@@ -1219,15 +1230,24 @@ def prepare_config(config_dir: Path, port: int) -> None:
         },
     }
     (storage / "http").write_text(json.dumps(http, indent=2) + "\n")
-    onboarding = storage / "onboarding"
-    if not onboarding.exists():
-        seeded = {
-            "version": 4,
-            "minor_version": 1,
-            "key": "onboarding",
-            "data": {"done": ["core_config"]},
-        }
-        onboarding.write_text(json.dumps(seeded, indent=2) + "\n")
+
+
+def clear_state(config_dir: Path) -> list[str]:
+    """``--fresh``: delete everything in ``config_dir`` but ``configuration.yaml``.
+
+    That is Home Assistant's state (``.storage/``: users, entries, entities), its database and
+    logs. Returns the names removed.
+    """
+    removed: list[str] = []
+    for path in sorted(config_dir.iterdir()):
+        if path.name == "configuration.yaml":
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        removed.append(path.name)
+    return removed
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -1394,12 +1414,35 @@ async def run_check(limit: float = CHECK_TIMEOUT) -> int:
     return 1 if report.failed else 0
 
 
-async def run_interactive(port: int, stop: asyncio.Event) -> int:
-    """Run the stacks and Home Assistant with ``config/`` until ``stop`` is set; exit code.
+INFO_FILE = "develop-info.txt"
+"""Written into the config directory once Home Assistant is up: what the banner said."""
 
+CONSOLE_LOG = "home-assistant.console.log"
+"""Home Assistant's console output (its own log is ``home-assistant.log`` beside it)."""
+
+
+async def run_interactive(port: int, stop: asyncio.Event, *, isolated: bool = False) -> int:
+    """Run the stacks and Home Assistant until ``stop`` is set; return an exit code.
+
+    With ``config/`` on ``port``; ``isolated`` (``--isolated``) uses a temporary copy of
+    ``config/``, a free HTTP port (``port`` 0) and the stacks' private addresses and free ports,
+    as ``--check`` does, so it can run beside another run (the browser test uses it).
+    Home Assistant's console goes to :data:`CONSOLE_LOG` in the config directory, so the
+    instructions stay readable; they are printed again on Enter and by ``--info``.
     Returns 1 at once if ``port`` is taken on 127.0.0.1 or a stack cannot start, else Home
     Assistant's exit code (0 after Ctrl-C).
     """
+    if not isolated:
+        return await _run_interactive(CONFIG_DIR, port, stop, isolated=False)
+    with tempfile.TemporaryDirectory(prefix="switchboard-develop-") as tmp:
+        config_dir = Path(tmp)
+        shutil.copy2(CONFIG_DIR / "configuration.yaml", config_dir / "configuration.yaml")
+        return await _run_interactive(config_dir, port or free_port(), stop, isolated=True)
+
+
+async def _run_interactive(
+    config_dir: Path, port: int, stop: asyncio.Event, *, isolated: bool
+) -> int:
     report = CheckReport()
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -1412,15 +1455,20 @@ async def run_interactive(port: int, stop: asyncio.Event) -> int:
             flush=True,
         )
         return 1
-    prepare_config(CONFIG_DIR, port)
+    prepare_config(config_dir, port)
+    info_file = config_dir / INFO_FILE
+    info_file.unlink(missing_ok=True)
     url = f"http://127.0.0.1:{port}"
-    context = StackContext(check=False, config_dir=CONFIG_DIR, hass_url=url)
+    context = StackContext(check=isolated, config_dir=config_dir, hass_url=url)
     try:
         stacks = await _start_stacks(context, report)
     except StackError as err:
         print(f"scripts/develop: {err}", file=sys.stderr, flush=True)
         return 1
-    hass_process = HomeAssistantProcess(CONFIG_DIR)
+    console_log = config_dir / CONSOLE_LOG
+    hass_process = HomeAssistantProcess(config_dir, console_log)
+    print(f"scripts/develop: starting Home Assistant (console: {console_log})", flush=True)
+    stop_reprint = _reprint_on_enter(info_file)
     code = 0
     try:
         while True:
@@ -1435,7 +1483,11 @@ async def run_interactive(port: int, stop: asyncio.Event) -> int:
                     waiter.cancel()
                     break
                 if waiter.exception() is None:
-                    _print_banner(url, stacks)
+                    banner = _banner(url, config_dir, stacks, isolated=isolated)
+                    info_file.write_text(banner)
+                    print(banner, flush=True)
+                else:
+                    print(f"scripts/develop: {waiter.exception()}", flush=True)
             exited = asyncio.ensure_future(hass_process.wait())
             stopper = asyncio.ensure_future(stop.wait())
             await asyncio.wait({exited, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -1450,22 +1502,65 @@ async def run_interactive(port: int, stop: asyncio.Event) -> int:
             print("scripts/develop: restarting Home Assistant", flush=True)
     finally:
         print("scripts/develop: stopping Home Assistant and the emulators", flush=True)
+        if stop_reprint is not None:
+            stop_reprint()
+        info_file.unlink(missing_ok=True)
         await hass_process.stop()
         await _stop_stacks(stacks)
     print("scripts/develop: stopped", flush=True)
     return code
 
 
-def _print_banner(url: str, stacks: Sequence[Stack]) -> None:
+def _reprint_on_enter(info_file: Path) -> Callable[[], None] | None:
+    """On a terminal, print the instructions again whenever Enter is pressed.
+
+    Returns the function that stops listening (None when stdin is not a terminal).
+    """
+    if not sys.stdin.isatty():
+        return None
+    loop = asyncio.get_running_loop()
+    fd = sys.stdin.fileno()
+
+    def on_input() -> None:
+        sys.stdin.readline()
+        with contextlib.suppress(OSError):
+            print(info_file.read_text(), flush=True)
+
+    def stop_listening() -> None:
+        loop.remove_reader(fd)
+
+    loop.add_reader(fd, on_input)
+    return stop_listening
+
+
+def print_info(config_dir: Path = CONFIG_DIR) -> int:
+    """``--info``: print the instructions of the run using ``config_dir``; 1 if none runs."""
+    try:
+        print((config_dir / INFO_FILE).read_text(), flush=True)
+    except OSError:
+        print("scripts/develop: no development stack is running (start it with scripts/develop)")
+        return 1
+    return 0
+
+
+def _banner(url: str, config_dir: Path, stacks: Sequence[Stack], *, isolated: bool) -> str:
+    """The instructions: where Home Assistant and its logs are, what to enter per stack."""
+    state = (
+        "a temporary copy, deleted on exit"
+        if isolated
+        else "kept across runs (users, entries, history); scripts/develop --fresh starts empty"
+    )
     lines = [
         "",
         f"Home Assistant is up: {url}  (Ctrl-C stops everything)",
-        f"  config: {CONFIG_DIR} (log: config/home-assistant.log)",
+        f"  config: {config_dir} ({state})",
+        f"  logs: {config_dir / 'home-assistant.log'} (console: {config_dir / CONSOLE_LOG})",
+        "  instructions again: press Enter here, or run scripts/develop --info",
         "  first visit: create a user (onboarding), then add Switchboard:",
     ]
     for stack in stacks:
         lines.extend(f"  {line}" for line in stack.describe())
-    print("\n".join(lines) + "\n", flush=True)
+    return "\n".join(lines) + "\n"
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -1482,7 +1577,27 @@ def _build_parser() -> argparse.ArgumentParser:
         help="run headless in a temporary config, drive it over the REST API, exit 0 if all ok",
     )
     parser.add_argument(
-        "--port", type=int, default=None, help="HTTP port (default 8123; --check: a free port)"
+        "--isolated",
+        action="store_true",
+        help="interactive, but in a temporary config on a free port with the stacks' private "
+        "addresses and free ports (as --check); runs beside another run",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start from an empty config/ (deletes its users, entries, history and logs; "
+        "configuration.yaml stays)",
+    )
+    parser.add_argument(
+        "--info",
+        action="store_true",
+        help="print the instructions of the running scripts/develop again and exit",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="HTTP port (default 8123; --check and --isolated: a free port)",
     )
     parser.add_argument(
         "--timeout",
@@ -1508,12 +1623,33 @@ async def _main(args: argparse.Namespace) -> int:
             return 130
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if args.isolated:
+        return await run_interactive(args.port or 0, stop, isolated=True)
     return await run_interactive(args.port or DEFAULT_HTTP_PORT, stop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m devtools.develop``; returns the exit status."""
     args = _build_parser().parse_args(argv)
+    if args.info:
+        return print_info()
+    if args.fresh:
+        if args.check or args.isolated:
+            print("scripts/develop: --check and --isolated always start empty", flush=True)
+        elif (CONFIG_DIR / INFO_FILE).exists():
+            print(
+                f"scripts/develop: another scripts/develop runs on config/ ({INFO_FILE} exists); "
+                "stop it first",
+                flush=True,
+            )
+            return 1
+        else:
+            removed = clear_state(CONFIG_DIR)
+            print(
+                f"scripts/develop: --fresh: removed {', '.join(removed) or 'nothing'} "
+                f"from {CONFIG_DIR}",
+                flush=True,
+            )
     if args.check and args.port is not None:
         print("scripts/develop: --check always uses a free port; --port ignored", flush=True)
     return asyncio.run(_main(args))

@@ -36,15 +36,17 @@ async def test_strip_entities_and_device(hass: HomeAssistant, strip: MaxSmartEmu
         assert state is not None, name
         assert state.state == STATE_ON
         assert state.attributes["friendly_name"] == f"Desk {name}"
-        power = hass.states.get(f"sensor.desk_port_{index}_power")
+        # Every entity of a port is named after the port (issue 12, item 3).
+        power = hass.states.get(f"sensor.desk_{name.lower()}_power")
         assert power is not None
+        assert power.attributes["friendly_name"] == f"Desk {name} power"
         assert float(power.state) == pytest.approx(reported_watts(strip, index), abs=0.01)
         assert power.attributes["unit_of_measurement"] == "W"
     total = float(hass.states.get("sensor.desk_power").state)
     assert total == pytest.approx(sum(reported_watts(strip, i) for i in range(1, 7)), abs=0.05)
     assert hass.states.get("switch.desk_all_ports").state == STATE_ON
 
-    energy = hass.states.get("sensor.desk_port_1_energy")
+    energy = hass.states.get("sensor.desk_tv_energy")
     assert energy.attributes["state_class"] == "total_increasing"
     assert energy.attributes["device_class"] == "energy"
     assert energy.attributes["unit_of_measurement"] == "kWh"
@@ -59,7 +61,7 @@ async def test_strip_entities_and_device(hass: HomeAssistant, strip: MaxSmartEmu
     assert device.model == "Power Station"
 
     # Current sensors are diagnostic and disabled by default.
-    current = er.async_get(hass).async_get("sensor.desk_port_1_current")
+    current = er.async_get(hass).async_get("sensor.desk_tv_current")
     assert current is not None
     assert current.disabled_by is er.RegistryEntryDisabler.INTEGRATION
 
@@ -70,7 +72,7 @@ async def test_plug_milliwatts(hass: HomeAssistant, plug: MaxSmartEmulator) -> N
     assert plug.last_reading is not None
     raw = plug.last_reading["watt"][0]
     assert isinstance(raw, int)
-    state = hass.states.get("sensor.kettle_port_1_power")
+    state = hass.states.get("sensor.kettle_kettle_power")
     assert float(state.state) == pytest.approx(raw / 1000, abs=0.01)
     # A one-port plug has no master switch.
     assert hass.states.get("switch.kettle_all_ports") is None
@@ -95,7 +97,7 @@ async def test_command_shows_at_once_then_bursts(
     )
     # No poll has run: the state comes from the immediate read after the command.
     assert hass.states.get("switch.desk_tv").state == STATE_OFF
-    assert hass.states.get("sensor.desk_port_1_power").state == "0.0"
+    assert hass.states.get("sensor.desk_tv_power").state == "0.0"
     assert strip.switch[0] is False
     assert strip.requests[200] == 1
     assert strip.requests[511] == before + 1
@@ -221,13 +223,22 @@ async def test_failed_command_raises_translated_error(
 
 
 async def test_rename_port(hass: HomeAssistant, strip: MaxSmartEmulator) -> None:
-    """Firmware 1.30 renames a port on the device; the switch's name follows at once."""
-    await setup_entry(hass, strip)
+    """Firmware 1.30 renames a port on the device; the switch and its sensors follow at once."""
+    entry = await setup_entry(hass, strip)
+    er.async_get(hass).async_update_entity("sensor.desk_tv_current", disabled_by=None)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
     await hass.services.async_call(
         DOMAIN, "rename_port", {ATTR_ENTITY_ID: "switch.desk_tv", "name": "Beamer"}, blocking=True
     )
     assert strip.port_names[0] == "Beamer"
     assert hass.states.get("switch.desk_tv").attributes["friendly_name"] == "Desk Beamer"
+    for entity_id, name in (
+        ("sensor.desk_tv_power", "Desk Beamer power"),
+        ("sensor.desk_tv_energy", "Desk Beamer energy"),
+        ("sensor.desk_tv_current", "Desk Beamer current"),
+    ):
+        assert hass.states.get(entity_id).attributes["friendly_name"] == name
 
 
 async def test_rename_port_rejected_by_firmware(
@@ -283,15 +294,15 @@ async def test_energy_integrates_and_survives_reload(
     entry = await setup_entry(hass, strip)
     for _ in range(12):
         await _tick(hass, freezer, 5)
-    first = float(hass.states.get("sensor.desk_port_1_energy").state)
+    first = float(hass.states.get("sensor.desk_tv_energy").state)
     # About one minute at the port's load: W * h / 1000.
     assert first == pytest.approx(strip.loads[0] * 60 / 3600 / 1000, rel=0.1)
 
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert float(hass.states.get("sensor.desk_port_1_energy").state) >= first
+    assert float(hass.states.get("sensor.desk_tv_energy").state) >= first
     await _tick(hass, freezer, 5)
-    assert float(hass.states.get("sensor.desk_port_1_energy").state) > first
+    assert float(hass.states.get("sensor.desk_tv_energy").state) > first
 
 
 async def test_unload_leaves_nothing(hass: HomeAssistant, strip: MaxSmartEmulator) -> None:

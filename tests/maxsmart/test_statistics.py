@@ -369,8 +369,8 @@ async def test_energy_store_restores_and_saves(
         "data": {"energy": [1.5, 0.0, 0.0, 0.0, 0.0, 2.25]},
     }
     await setup_entry(hass, strip)
-    assert float(hass.states.get("sensor.desk_port_1_energy").state) == 1.5
-    assert float(hass.states.get("sensor.desk_port_6_energy").state) == 2.25
+    assert float(hass.states.get("sensor.desk_tv_energy").state) == 1.5
+    assert float(hass.states.get("sensor.desk_spare_energy").state) == 2.25
     assert float(hass.states.get("sensor.desk_energy").state) == 3.75
 
     async def tick(times: int) -> None:
@@ -380,7 +380,7 @@ async def test_energy_store_restores_and_saves(
             await hass.async_block_till_done(wait_background_tasks=True)
 
     def shown() -> float:
-        return float(hass.states.get("sensor.desk_port_1_energy").state)
+        return float(hass.states.get("sensor.desk_tv_energy").state)
 
     await tick(11)  # 55 s of polling: grown, not saved yet
     at_55 = shown()

@@ -89,6 +89,9 @@ class MaxSmartRuntime(FamilyRuntime):
         )
         for port in ports:
             placeholders = {"port": str(port)}
+            # A port's sensors are named after the port ("Monitor power"), as its switch is.
+            default_name = {"port": f"Port {port}"}
+            name_placeholders = (("port", port_key(port, "name")),)
             yield SwitchboardSwitchDescription(
                 key=f"port_{port}",
                 translation_key="port",
@@ -102,7 +105,8 @@ class MaxSmartRuntime(FamilyRuntime):
             yield SwitchboardSensorDescription(
                 key=f"port_{port}_power",
                 translation_key="port_power",
-                translation_placeholders=placeholders,
+                translation_placeholders=default_name,
+                name_placeholders=name_placeholders,
                 attribute=port_key(port, "power"),
                 device_class=SensorDeviceClass.POWER,
                 state_class=SensorStateClass.MEASUREMENT,
@@ -111,7 +115,8 @@ class MaxSmartRuntime(FamilyRuntime):
             yield SwitchboardSensorDescription(
                 key=f"port_{port}_energy",
                 translation_key="port_energy",
-                translation_placeholders=placeholders,
+                translation_placeholders=default_name,
+                name_placeholders=name_placeholders,
                 attribute=port_key(port, "energy"),
                 device_class=SensorDeviceClass.ENERGY,
                 state_class=SensorStateClass.TOTAL_INCREASING,
@@ -121,7 +126,8 @@ class MaxSmartRuntime(FamilyRuntime):
             yield SwitchboardSensorDescription(
                 key=f"port_{port}_current",
                 translation_key="port_current",
-                translation_placeholders=placeholders,
+                translation_placeholders=default_name,
+                name_placeholders=name_placeholders,
                 attribute=port_key(port, "current"),
                 device_class=SensorDeviceClass.CURRENT,
                 state_class=SensorStateClass.MEASUREMENT,
