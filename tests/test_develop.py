@@ -55,7 +55,7 @@ EXPECTED = (
     r"^ok   MaxSmart: add Rack \(fw 2\.11\) by address ",
     r"^ok   MaxSmart: turn_on switch\.rack_router: state on at once",
     r"^ok   MaxSmart: power sensor\.rack_router_power while on: \d",
-    r"^ok   Meross: add account: entry 'meross@example\.com' loaded",
+    r"^ok   Meross: add account: entry 'Meross m\*\*\*@example\.com' loaded",
     r"^ok   Meross: plug switch: switch\.meross_plug is off",
     r"^ok   Meross: turn_on switch\.meross_plug: state on at once, emulated plug on",
     r"^ok   Meross: push from the plug: button press off -> switch\.meross_plug off after \d+ ms",

@@ -1030,6 +1030,8 @@ def _port_free(port: int) -> bool:
     return True
 
 
+MAXSMART_MANUFACTURER = "Max Hauri / Revogi"
+"""The manufacturer MaxSmart devices carry (the platform device's ``manufacturer`` tag)."""
 SEPL_PORT = 8093
 """The platform connector's port in the client library's default configuration."""
 SEPL_USER = "switchboard"
@@ -1137,7 +1139,8 @@ class SeplStack(Stack):
                     entity is not None
                     and listened
                     and device.tags.get("domain") == "switch"
-                    and " Port " in device.name
+                    and device.tags.get("manufacturer") == MAXSMART_MANUFACTURER
+                    and not entity.endswith("_all_ports")
                     and states[entity]["state"] == "on"
                 ):
                     return uri, entity
