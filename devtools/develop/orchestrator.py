@@ -399,6 +399,11 @@ class _StripSpec:
     port_names: tuple[str, ...]
 
 
+DESK_PORTS = ("Monitor", "Desk lamp", "Laptop", "Speakers", "Printer", "Charger")
+RACK_PORTS = ("Router", "NAS", "Switch", "Modem", "Camera hub", "Fan")
+"""The emulated strips' own port names (a strip's names are shown by Home Assistant)."""
+
+
 class MaxSmartStack(Stack):
     """Two emulated MaxSmart strips of different firmware plus the broadcast relay.
 
@@ -433,7 +438,7 @@ class MaxSmartStack(Stack):
                 firmware="1.30",
                 port_count=6,
                 mac="BC:2B:00:00:00:02",
-                port_names=("Monitor", "Desk lamp", "Laptop", "Speakers", "Printer", "Charger"),
+                port_names=DESK_PORTS,
             ),
             _StripSpec(
                 name="Rack",
@@ -443,7 +448,7 @@ class MaxSmartStack(Stack):
                 firmware="2.11",
                 port_count=6,
                 mac="BC:2B:00:00:00:03",
-                port_names=("Router", "NAS", "Switch", "Modem", "Camera hub", "Fan"),
+                port_names=RACK_PORTS,
             ),
         ]
 
