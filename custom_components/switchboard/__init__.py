@@ -17,6 +17,7 @@ from .bridge import BridgeSettings, MqttBridge
 from .const import CONF_FAMILY, DOMAIN
 from .data import SwitchboardConfigEntry, SwitchboardRuntimeData
 from .descriptions import PLATFORMS
+from .entity import async_track_devices
 from .export.sepl.const import is_connector_entry
 from .export.sepl.entry import async_setup_connector_entry, async_unload_connector_entry
 from .families import FAMILIES
@@ -54,6 +55,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry) 
         runtime=runtime,
         exporters=(MqttBridge(hass, entry, runtime, BridgeSettings.from_options(entry.options)),),
     )
+    async_track_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for exporter in entry.runtime_data.exporters:
         if not exporter.enabled:

@@ -5,7 +5,7 @@ attribute drives its state, and which allow-listed action (with fixed arguments)
 command runs. The platform modules only read these; they never import a vendor package.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -20,7 +20,7 @@ from homeassistant.components.switch import SwitchEntityDescription
 from homeassistant.const import Platform
 from homeassistant.helpers.entity import EntityDescription
 
-from .model import AttributeValue
+from .model import AttributeValue, DeviceState
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,8 @@ class SwitchboardEntityDescription(EntityDescription):
     of the translated name with device attributes whose current value fills them, so that
     every entity of a MaxSmart port follows the port's name: ``"{port} power"`` with
     ``(("port", "port_1_name"),)`` reads "Monitor power" (``translation_placeholders`` holds
-    the value used while the device gives none).
+    the value used while the device gives none). ``exists_fn`` says whether a device has
+    this entity; ``None`` means "when the device reports ``attribute``" (always, without one).
     """
 
     platform: ClassVar[Platform]
@@ -59,6 +60,13 @@ class SwitchboardEntityDescription(EntityDescription):
     name_attribute: str | None = None
     extra_attributes: tuple[tuple[str, str], ...] = ()
     name_placeholders: tuple[tuple[str, str], ...] = ()
+    exists_fn: Callable[[DeviceState], bool] | None = None
+
+    def exists(self, state: DeviceState) -> bool:
+        """Whether the device in ``state`` has this entity (see ``exists_fn``)."""
+        if self.exists_fn is not None:
+            return self.exists_fn(state)
+        return self.attribute is None or self.attribute in state.attributes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,6 +185,13 @@ class SwitchboardHumidifierDescription(HumidifierEntityDescription, SwitchboardE
     turn_off: ActionCall
     set_humidity: ActionCall
     set_mode: ActionCall | None = None
+
+
+def existing[DescriptionT: SwitchboardEntityDescription](
+    table: Iterable[DescriptionT], state: DeviceState
+) -> Iterator[DescriptionT]:
+    """The descriptions of a module-level ``table`` that the device in ``state`` has."""
+    return (description for description in table if description.exists(state))
 
 
 PLATFORMS: tuple[Platform, ...] = (

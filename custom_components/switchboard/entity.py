@@ -36,6 +36,44 @@ def device_info(descriptor: DeviceDescriptor) -> DeviceInfo:
     return info
 
 
+@callback
+def async_track_devices(hass: HomeAssistant, entry: SwitchboardConfigEntry) -> None:
+    """Register every device of the entry as its coordinators report it, parents first.
+
+    A hub (Meross hub, INDI server) is then in the device registry before the entities of its
+    children link to it with ``via_device_id``. Runs again whenever a coordinator's
+    ``structure_version`` changes (a device appears).
+    """
+    registry = dr.async_get(hass)
+
+    @callback
+    def watch(coordinator: SwitchboardCoordinator) -> None:
+        seen_version = -1
+
+        @callback
+        def register() -> None:
+            nonlocal seen_version
+            if coordinator.data is None or coordinator.structure_version == seen_version:
+                return
+            seen_version = coordinator.structure_version
+            for state in sorted(
+                coordinator.data.values(), key=lambda state: state.descriptor.via_device is not None
+            ):
+                info = device_info(state.descriptor)
+                if parent_id := state.descriptor.via_device:
+                    parent = registry.async_get_device_by_identifier(
+                        (DOMAIN, parent_id), entry.entry_id
+                    )
+                    if parent is not None:
+                        info["via_device_id"] = parent.id
+                registry.async_get_or_create(config_entry_id=entry.entry_id, **info)
+
+        register()
+        entry.async_on_unload(coordinator.async_add_listener(register))
+
+    entry.async_on_unload(entry.runtime_data.runtime.async_listen_coordinators(watch))
+
+
 class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
     """An entity drawing one device of a coordinator through its description."""
 
@@ -113,19 +151,12 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
 
     @property
     def device_info(self) -> DeviceInfo:
-        """The device registry entry; a parent (hub, server) is registered first."""
+        """The device registry entry, linked to its parent (see ``async_track_devices``)."""
         info = device_info(self._descriptor)
         if (parent_id := self._descriptor.via_device) and self.platform is not None:
-            registry = dr.async_get(self.hass)
-            entry_id = self.coordinator.config_entry.entry_id
-            parent = registry.async_get_device_by_identifier((DOMAIN, parent_id), entry_id)
-            if parent is None and (
-                found := self.coordinator.config_entry.runtime_data.runtime.devices().get(parent_id)
-            ):
-                parent = registry.async_get_or_create(
-                    config_entry_id=entry_id,
-                    **device_info(found[1].descriptor),
-                )
+            parent = dr.async_get(self.hass).async_get_device_by_identifier(
+                (DOMAIN, parent_id), self.coordinator.config_entry.entry_id
+            )
             if parent is not None:
                 info["via_device_id"] = parent.id
         return info

@@ -546,7 +546,7 @@ async def test_meross_offline_device(
     # The strip loses its connection without the cloud noticing: the request times out.
     await user.wait_for(f"{MEROSS_STRIP_TOPIC}/availability", lambda m: m.payload == "online")
     strip.online = False  # stops answering; no System.Online push
-    with patch("custom_components.switchboard.vendors.meross.family.REQUEST_TIMEOUT", 0.5):
+    with patch("custom_components.switchboard.vendors.meross.source.REQUEST_TIMEOUT", 0.5):
         result = await run(user, MEROSS_STRIP_TOPIC, "turn_on", {"channel": 1}, "silent")
     assert (result["status"], result["error"]) == ("error", "command_failed")
     assert "Media strip" in result["reason"]

@@ -15,7 +15,7 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 
 from custom_components.switchboard.const import DOMAIN
-from custom_components.switchboard.vendors.meross import family as meross_family
+from custom_components.switchboard.vendors.meross import source as meross_source
 from emulators.meross import MerossPlug
 
 from .conftest import MerossEnv
@@ -27,7 +27,7 @@ REQUEST_TIMEOUT = 2.0
 
 @pytest.fixture(autouse=True)
 def _short_request_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(meross_family, "REQUEST_TIMEOUT", REQUEST_TIMEOUT)
+    monkeypatch.setattr(meross_source, "REQUEST_TIMEOUT", REQUEST_TIMEOUT)
 
 
 async def _restart_with_new_plug(

@@ -1,0 +1,657 @@
+"""The Meross device sources: the account's shared parts and one source per device.
+
+Facts: ``docs/protocols/meross.md``. :class:`MerossAccount` holds the cloud API client, the
+account's MQTT connection (requests and pushes for every device), the request limiter, the
+cached device list and the message traces. :class:`MerossDeviceSource` polls one device (a hub
+with its valves), applies its pushes and runs its allow-listed actions (``actions.py``);
+:class:`MerossAccountSource` feeds the account's diagnostic device.
+"""
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import timedelta
+import logging
+import ssl
+import time
+from typing import Any, Final, override
+
+from homeassistant.components.climate import HVACMode
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import (
+    PERCENTAGE,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTemperature,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.storage import Store
+from homeassistant.util.ssl import get_default_context, get_default_no_verify_context
+
+from ...const import DOMAIN
+from ...coordinator import (
+    DeviceSource,
+    PollingSettings,
+    SwitchboardCoordinator,
+    SwitchboardData,
+)
+from ...model import (
+    ActionSpec,
+    Attribute,
+    CommandRejectedError,
+    DeviceAuthError,
+    DeviceConnectionError,
+    DeviceDescriptor,
+    DeviceRateLimitError,
+    DeviceResponseError,
+    DeviceState,
+)
+from . import device as model
+from .actions import thermostat_actions, toggle_actions
+from .client import (
+    MerossCloud,
+    MerossConnectionError,
+    MerossCredentials,
+    MerossDeviceError,
+    MerossDeviceInfo,
+    MerossError,
+    MerossMqttClient,
+    MerossRateLimitError,
+    MerossSubdeviceInfo,
+    MerossTimeoutError,
+    MerossTokenExpiredError,
+    MessageTrace,
+    Namespace,
+    RequestLimiter,
+)
+from .const import (
+    CONF_API_BASE_URL,
+    CONF_CREDENTIALS,
+    CONF_MAX_REQUESTS,
+    CONF_PUSH,
+    CONF_PUSH_EVENTS,
+    CONF_VERIFY_SSL,
+    CONSUMPTION_EVERY_SECONDS,
+    DEFAULT_MAX_REQUESTS,
+    EVENT_PUSH,
+    LIMITER_BURST,
+    MANUFACTURER,
+    TRACE_LENGTH,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+STORE_VERSION: Final = 1
+STORE_SAVE_DELAY: Final = 30
+MQTT_CONNECT_WAIT: Final = 10.0
+REQUEST_TIMEOUT: Final = 10.0
+
+UNITS: Final[dict[str, str]] = {
+    "power": UnitOfPower.WATT,
+    "voltage": UnitOfElectricPotential.VOLT,
+    "current": UnitOfElectricCurrent.AMPERE,
+    "energy_today": UnitOfEnergy.KILO_WATT_HOUR,
+    "energy_total": UnitOfEnergy.KILO_WATT_HOUR,
+    "current_temperature": UnitOfTemperature.CELSIUS,
+    "target_temperature": UnitOfTemperature.CELSIUS,
+    "min_temperature": UnitOfTemperature.CELSIUS,
+    "max_temperature": UnitOfTemperature.CELSIUS,
+    **dict.fromkeys(
+        (
+            "manual_temperature",
+            "comfort_temperature",
+            "sleep_temperature",
+            "eco_temperature",
+            "away_temperature",
+        ),
+        UnitOfTemperature.CELSIUS,
+    ),
+    "battery": PERCENTAGE,
+    "request_rate": "requests/min",
+}
+
+
+def _map_error(err: MerossError) -> Exception:
+    """Turn a client error into the model error the coordinator understands."""
+    if isinstance(err, MerossTokenExpiredError):
+        return DeviceAuthError(str(err))
+    if isinstance(err, MerossRateLimitError):
+        return DeviceRateLimitError(str(err), retry_after=60)
+    if isinstance(err, MerossDeviceError):
+        return CommandRejectedError(str(err))
+    if isinstance(err, (MerossConnectionError, MerossTimeoutError)):
+        return DeviceConnectionError(str(err))
+    return DeviceResponseError(str(err))
+
+
+class MerossAccount:
+    """The account's shared parts: cloud API, MQTT connection, limiter, cache and traces."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """Build the clients from the entry (nothing connects yet)."""
+        self.hass = hass
+        self.entry = entry
+        self.credentials = MerossCredentials.from_dict(entry.data[CONF_CREDENTIALS])
+        self.cloud = MerossCloud(
+            async_get_clientsession(hass),
+            self.credentials.domain or entry.data[CONF_API_BASE_URL],
+            self.credentials,
+        )
+        self.limiter = RequestLimiter(
+            max_per_minute=float(entry.options.get(CONF_MAX_REQUESTS, DEFAULT_MAX_REQUESTS)),
+            burst=LIMITER_BURST,
+        )
+        self.push_enabled: bool = entry.options.get(CONF_PUSH, True)
+        self.push_events: bool = entry.options.get(CONF_PUSH_EVENTS, False)
+        context: ssl.SSLContext = (
+            get_default_context()
+            if entry.data.get(CONF_VERIFY_SSL, True)
+            else get_default_no_verify_context()
+        )
+        self.mqtt = MerossMqttClient(
+            host=self.credentials.mqtt_host,
+            port=self.credentials.mqtt_port,
+            user_id=self.credentials.user_id,
+            key=self.credentials.key,
+            ssl_context=context,
+            limiter=self.limiter,
+            on_push=self._on_push,
+            on_connection_change=self._on_connection_change,
+            on_trace=self._on_trace,
+        )
+        self.store: Store[dict[str, Any]] = Store(
+            hass, STORE_VERSION, f"{DOMAIN}.meross_{entry.entry_id}"
+        )
+        self.cache: dict[str, Any] = {}
+        self.devices: dict[str, MerossDeviceInfo] = {}
+        self.subdevices: dict[str, list[MerossSubdeviceInfo]] = {}
+        self.sources: dict[str, MerossDeviceSource] = {}
+        self.traces: dict[str, deque[dict[str, Any]]] = {}
+        self.account_coordinator = SwitchboardCoordinator(
+            hass,
+            entry,
+            source=MerossAccountSource(self),
+            polling=PollingSettings(
+                normal=timedelta(seconds=30), burst=timedelta(seconds=30), burst_cycles=0
+            ),
+            name="Meross account",
+        )
+        """The coordinator of the account's diagnostic device."""
+        self.pushes = 0
+
+    @property
+    def account_id(self) -> str:
+        """Device id of the account's diagnostic device."""
+        return f"meross_account_{self.credentials.user_id}"
+
+    # -- cache ---------------------------------------------------------------------------
+
+    async def async_load_cache(self) -> bool:
+        """Load the cached device list; return whether there was one."""
+        self.cache = await self.store.async_load() or {}
+        if not self.cache.get("devices"):
+            return False
+        self._apply_device_list(
+            [MerossDeviceInfo.from_api(item) for item in self.cache["devices"]],
+            {
+                hub: [MerossSubdeviceInfo.from_api(hub, item) for item in items]
+                for hub, items in self.cache.get("subdevices", {}).items()
+            },
+        )
+        return True
+
+    def _apply_device_list(
+        self, devices: list[MerossDeviceInfo], subdevices: dict[str, list[MerossSubdeviceInfo]]
+    ) -> None:
+        self.devices = {info.uuid: info for info in devices}
+        self.subdevices = subdevices
+
+    @callback
+    def async_save_cache(self) -> None:
+        """Schedule writing the cache."""
+        self.store.async_delay_save(lambda: self.cache, STORE_SAVE_DELAY)
+
+    async def async_fetch_device_list(self) -> None:
+        """Read the device list (and hubs' sub-devices) from the cloud into the cache."""
+        devices = await self.cloud.async_list_devices()
+        subdevices: dict[str, list[MerossSubdeviceInfo]] = {}
+        for info in devices:
+            if model.kind_of(None, info.device_type) == "hub":
+                subdevices[info.uuid] = await self.cloud.async_list_subdevices(info.uuid)
+        self._apply_device_list(devices, subdevices)
+        self.cache["devices"] = [info.raw for info in devices]
+        self.cache["subdevices"] = {
+            hub: [sub.raw for sub in subs] for hub, subs in subdevices.items()
+        }
+        self.async_save_cache()
+
+    # -- requests ------------------------------------------------------------------------
+
+    async def async_request(
+        self, uuid: str, method: str, namespace: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Send a request through the limiter; raise model errors."""
+        try:
+            return await self.mqtt.async_request(
+                uuid, method, namespace, payload, timeout=REQUEST_TIMEOUT
+            )
+        except MerossError as err:
+            raise _map_error(err) from err
+
+    # -- MQTT callbacks ------------------------------------------------------------------
+
+    @callback
+    def _on_trace(self, trace: MessageTrace) -> None:
+        entry = asdict(trace)
+        self.traces.setdefault(trace.uuid, deque(maxlen=TRACE_LENGTH)).append(entry)
+
+    @callback
+    def _on_push(self, uuid: str, namespace: str, payload: dict[str, Any]) -> None:
+        self.pushes += 1
+        if self.push_events:
+            registry = dr.async_get(self.hass)
+            device = registry.async_get_device_by_identifier((DOMAIN, uuid), self.entry.entry_id)
+            self.hass.bus.async_fire(
+                EVENT_PUSH,
+                {
+                    "device_id": device.id if device else None,
+                    "uuid": uuid,
+                    "namespace": namespace,
+                    "payload": payload,
+                },
+            )
+        if not self.push_enabled:
+            return
+        source = self.sources.get(uuid)
+        if source is not None:
+            source.async_handle_push(namespace, payload)
+
+    @callback
+    def _on_connection_change(self, connected: bool) -> None:
+        if self.account_coordinator.data is not None:
+            self.account_coordinator.async_set_updated_data(self.account_data())
+        if not self.push_enabled:
+            return
+        for source in self.sources.values():
+            if source.coordinator is not None:
+                source.coordinator.async_set_push_healthy(connected)
+                if connected and self.entry.state.recoverable:
+                    # Catch up on what happened while the connection was down.
+                    self.entry.async_create_background_task(
+                        self.hass,
+                        source.coordinator.async_request_refresh(),
+                        f"meross refresh {source.info.uuid}",
+                    )
+
+    def account_data(self) -> SwitchboardData:
+        """The account's own device: request rate and MQTT state."""
+        descriptor = DeviceDescriptor(
+            id=self.account_id,
+            name="Meross cloud account",
+            manufacturer=MANUFACTURER,
+            model="Cloud account",
+        )
+        attributes = {
+            "request_rate": Attribute(self.limiter.requests_per_minute, UNITS["request_rate"]),
+            "push_connected": Attribute(self.mqtt.connected),
+            "queued_requests": Attribute(self.limiter.queued),
+        }
+        return {self.account_id: DeviceState(descriptor=descriptor, attributes=attributes)}
+
+
+class MerossAccountSource(DeviceSource):
+    """The account device: local numbers only, no network."""
+
+    def __init__(self, account: MerossAccount) -> None:
+        """Serve ``account``."""
+        self.account = account
+
+    @override
+    async def async_fetch(self) -> SwitchboardData:
+        return self.account.account_data()
+
+    @override
+    def actions(self, device_id: str) -> Mapping[str, ActionSpec]:
+        return {}
+
+    @override
+    async def async_execute(
+        self, device_id: str, action: str, args: Mapping[str, Any]
+    ) -> SwitchboardData | None:
+        raise CommandRejectedError(f"{action} is not supported")
+
+
+class MerossDeviceSource(DeviceSource):
+    """One Meross device (a hub together with its valves) over the account's MQTT connection."""
+
+    def __init__(self, account: MerossAccount, info: MerossDeviceInfo) -> None:
+        """Serve device ``info``; its MAC and abilities come from the cache or the first poll."""
+        self.account = account
+        self.info = info
+        self.coordinator: SwitchboardCoordinator | None = None
+        cached = account.cache.setdefault("device_extra", {}).get(info.uuid, {})
+        self.mac: str | None = cached.get("mac")
+        self.abilities: dict[str, Any] | None = cached.get("abilities")
+        self.kind = model.kind_of(self.abilities, info.device_type)
+        self.values: dict[str, dict[str, Any]] = {}
+        self.available: dict[str, bool] = {}
+        self.reachable: bool | None = None
+        """Whether the last poll got answers (None: not polled yet)."""
+        self._online_pushes = 0
+        self._fetching = False
+        self._consumption_at = 0.0
+        self.energy_days: dict[str, float] = dict(
+            account.cache.setdefault("energy", {}).get(info.uuid, {})
+        )
+
+    # -- identity ------------------------------------------------------------------------
+
+    def valve_ids(self) -> list[tuple[str, MerossSubdeviceInfo]]:
+        """(device id, info) of the hub's valves."""
+        return [
+            (model.subdevice_id(self.info.uuid, sub.subdevice_id), sub)
+            for sub in self.account.subdevices.get(self.info.uuid, [])
+            if sub.subdevice_type.startswith("mts1")
+        ]
+
+    def descriptor(self) -> DeviceDescriptor:
+        """The device for the registry (MAC, firmware, hardware version)."""
+        info = self.info
+        return DeviceDescriptor(
+            id=info.uuid,
+            name=info.name,
+            manufacturer=MANUFACTURER,
+            model=info.device_type.upper(),
+            sw_version=info.firmware_version or None,
+            hw_version=info.hardware_version or None,
+            serial_number=info.uuid,
+            mac=self.mac,
+        )
+
+    def valve_descriptor(self, sub: MerossSubdeviceInfo) -> DeviceDescriptor:
+        """A valve, linked to its hub."""
+        return DeviceDescriptor(
+            id=model.subdevice_id(self.info.uuid, sub.subdevice_id),
+            name=sub.name,
+            manufacturer=MANUFACTURER,
+            model=sub.subdevice_type.upper(),
+            serial_number=sub.subdevice_id,
+            via_device=self.info.uuid,
+        )
+
+    def _remember(self) -> None:
+        self.account.cache["device_extra"][self.info.uuid] = {
+            "mac": self.mac,
+            "abilities": self.abilities,
+        }
+        self.account.cache["energy"][self.info.uuid] = self.energy_days
+        self.account.async_save_cache()
+
+    # -- state ---------------------------------------------------------------------------
+
+    def _attributes(self, device_id: str) -> dict[str, Attribute]:
+        values = self.values.get(device_id, {})
+        attributes = {key: Attribute(value, UNITS.get(key)) for key, value in values.items()}
+        if self.kind == "thermostat" and device_id == self.info.uuid:
+            hvac, action = model.thermostat_hvac(values)
+            attributes["hvac_mode"] = Attribute(hvac)
+            attributes["hvac_action"] = Attribute(action)
+        elif device_id != self.info.uuid:
+            hvac, action = model.valve_hvac(values)
+            attributes["hvac_mode"] = Attribute(hvac)
+            attributes["hvac_action"] = Attribute(action)
+        return attributes
+
+    def states(self) -> SwitchboardData:
+        """Current states of the device (and its valves)."""
+        states = {
+            self.info.uuid: DeviceState(
+                descriptor=self.descriptor(),
+                available=self.available.get(self.info.uuid, self.info.online),
+                attributes=self._attributes(self.info.uuid),
+            )
+        }
+        hub_online = states[self.info.uuid].available
+        for device_id, sub in self.valve_ids():
+            online = bool(self.values.get(device_id, {}).get("online", True))
+            states[device_id] = DeviceState(
+                descriptor=self.valve_descriptor(sub),
+                available=hub_online and online,
+                attributes=self._attributes(device_id),
+            )
+        return states
+
+    def _energy(self, days: dict[str, float]) -> None:
+        """Merge daily kWh; the total is the sum of every day ever seen (never goes back)."""
+        for date, kwh in days.items():
+            self.energy_days[date] = max(kwh, self.energy_days.get(date, 0.0))
+        values = self.values.setdefault(self.info.uuid, {})
+        values["energy_today"] = round(self.energy_days.get(model.today(), 0.0), 3)
+        values["energy_total"] = round(sum(self.energy_days.values()), 3)
+
+    def _apply_system_all(self, payload: dict[str, Any]) -> None:
+        data = payload.get("all") or {}
+        system = data.get("system") or {}
+        mac = (system.get("hardware") or {}).get("macAddress")
+        if isinstance(mac, str) and mac:
+            self.mac = mac.lower()
+        online = (system.get("online") or {}).get("status")
+        if online is not None:
+            self.available[self.info.uuid] = int(online) == 1
+        digest = data.get("digest") or {}
+        values = self.values.setdefault(self.info.uuid, {})
+        if "togglex" in digest:
+            values.update(model.togglex_values(digest["togglex"]))
+        thermostat = (digest.get("thermostat") or {}).get("mode")
+        if thermostat:
+            values.update(model.thermostat_values(thermostat[0]))
+
+    @override
+    async def async_fetch(self) -> SwitchboardData:
+        """Poll the device; a device that does not answer is unavailable, not an error.
+
+        Requests are QoS 0: one sent before the device has subscribed (a device just added to
+        the account, or one reconnecting after a restart) is lost and times out. When the
+        cloud reports the device online during that wait, the poll is repeated at once; while
+        the device stays silent it is polled at the normal interval even though push is up.
+        """
+        if not self.account.mqtt.connected:
+            raise DeviceConnectionError("not connected to the Meross broker")
+        self._fetching = True
+        try:
+            for attempt in range(2):
+                online_pushes = self._online_pushes
+                try:
+                    await self._async_poll()
+                except DeviceConnectionError:
+                    if not self.account.mqtt.connected:
+                        raise
+                    if attempt == 0 and self._online_pushes != online_pushes:
+                        _LOGGER.debug("%s came online while polled; asking again", self.info.name)
+                        continue
+                    self._set_reachable(False)
+                else:
+                    self._set_reachable(True)
+                break
+        finally:
+            self._fetching = False
+        return self.states()
+
+    def _set_reachable(self, reachable: bool) -> None:
+        """Remember whether the device answers; poll a silent one at the normal interval."""
+        if reachable != self.reachable:
+            if reachable is False:
+                _LOGGER.info("Meross device %s does not answer", self.info.name)
+            elif self.reachable is False:
+                _LOGGER.info("Meross device %s answers again", self.info.name)
+        self.reachable = reachable
+        if not reachable:
+            self.available[self.info.uuid] = False
+        coordinator = self.coordinator
+        if coordinator is None or coordinator.burst_remaining:
+            return
+        coordinator.update_interval = (
+            coordinator.base_interval if reachable else coordinator.polling.normal
+        )
+
+    async def _async_poll(self) -> None:
+        """Poll System.All, then the model's own namespaces."""
+        uuid = self.info.uuid
+        if self.abilities is None:
+            reply = await self.account.async_request(uuid, "GET", Namespace.SYSTEM_ABILITY)
+            self.abilities = dict(reply.get("ability") or {})
+            self.kind = model.kind_of(self.abilities, self.info.device_type)
+            self._remember()
+        self._apply_system_all(await self.account.async_request(uuid, "GET", Namespace.SYSTEM_ALL))
+        abilities = self.abilities
+        if Namespace.CONTROL_ELECTRICITY in abilities:
+            reply = await self.account.async_request(
+                uuid, "GET", Namespace.CONTROL_ELECTRICITY, {"channel": 0}
+            )
+            self.values[uuid].update(model.electricity_values(reply))
+        if Namespace.CONTROL_CONSUMPTIONX in abilities and (
+            time.monotonic() - self._consumption_at > CONSUMPTION_EVERY_SECONDS
+            or "energy_total" not in self.values[uuid]
+        ):
+            reply = await self.account.async_request(
+                uuid, "GET", Namespace.CONTROL_CONSUMPTIONX, {"channel": 0}
+            )
+            self._consumption_at = time.monotonic()
+            self._energy(model.consumption_days(reply))
+            self._remember()
+        if self.kind == "hub":
+            reply = await self.account.async_request(
+                uuid, "GET", Namespace.HUB_MTS100_ALL, {"all": []}
+            )
+            self._apply_valves(reply.get("all"))
+            if Namespace.HUB_BATTERY in abilities:
+                reply = await self.account.async_request(
+                    uuid, "GET", Namespace.HUB_BATTERY, {"battery": []}
+                )
+                self._apply_valves(reply.get("battery"))
+
+    def _apply_valves(self, items: Any) -> None:
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and "id" in item:
+                device_id = model.subdevice_id(self.info.uuid, str(item["id"]))
+                self.values.setdefault(device_id, {}).update(model.valve_values(item))
+
+    # -- push ----------------------------------------------------------------------------
+
+    @callback
+    def async_handle_push(self, namespace: str, payload: dict[str, Any]) -> None:
+        """Merge a PUSH into the state and hand it to the coordinator."""
+        coordinator = self.coordinator
+        if coordinator is None:
+            return
+        uuid = self.info.uuid
+        values = self.values.setdefault(uuid, {})
+        if namespace == Namespace.CONTROL_TOGGLEX:
+            values.update(model.togglex_values(payload.get("togglex")))
+        elif namespace == Namespace.CONTROL_ELECTRICITY:
+            values.update(model.electricity_values(payload))
+        elif namespace == Namespace.THERMOSTAT_MODE:
+            for item in payload.get("mode") or []:
+                if isinstance(item, dict) and int(item.get("channel", 0)) == 0:
+                    values.update(model.thermostat_values(item))
+        elif namespace == Namespace.SYSTEM_ONLINE:
+            status = (payload.get("online") or {}).get("status")
+            if status is not None:
+                self.available[uuid] = int(status) == 1
+                if self.available[uuid]:
+                    self._online_pushes += 1
+                    if self.reachable is False and not self._fetching:
+                        # It missed our last poll; catch up now rather than in 30 s.
+                        self.account.entry.async_create_background_task(
+                            self.account.hass,
+                            coordinator.async_request_refresh(),
+                            f"meross catch-up {uuid}",
+                        )
+        elif namespace in (
+            Namespace.HUB_MTS100_ALL,
+            Namespace.HUB_MTS100_MODE,
+            Namespace.HUB_MTS100_TEMPERATURE,
+            Namespace.HUB_TOGGLEX,
+            Namespace.HUB_ONLINE,
+            Namespace.HUB_BATTERY,
+        ):
+            key = namespace.rsplit(".", 1)[-1]
+            key = {"All": "all", "ToggleX": "togglex"}.get(key, key.lower())
+            self._apply_valves(payload.get(key))
+        else:
+            return
+        coordinator.async_push_devices(self.states())
+
+    # -- commands ------------------------------------------------------------------------
+
+    @override
+    def actions(self, device_id: str) -> Mapping[str, ActionSpec]:
+        """turn_on/turn_off per channel; set_temperature/set_hvac_mode for thermostats."""
+        if device_id == self.info.uuid and self.kind == "toggle":
+            return toggle_actions(len(self.info.channel_names))
+        if (device_id == self.info.uuid and self.kind == "thermostat") or (
+            device_id != self.info.uuid and device_id in dict(self.valve_ids())
+        ):
+            values = self.values.get(device_id, {})
+            modes = [HVACMode.OFF, HVACMode.HEAT, HVACMode.AUTO]
+            if device_id == self.info.uuid:
+                modes.append(HVACMode.COOL)
+            return thermostat_actions(
+                float(values.get("min_temperature", 5.0)),
+                float(values.get("max_temperature", 35.0)),
+                modes,
+            )
+        return {}
+
+    @override
+    async def async_execute(
+        self, device_id: str, action: str, args: Mapping[str, Any]
+    ) -> SwitchboardData | None:
+        """Send the SET; apply what the device acknowledged."""
+        uuid = self.info.uuid
+        values = self.values.setdefault(device_id, {})
+        if device_id == uuid and self.kind == "toggle":
+            channel = int(args.get("channel", 0))
+            on = action == "turn_on"
+            request = model.toggle_request(channel, on)
+            await self.account.async_request(
+                uuid, request.method, request.namespace, request.payload
+            )
+            if channel == 0 and len(self.info.channel_names) > 1:
+                for key in list(values):
+                    if key.startswith("channel_") and key.endswith("_on"):
+                        values[key] = on
+            values[f"channel_{channel}_on"] = on
+            if channel != 0 and len(self.info.channel_names) > 1:
+                # Channel 0 is the master: on while any outlet is (the device pushes it too).
+                values["channel_0_on"] = any(
+                    value
+                    for key, value in values.items()
+                    if key.startswith("channel_") and key.endswith("_on") and key != "channel_0_on"
+                )
+            return self.states()
+        if device_id == uuid:
+            if action == "set_hvac_mode":
+                request = model.thermostat_mode_request(str(args["hvac_mode"]))
+            else:
+                request = model.thermostat_temperature_request(
+                    values.get("mode"), float(args["temperature"])
+                )
+            reply = await self.account.async_request(
+                uuid, request.method, request.namespace, request.payload
+            )
+            items = reply.get("mode") or []
+            if items:
+                values.update(model.thermostat_values(items[0]))
+                return self.states()
+            return None
+        sub_id = device_id.rsplit("-", 1)[-1].upper()
+        for request in model.valve_requests(sub_id, action, dict(args), values.get("mode")):
+            await self.account.async_request(
+                uuid, request.method, request.namespace, request.payload
+            )
+        return None
