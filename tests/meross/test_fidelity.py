@@ -34,6 +34,7 @@ class _Seen:
     consumption_days: int = 0
     thermostat_mode: Any = None
     thermostat_target: float | None = None
+    eco: tuple[Any, float | None, float | None] | None = None
     strip_channels: int = 0
     pushes: list[tuple[str, str]] = field(default_factory=list)
     mac: str | None = None
@@ -88,6 +89,12 @@ async def _drive_meross_iot(
         state = thermostat.get_thermostat_state(channel=0)
         seen.thermostat_mode = state.mode
         seen.thermostat_target = state.target_temperature_celsius
+        # A preset mode with its own target: economy.
+        await thermostat.async_set_thermostat_config(
+            channel=0, mode=ThermostatMode.ECONOMY, eco_temperature_celsius=16.5
+        )
+        state = thermostat.get_thermostat_state(channel=0)
+        seen.eco = (state.mode, state.target_temperature_celsius, state.eco_temperature_celsius)
 
         # A push from a device (published by the emulator in the test's loop) reaches meross-iot.
         push_seen.clear()
@@ -124,7 +131,10 @@ async def test_meross_iot_against_emulator(meross_env: MerossEnv) -> None:
     assert meross_env.strip.onoff[2] == 0
     assert seen.thermostat_target == 21.5
     assert meross_env.thermostat.mode["heatTemp"] == 215
-    assert meross_env.thermostat.mode["mode"] == 0
+    assert seen.thermostat_mode == ThermostatMode.HEAT
+    assert seen.eco == (ThermostatMode.ECONOMY, 16.5, 16.5)
+    assert meross_env.thermostat.mode["mode"] == 2
+    assert meross_env.thermostat.mode["ecoTemp"] == 165
     assert (meross_env.plug.uuid, "Appliance.Control.ToggleX") in seen.pushes
     # The emulator saw meross-iot's sequence: sign-in, log/user, device list, ... logout.
     paths = [p for p, _ in meross_env.cloud.requests]

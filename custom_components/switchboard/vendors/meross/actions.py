@@ -31,13 +31,16 @@ def toggle_actions(channels: int) -> Mapping[str, ActionSpec]:
 
 
 def thermostat_actions(
-    low: float, high: float, modes: Sequence[HVACMode]
+    low: float, high: float, modes: Sequence[HVACMode], presets: Sequence[str] = ()
 ) -> Mapping[str, ActionSpec]:
-    """``set_temperature`` (``temperature`` in °C, ``low`` .. ``high``) and ``set_hvac_mode``.
+    """``set_temperature``, ``set_hvac_mode`` and (with ``presets``) ``set_preset_mode``.
 
-    ``hvac_mode`` is one of ``modes`` (a thermostat: off, heat, auto, cool; a valve: no cool).
+    ``temperature`` in °C, ``low`` .. ``high``; ``hvac_mode`` is one of ``modes`` (a
+    thermostat: off, heat, auto, cool; a valve: no cool);
+    ``preset_mode`` one of ``presets`` (the device's own modes, ``device.MTS200_PRESETS`` /
+    ``device.MTS100_PRESETS``): it switches the device on and to that mode.
     """
-    return {
+    actions: dict[str, ActionSpec] = {
         "set_temperature": ActionSpec(
             name="set_temperature",
             schema=probatio.Schema(
@@ -57,3 +60,10 @@ def thermostat_actions(
             description="Switch off, or to heat / cool / auto.",
         ),
     }
+    if presets:
+        actions["set_preset_mode"] = ActionSpec(
+            name="set_preset_mode",
+            schema=probatio.Schema({probatio.Required("preset_mode"): probatio.In(list(presets))}),
+            description="Switch on and to one of the device's modes (its own target temperature).",
+        )
+    return actions

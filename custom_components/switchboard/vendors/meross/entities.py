@@ -24,6 +24,7 @@ from ...descriptions import (
     existing,
 )
 from ...model import DeviceState
+from .device import MTS100_PRESETS, MTS200_PRESETS
 from .source import UNITS
 
 ACCOUNT_DESCRIPTIONS: Final[tuple[SwitchboardEntityDescription, ...]] = (
@@ -102,8 +103,26 @@ THERMOSTAT: Final = SwitchboardClimateDescription(
     target_temperature_step=0.5,
     set_temperature=ActionCall("set_temperature"),
     set_hvac_mode=ActionCall("set_hvac_mode"),
+    translation_key="meross_thermostat",
+    preset_attribute="preset",
+    preset_modes=tuple(MTS200_PRESETS.values()),
+    set_preset_mode=ActionCall("set_preset_mode"),
+    extra_attributes=tuple(
+        (attribute, attribute)
+        for attribute in (
+            "manual_temperature",
+            "comfort_temperature",
+            "sleep_temperature",
+            "eco_temperature",
+            "away_temperature",
+        )
+    ),
 )
-"""An MTS200 thermostat, or a hub's MTS100 valve (no cool mode); range from the device."""
+"""An MTS200 thermostat, or a hub's MTS100 valve (no cool mode); range from the device.
+
+Presets are the device's modes, each with its own target temperature (shown as the preset's
+``*_temperature`` state attribute); a valve has the presets of the MTS100.
+"""
 
 BATTERY_SENSORS: Final[tuple[SwitchboardSensorDescription, ...]] = (
     SwitchboardSensorDescription(
@@ -146,6 +165,10 @@ def thermostat(state: DeviceState) -> SwitchboardClimateDescription:
         THERMOSTAT,
         hvac_modes=tuple(
             mode for mode in THERMOSTAT.hvac_modes if not valve or mode != HVACMode.COOL
+        ),
+        preset_modes=tuple((MTS100_PRESETS if valve else MTS200_PRESETS).values()),
+        extra_attributes=tuple(
+            pair for pair in THERMOSTAT.extra_attributes if state.value(pair[1]) is not None
         ),
         min_temp=_number(state.value("min_temperature"), 5.0),
         max_temp=_number(state.value("max_temperature"), 35.0),

@@ -598,12 +598,15 @@ class MerossDeviceSource(DeviceSource):
         ):
             values = self.values.get(device_id, {})
             modes = [HVACMode.OFF, HVACMode.HEAT, HVACMode.AUTO]
+            presets = model.MTS100_PRESETS
             if device_id == self.info.uuid:
                 modes.append(HVACMode.COOL)
+                presets = model.MTS200_PRESETS
             return thermostat_actions(
                 float(values.get("min_temperature", 5.0)),
                 float(values.get("max_temperature", 35.0)),
                 modes,
+                list(presets.values()),
             )
         return {}
 
@@ -637,6 +640,8 @@ class MerossDeviceSource(DeviceSource):
         if device_id == uuid:
             if action == "set_hvac_mode":
                 request = model.thermostat_mode_request(str(args["hvac_mode"]))
+            elif action == "set_preset_mode":
+                request = model.thermostat_preset_request(str(args["preset_mode"]))
             else:
                 request = model.thermostat_temperature_request(
                     values.get("mode"), float(args["temperature"])
@@ -650,7 +655,12 @@ class MerossDeviceSource(DeviceSource):
                 return self.states()
             return None
         sub_id = device_id.rsplit("-", 1)[-1].upper()
-        for request in model.valve_requests(sub_id, action, dict(args), values.get("mode")):
+        requests = (
+            model.valve_preset_requests(sub_id, str(args["preset_mode"]))
+            if action == "set_preset_mode"
+            else model.valve_requests(sub_id, action, dict(args), values.get("mode"))
+        )
+        for request in requests:
             await self.account.async_request(
                 uuid, request.method, request.namespace, request.payload
             )
