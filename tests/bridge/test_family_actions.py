@@ -318,7 +318,7 @@ async def test_indi_ccd_cooler_actions_on_real_simulator(
 
     # The simulator keeps CCD_COOLER Busy while it regulates, so the result of a cooler switch
     # comes when the command timeout (10 s, shortened here) ends, with the values it pushed.
-    with patch("custom_components.switchboard.vendors.indi.family.COMMAND_TIMEOUT", 1.0):
+    with patch("custom_components.switchboard.vendors.indi.source.COMMAND_TIMEOUT", 1.0):
         attributes = await run_ok(user, CCD_TOPIC, "set_hvac_mode", {"hvac_mode": "cool"}, "cool")
     assert attributes["ccd.hvac_mode"] == "cool"
     assert (attributes["CCD_COOLER.COOLER_ON"], attributes["CCD_COOLER.COOLER_OFF"]) == (
@@ -336,7 +336,7 @@ async def test_indi_ccd_cooler_actions_on_real_simulator(
     await user.wait_for(f"{CCD_TOPIC}/ccd.target", lambda m: m.json() == current - 0.5)
     result = await run(user, CCD_TOPIC, "set_hvac_mode", {"hvac_mode": "heat"}, "heat")
     assert result["error"] == "invalid_action_args"
-    with patch("custom_components.switchboard.vendors.indi.family.COMMAND_TIMEOUT", 1.0):
+    with patch("custom_components.switchboard.vendors.indi.source.COMMAND_TIMEOUT", 1.0):
         attributes = await run_ok(user, CCD_TOPIC, "set_hvac_mode", {"hvac_mode": "off"}, "off")
     assert attributes["ccd.hvac_mode"] == "off"
     assert (attributes["CCD_COOLER.COOLER_ON"], attributes["CCD_COOLER.COOLER_OFF"]) == (
