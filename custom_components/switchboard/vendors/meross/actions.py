@@ -11,6 +11,7 @@ from homeassistant.components.climate import HVACMode
 import probatio
 
 from ...model import ActionSpec
+from ...validation import finite_float, strict_int
 
 
 def toggle_actions(channels: int) -> Mapping[str, ActionSpec]:
@@ -18,7 +19,7 @@ def toggle_actions(channels: int) -> Mapping[str, ActionSpec]:
 
     Argument ``channel`` (0 .. channels - 1, default 0; on a strip 0 is the master).
     """
-    channel = probatio.All(probatio.Coerce(int), probatio.Range(min=0, max=max(channels - 1, 0)))
+    channel = probatio.All(strict_int, probatio.Range(min=0, max=max(channels - 1, 0)))
     schema = probatio.Schema({probatio.Optional("channel", default=0): channel})
     return {
         "turn_on": ActionSpec(
@@ -46,7 +47,7 @@ def thermostat_actions(
             schema=probatio.Schema(
                 {
                     probatio.Required("temperature"): probatio.All(
-                        probatio.Coerce(float), probatio.Range(min=low, max=high)
+                        finite_float, probatio.Range(min=low, max=high)
                     )
                 }
             ),

@@ -38,9 +38,11 @@ from .client import (
     MerossDeviceInfo,
     MerossError,
     MerossTokenExpiredError,
+    account_title,
 )
 from .const import (
     CONF_CREDENTIALS,
+    CONF_EMAIL,
     CONF_MAX_REQUESTS,
     CONF_PUSH,
     CONF_PUSH_EVENTS,
@@ -81,6 +83,7 @@ class MerossRuntime(FamilyRuntime):
                 "connect_count": account.mqtt.connect_count,
                 "last_error": account.mqtt.last_error,
                 "dropped_messages": account.mqtt.dropped_messages,
+                "task_failures": account.mqtt.task_failures,
                 "pushes": account.pushes,
             },
             "push_enabled": account.push_enabled,
@@ -192,6 +195,9 @@ class MerossFamily(Family):
     @override
     async def async_setup_entry(self, hass: HomeAssistant, entry: ConfigEntry) -> FamilyRuntime:
         """Start from the cached device list when there is one, else read it from the cloud."""
+        if (email := entry.data.get(CONF_EMAIL)) and entry.title == email:
+            # Entries made before titles were masked: Home Assistant logs titles.
+            hass.config_entries.async_update_entry(entry, title=account_title(email))
         runtime = MerossRuntime(self, hass, entry)
         account = runtime.account
         cached = await account.async_load_cache()
