@@ -408,8 +408,8 @@ async def test_meross_actions(
     assert declared == {
         plug.uuid: {"turn_on", "turn_off"},
         strip.uuid: {"turn_on", "turn_off"},
-        thermostat.uuid: {"set_temperature", "set_hvac_mode"},
-        valve_id: {"set_temperature", "set_hvac_mode"},
+        thermostat.uuid: {"set_temperature", "set_hvac_mode", "set_preset_mode"},
+        valve_id: {"set_temperature", "set_hvac_mode", "set_preset_mode"},
         hub.uuid: set(),
         runtime.account.account_id: set(),
     }
