@@ -80,7 +80,7 @@ async def test_idle_port_switched_off(
 
         strip.loads[3] = 1.2  # the printer goes to standby
         await poll(5)
-        assert float(hass.states.get("sensor.desk_port_4_power").state) < 2
+        assert float(hass.states.get("sensor.desk_printer_power").state) < 2
         for _ in range(119):  # 9 min 55 s of polls below 2 W: not yet
             await poll(5)
         assert strip.switch[3] == 1
