@@ -72,7 +72,7 @@ import probatio
 from .const import DOMAIN
 from .coordinator import SwitchboardCoordinator
 from .family import FamilyRuntime
-from .model import AttributeValue, DeviceState
+from .model import Attribute, AttributeValue, DeviceState
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -263,6 +263,13 @@ def topic_level(key: str) -> str:
     """
     level = key.replace("/", "_").replace("+", "_").replace("#", "_") or "_"
     return f"{level}_value" if level in RESERVED_LEVELS else level
+
+
+def _value_kind(value: AttributeValue) -> int:
+    """What a discovery component depends on in a value: 0 bool, 1 JSON container, 2 other."""
+    if isinstance(value, bool):
+        return 0
+    return 1 if isinstance(value, (dict, list)) else 2
 
 
 def encode_value(value: AttributeValue) -> str:
@@ -471,6 +478,7 @@ class MqttBridge:
         self._retained: dict[str, dict[str, str]] = {}
         """device id -> {topic: payload} of retained messages queued or sent for it."""
         self._last_state: dict[str, tuple[DeviceState, bool]] = {}
+        self._discovery_cache: dict[str, tuple[object, tuple[str, str]]] = {}
         """device id -> (state, coordinator success) last queued, to skip unchanged devices."""
         self._coordinator_devices: dict[int, set[str]] = {}
         self._outbox: dict[str, _Outgoing] = {}
@@ -614,6 +622,7 @@ class MqttBridge:
         self._command_topics.clear()
         self._retained.clear()
         self._last_state.clear()
+        self._discovery_cache.clear()
         self._coordinator_devices.clear()
         _LOGGER.info("MQTT bridge of %s stopped", self.entry.title)
 
@@ -814,21 +823,34 @@ class MqttBridge:
         *,
         full: bool,
     ) -> int:
-        """Queue the device's changed (``full``: all) retained messages; return how many."""
+        """Queue the device's changed (``full``: all) retained messages; return how many.
+
+        When the device kept its attribute keys since the last sync, only the attributes
+        whose :class:`Attribute` object changed are encoded (a push of one INDI vector of
+        hundreds encodes one or two values), and the discovery config is rebuilt only when
+        what it is made of (descriptor, structure, keys, value kinds, units) changed.
+        """
+        last = self._last_state.get(device_id)
         self._last_state[device_id] = (state, coordinator.last_update_success)
         topics = self._topics[device_id]
+        attributes: Iterable[tuple[str, Attribute]] = state.attributes.items()
+        incremental = (
+            not full and last is not None and last[0].attributes.keys() == state.attributes.keys()
+        )
+        if incremental and last is not None:
+            before = last[0].attributes
+            attributes = [(key, value) for key, value in attributes if before.get(key) is not value]
         wanted = {
-            topics.attribute(key): encode_value(attribute.value)
-            for key, attribute in state.attributes.items()
+            topics.attribute(key): encode_value(attribute.value) for key, attribute in attributes
         }
         available = state.available and coordinator.last_update_success
         wanted[topics.availability] = ONLINE if available else OFFLINE
         if self.settings.discovery:
-            topic, payload = self._discovery_message(device_id, topics, state)
+            topic, payload = self._cached_discovery(device_id, topics, coordinator, state)
             wanted = {topic: payload, **wanted}
         sent = self._retained.get(device_id, {})
         count = 0
-        for topic in [topic for topic in sent if topic not in wanted]:
+        for topic in [] if incremental else [topic for topic in sent if topic not in wanted]:
             self._queue(device_id, topic, "")
             count += 1
         for topic, payload in wanted.items():
@@ -843,6 +865,7 @@ class MqttBridge:
             self._queue(device_id, topic, "")
         self._retained.pop(device_id, None)
         self._last_state.pop(device_id, None)
+        self._discovery_cache.pop(device_id, None)
         if (topics := self._topics.pop(device_id, None)) is not None:
             self._command_topics.pop(topics.command, None)
 
@@ -930,6 +953,30 @@ class MqttBridge:
     def _discovery_topic(self, device_id: str) -> str:
         """``<prefix>/device/switchboard_<public id>/config``."""
         return f"{self._discovery_prefix}/device/{DOMAIN}_{public_id(device_id)}/config"
+
+    def _cached_discovery(
+        self,
+        device_id: str,
+        topics: DeviceTopics,
+        coordinator: SwitchboardCoordinator,
+        state: DeviceState,
+    ) -> tuple[str, str]:
+        """:meth:`_discovery_message`, rebuilt only when one of its inputs changed."""
+        signature = (
+            state.descriptor,
+            coordinator.structure_version,
+            topics.root,
+            tuple(
+                (key, _value_kind(attribute.value), attribute.unit)
+                for key, attribute in state.attributes.items()
+            ),
+        )
+        cached = self._discovery_cache.get(device_id)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        message = self._discovery_message(device_id, topics, state)
+        self._discovery_cache[device_id] = (signature, message)
+        return message
 
     def _discovery_message(
         self, device_id: str, topics: DeviceTopics, state: DeviceState

@@ -1,0 +1,652 @@
+"""Scale benchmark: a home's worth of Switchboard devices on one Home Assistant event loop.
+
+One run starts, on loopback only:
+
+* ``--strips`` emulated MaxSmart strips (6 ports each, each on its own address 127.0.0.x,
+  polled at the default 5 s), in this process;
+* a mosquitto broker with TLS, the emulated Meross cloud and one account with ``--meross``
+  plugs, each pushing an Electricity or ToggleX change once every 30 s on average;
+* an INDI server (``indipydriver``/``indipyserver`` in a child process) with ``--indi``
+  number properties, updating ``--indi-rate`` of them per second in total;
+* a plain mosquitto broker for Home Assistant's ``mqtt`` integration, and the Switchboard
+  MQTT bridge on for every entry;
+* Home Assistant in its own process (``devtools.develop``'s launcher and REST client), with
+  ``benchmarks/scale_probe`` loaded: it measures the event loop's lag (how late a 100 ms timer
+  fires) and command -> state latency inside Home Assistant.
+
+Phases: (1) Home Assistant starts once, is onboarded and gets the Meross account through the
+config flow; (2) it is stopped, the MaxSmart, INDI and mqtt entries are added to its storage
+(shaped as the config flows create them, bridge options on), and it starts again: the time
+from the process start to every Switchboard entity available is measured, then the window
+runs (CPU of the Home Assistant process from ``/proc``, loop lag, RSS, command -> state for a
+strip port and a Meross plug); (3) the baseline: a fresh Home Assistant with the same
+number of plain, never-changing entities and no device traffic, measured over the same window.
+
+Goals (exit status 1 when one is missed): Switchboard adds < 5 % of one core over the
+baseline, loop lag p99 < 20 ms, every entity available within 30 s of start, command -> state
+p95 < 100 ms. Usage: ``python benchmarks/scale.py [--window 600] [--quick]``; ``--quick``:
+10 strips, 5 plugs, 100 INDI properties, 20 s windows (about 90 s in all).
+"""
+
+import argparse
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+from dataclasses import dataclass, field
+import json
+import os
+from pathlib import Path
+import random
+import shutil
+import sys
+import tempfile
+import time
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+
+from devtools.develop.orchestrator import (  # noqa: E402
+    HassClient,
+    HomeAssistantProcess,
+    free_port,
+    prepare_config,
+)
+from emulators.maxsmart import MaxSmartEmulator  # noqa: E402
+from emulators.meross import MerossCloudEmulator, MerossPlug  # noqa: E402
+from emulators.mosquitto import Mosquitto  # noqa: E402
+
+PROBE_DIR = Path(__file__).resolve().parent / "scale_probe"
+MEROSS_EMAIL = "scale@example.com"
+MEROSS_PASSWORD = "scale-benchmark"
+BASE_TOPIC = "switchboard"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+GOAL_CPU_ADDED = 5.0
+GOAL_LAG_P99 = 20.0
+GOAL_AVAILABLE = 30.0
+GOAL_COMMAND_P95 = 100.0
+INDI_VECTORS_PER_DEVICE = 100
+
+CONFIGURATION = """\
+# Written by benchmarks/scale.py: small on purpose (no default_config, no recorder), so the
+# figures are Switchboard's and the entities', not other integrations'.
+homeassistant:
+  name: Switchboard scale
+  unit_system: metric
+  time_zone: Europe/Zurich
+  country: CH
+config:
+scale_probe:
+logger:
+  default: warning
+"""
+
+
+# ----------------------------------------------------------------------------- INDI driver
+
+
+def serve_indi(port: int, properties: int, rate: float) -> None:
+    """Run the INDI driver (child process): ``properties`` number vectors, ``rate`` updates/s."""
+    from indipydriver import Device, IPyDriver, NumberMember, NumberVector
+    from indipyserver import IPyServer
+
+    devices = max(1, properties // INDI_VECTORS_PER_DEVICE)
+    per_device = properties // devices
+
+    def build(index: int) -> Any:
+        return Device(
+            f"Scale {index}",
+            [
+                NumberVector(
+                    f"V{v:03d}",
+                    f"Value {v}",
+                    "Main",
+                    "ro",
+                    "Ok",
+                    [NumberMember("VALUE", "Value", "%.3f", 0, 1e6, 0, 0)],
+                )
+                for v in range(per_device)
+            ],
+        )
+
+    class Driver(IPyDriver):  # type: ignore[misc]
+        async def hardware(self) -> None:
+            rng = random.Random(7)
+            interval = 1 / rate
+            next_at = time.monotonic()
+            while True:
+                next_at += interval
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                device = self[f"Scale {rng.randrange(devices)}"]
+                vector = device[f"V{rng.randrange(per_device):03d}"]
+                vector["VALUE"] = f"{rng.uniform(0, 1000):.3f}"
+                await vector.send_setVector(state="Ok")
+
+    driver = Driver(*(build(i) for i in range(devices)))
+    server = IPyServer(driver, host="127.0.0.1", port=port, maxconnections=5)
+    asyncio.run(server.asyncrun())
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+@dataclass
+class Figures:
+    """What one Home Assistant run measured."""
+
+    entities: int = 0
+    cpu_percent: float = 0.0
+    lag_p50: float | None = None
+    lag_p99: float | None = None
+    rss_mb: float = 0.0
+    available_s: float | None = None
+    commands: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads) from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def proc_rss_mb(pid: int) -> float:
+    """Resident memory of a process in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def storage_entry(
+    domain: str,
+    title: str,
+    data: dict[str, Any],
+    *,
+    unique_id: str | None,
+    options: dict[str, Any] | None = None,
+    version: int = 1,
+    minor_version: int = 1,
+) -> dict[str, Any]:
+    """A config entry as Home Assistant stores it in ``.storage/core.config_entries``."""
+    from homeassistant.util.ulid import ulid_now
+
+    now = "2026-01-01T00:00:00+00:00"
+    return {
+        "created_at": now,
+        "data": data,
+        "disabled_by": None,
+        "discovery_keys": {},
+        "domain": domain,
+        "entry_id": ulid_now(),
+        "minor_version": minor_version,
+        "modified_at": now,
+        "options": options or {},
+        "pref_disable_new_entities": False,
+        "pref_disable_polling": False,
+        "source": "user",
+        "subentries": [],
+        "title": title,
+        "unique_id": unique_id,
+        "version": version,
+    }
+
+
+def bridge_options() -> dict[str, Any]:
+    """Switchboard options with the MQTT bridge on (default topic, discovery on)."""
+    return {"mqtt_bridge": {"enabled": True, "base_topic": BASE_TOPIC, "discovery": True}}
+
+
+def add_entries(config_dir: Path, entries: list[dict[str, Any]]) -> None:
+    """Append ``entries`` to the stored config entries (Home Assistant must be stopped)."""
+    path = config_dir / ".storage" / "core.config_entries"
+    stored = json.loads(path.read_text())
+    stored["data"]["entries"].extend(entries)
+    path.write_text(json.dumps(stored))
+
+
+async def call_probe(hass: HassClient, service: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Call a ``scale_probe`` service and return its response."""
+    result = await hass.request(
+        "POST", f"/api/services/scale_probe/{service}?return_response", json_body=data
+    )
+    return dict(result["service_response"])
+
+
+async def count_available(hass: HassClient, domain: str) -> tuple[int, int]:
+    """(entities of ``domain`` in the state machine, of which not unavailable)."""
+    rendered = await hass.template(
+        "{% set e = integration_entities('" + domain + "') %}"
+        "{{ [e | count, e | reject('is_state', 'unavailable') | list | count] | tojson }}"
+    )
+    total, available = json.loads(rendered)
+    return int(total), int(available)
+
+
+async def wait_api(hass: HassClient, process: HomeAssistantProcess, limit: float = 120) -> None:
+    """Wait until Home Assistant reports RUNNING (every integration set up) over REST."""
+    deadline = time.monotonic() + limit
+    while True:
+        if not process.alive:
+            raise RuntimeError("Home Assistant exited while starting (see its log)")
+        with contextlib.suppress(Exception):
+            if (await hass.request("GET", "/api/config")).get("state") == "RUNNING":
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no answer on {hass.base_url} after {limit:.0f} s")
+        await asyncio.sleep(0.25)
+
+
+@contextlib.asynccontextmanager
+async def running_hass(config_dir: Path, log: Path) -> AsyncIterator[HomeAssistantProcess]:
+    """Home Assistant in its own process for the duration of the block."""
+    process = HomeAssistantProcess(config_dir, log)
+    try:
+        yield process
+    except BaseException:
+        for path in (config_dir / "home-assistant.log", log):
+            with contextlib.suppress(OSError):
+                tail = path.read_text(errors="replace").splitlines()[-40:]
+                print(f"---- {path.name} ----", *tail, sep="\n", file=sys.stderr)
+        raise
+    finally:
+        await process.stop()
+
+
+def prepare(config_dir: Path, port: int, *, probe_entities: int = 0) -> None:
+    """Configuration, the development stack's storage files and the probe component."""
+    prepare_config(config_dir, port)
+    text = CONFIGURATION
+    if probe_entities:
+        text += f"sensor:\n  - platform: scale_probe\n    entities: {probe_entities}\n"
+    (config_dir / "configuration.yaml").write_text(text)
+    link = config_dir / "custom_components" / "scale_probe"
+    if not link.exists():
+        link.symlink_to(PROBE_DIR, target_is_directory=True)
+
+
+async def measure_window(
+    hass: HassClient, pid: int, window: float, commands: dict[str, str], samples: int
+) -> Figures:
+    """CPU, lag and RSS over ``window`` seconds; command latencies in its second half."""
+    figures = Figures()
+    profiler = None
+    if (py_spy := os.environ.get("SCALE_PY_SPY")) and commands:
+        # Development aid: a py-spy binary here records Home Assistant over the window
+        # (py-spy's raw format, in the temporary directory); it is not part of the figures.
+        profiler = await asyncio.create_subprocess_exec(
+            py_spy,
+            "record",
+            "-p",
+            str(pid),
+            "-d",
+            str(int(window)),
+            "-r",
+            "50",
+            "-f",
+            "raw",
+            "-o",
+            str(Path(tempfile.gettempdir()) / f"scale-{pid}.txt"),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+    await call_probe(hass, "report", {"reset": True})
+    cpu_start, wall_start = proc_cpu_seconds(pid), time.monotonic()
+    await asyncio.sleep(window / 2)
+    for name, entity_id in commands.items():
+        figures.commands[name] = await call_probe(
+            hass, "command_latency", {"entity_id": entity_id, "samples": samples}
+        )
+    await asyncio.sleep(max(0.0, window - (time.monotonic() - wall_start)))
+    cpu = proc_cpu_seconds(pid) - cpu_start
+    figures.cpu_percent = cpu / (time.monotonic() - wall_start) * 100
+    lag = await call_probe(hass, "report", {"reset": True})
+    figures.lag_p50, figures.lag_p99 = lag["lag_p50"], lag["lag_p99"]
+    figures.rss_mb = proc_rss_mb(pid)
+    if profiler is not None:
+        await profiler.wait()
+    return figures
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+@dataclass
+class Load:
+    """Sizes of one run."""
+
+    strips: int
+    meross: int
+    indi: int
+    indi_rate: float
+    window: float
+    samples: int
+
+
+async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int]]:
+    """Phases 1 and 2: set up, restart, time to available, the measured window."""
+    config_dir = tmp / "switchboard"
+    config_dir.mkdir()
+    port = free_port()
+    prepare(config_dir, port)
+    url = f"http://127.0.0.1:{port}"
+    log = config_dir / "hass-console.log"
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    strips = [
+        MaxSmartEmulator(
+            f"127.0.0.{10 + i}",
+            0,
+            0,
+            serial=f"SWP6023{i:09d}",
+            name=f"Strip {i + 1}",
+            mac=f"bc:2b:00:00:{i // 256:02x}:{i % 256:02x}",
+        )
+        for i in range(load.strips)
+    ]
+    meross_broker = Mosquitto(tls=True, allow_anonymous=False, anonymous_tls_listener=True)
+    ha_broker = Mosquitto(tls=False)
+    indi_port = free_port()
+    indi = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--serve-indi",
+        str(indi_port),
+        "--indi",
+        str(load.indi),
+        "--indi-rate",
+        str(load.indi_rate),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    cloud: MerossCloudEmulator | None = None
+    try:
+        for strip in strips:
+            await strip.start()
+        await meross_broker.start()
+        await ha_broker.start()
+        cloud = MerossCloudEmulator(meross_broker)
+        account = cloud.add_account(MEROSS_EMAIL, MEROSS_PASSWORD)
+        plugs = [
+            await cloud.add_device(account, MerossPlug(name=f"Plug {i + 1}"))
+            for i in range(load.meross)
+        ]
+        await cloud.start()
+
+        async with aiohttp.ClientSession() as session:
+            hass = HassClient(session, url)
+            # Phase 1: onboarding and the Meross account through the config flow.
+            async with running_hass(config_dir, log) as process:
+                await process.start()
+                await hass.wait_until_up(lambda: process.alive, 120)
+                await hass.onboard()
+                flow = await hass.flow_start("switchboard")
+                result = await hass.flow_step(flow["flow_id"], {"next_step_id": "meross"})
+                result = await hass.flow_step(
+                    flow["flow_id"],
+                    {
+                        "email": MEROSS_EMAIL,
+                        "password": MEROSS_PASSWORD,
+                        "advanced": {"api_base_url": cloud.url, "verify_ssl": False},
+                    },
+                )
+                if result.get("type") != "create_entry":
+                    raise RuntimeError(f"Meross entry not created: {result}")
+                entry_id = result["result"]["entry_id"]
+                options = await hass.request(
+                    "POST",
+                    "/api/config/config_entries/options/flow",
+                    json_body={"handler": entry_id},
+                )
+                await hass.request(
+                    "POST",
+                    f"/api/config/config_entries/options/flow/{options['flow_id']}",
+                    json_body=bridge_options(),
+                )
+            # Phase 2: every other entry in storage, then a measured start.
+            entries = [
+                storage_entry(
+                    "mqtt",
+                    "MQTT",
+                    {"broker": "127.0.0.1", "port": ha_broker.port, "protocol": "3.1.1"},
+                    unique_id=None,
+                    minor_version=2,
+                ),
+                storage_entry(
+                    "switchboard",
+                    f"INDI 127.0.0.1:{indi_port}",
+                    {"family": "indi", "host": "127.0.0.1", "port": indi_port, "devices": []},
+                    unique_id=f"127.0.0.1:{indi_port}",
+                    options=bridge_options(),
+                ),
+            ]
+            entries += [
+                storage_entry(
+                    "switchboard",
+                    strip.name,
+                    {
+                        "family": "maxsmart",
+                        "host": strip.host,
+                        "port": strip.http_port,
+                        "discovery_port": strip.udp_port,
+                        "serial": strip.serial,
+                        "mac": strip.mac.lower(),
+                    },
+                    unique_id=strip.serial,
+                    options=bridge_options(),
+                )
+                for strip in strips
+            ]
+            add_entries(config_dir, entries)
+
+            async def meross_pushes() -> None:
+                rng = random.Random(11)
+                interval = 30 / max(1, len(plugs))
+                while not stop.is_set():
+                    await asyncio.sleep(rng.expovariate(1 / interval))
+                    plug = rng.choice(plugs)
+                    with contextlib.suppress(Exception):
+                        if rng.random() < 0.5:
+                            await plug.set_power(rng.uniform(5, 200))
+                        else:
+                            await plug.push_toggle(not plug.onoff[0])
+
+            async with running_hass(config_dir, log) as process:
+                started = time.monotonic()
+                await process.start()
+                assert process.process is not None
+                pid = process.process.pid
+                await wait_api(hass, process)
+                available_s: float | None = None
+                stable_since = 0.0
+                last = (-1, -1)
+                while time.monotonic() - started < 120:
+                    counts = await count_available(hass, "switchboard")
+                    now = time.monotonic() - started
+                    if counts != last:
+                        last, stable_since = counts, now
+                        if counts[0] and counts[0] == counts[1]:
+                            available_s = now
+                    if (
+                        counts[0] == counts[1] > 0
+                        and now - stable_since > 5
+                        and available_s is not None
+                    ):
+                        break
+                    await asyncio.sleep(0.5)
+                tasks.append(asyncio.create_task(meross_pushes()))
+                states = await hass.states()
+                switchboard = await hass.integration_entities("switchboard")
+                strip_switch = next(
+                    entity
+                    for entity in sorted(switchboard)
+                    if entity.startswith("switch.strip_1_")
+                    and states[entity]["state"] in ("on", "off")
+                )
+                plug_switch = next(
+                    entity
+                    for entity in sorted(switchboard)
+                    if entity.startswith("switch.plug_1")
+                    and states[entity]["state"] in ("on", "off")
+                )
+                figures = await measure_window(
+                    hass,
+                    pid,
+                    load.window,
+                    {"strip": strip_switch, "meross": plug_switch},
+                    load.samples,
+                )
+                figures.available_s = available_s
+                figures.entities = last[0]
+                devices = {
+                    "MaxSmart strips": load.strips,
+                    "Meross plugs": load.meross,
+                    "INDI devices": max(1, load.indi // INDI_VECTORS_PER_DEVICE),
+                }
+                return figures, devices
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        if cloud is not None:
+            with contextlib.suppress(Exception):
+                await cloud.stop()
+        for strip in strips:
+            with contextlib.suppress(Exception):
+                await strip.stop()
+        for broker in (meross_broker, ha_broker):
+            with contextlib.suppress(Exception):
+                await broker.close()
+        indi.terminate()
+        await indi.wait()
+
+
+async def run_baseline(entities: int, window: float, tmp: Path) -> Figures:
+    """Phase 3: the same number of idle plain entities, no devices."""
+    config_dir = tmp / "baseline"
+    config_dir.mkdir()
+    port = free_port()
+    prepare(config_dir, port, probe_entities=entities)
+    shutil.rmtree(config_dir / "custom_components" / "switchboard", ignore_errors=True)
+    (config_dir / "custom_components" / "switchboard").unlink(missing_ok=True)
+    async with aiohttp.ClientSession() as session:
+        hass = HassClient(session, f"http://127.0.0.1:{port}")
+        async with running_hass(config_dir, config_dir / "hass-console.log") as process:
+            started = time.monotonic()
+            await process.start()
+            assert process.process is not None
+            await hass.wait_until_up(lambda: process.alive, 120)
+            await hass.onboard()
+            await wait_api(hass, process)
+            total, available = await count_available(hass, "scale_probe")
+            figures = await measure_window(hass, process.process.pid, window, {}, 0)
+            figures.entities = total
+            figures.available_s = time.monotonic() - started if total == available else None
+    return figures
+
+
+def report(load: Load, sb: Figures, base: Figures, devices: dict[str, int]) -> bool:
+    """Print the table and the goals; return whether every goal is met."""
+    count = sum(devices.values())
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f}"
+
+    print(
+        f"Scale: {', '.join(f'{n} {k}' for k, n in devices.items())}; INDI {load.indi} "
+        f"properties at {load.indi_rate:g} updates/s; Meross pushes every 30 s per plug; "
+        f"MQTT bridge on; window {load.window:g} s; {os.cpu_count()} CPUs"
+    )
+    header = f"{'metric':<36}{'switchboard':>13}{'baseline':>11}{'added':>10}"
+    print(header)
+    print("-" * len(header))
+    rows = [
+        ("entities", f"{sb.entities}", f"{base.entities}", ""),
+        (
+            "HA process CPU (% of one core)",
+            f"{sb.cpu_percent:.1f}",
+            f"{base.cpu_percent:.1f}",
+            f"{sb.cpu_percent - base.cpu_percent:+.1f}",
+        ),
+        ("loop lag p50 (ms)", ms(sb.lag_p50), ms(base.lag_p50), ""),
+        ("loop lag p99 (ms)", ms(sb.lag_p99), ms(base.lag_p99), ""),
+        ("start -> all entities available (s)", ms(sb.available_s), ms(base.available_s), ""),
+        (
+            "RSS (MiB)",
+            f"{sb.rss_mb:.0f}",
+            f"{base.rss_mb:.0f}",
+            f"{sb.rss_mb - base.rss_mb:+.0f}",
+        ),
+        ("RSS per device (MiB)", f"{(sb.rss_mb - base.rss_mb) / count:.2f}", "", ""),
+    ]
+    for name, result in sb.commands.items():
+        rows.append((f"command -> state p50, {name} (ms)", ms(result["p50"]), "", ""))
+        rows.append(
+            (
+                f"command -> state p95, {name} (ms)",
+                ms(result["p95"]),
+                "",
+                f"{result['failed']} failed" if result["failed"] else "",
+            )
+        )
+    for row in rows:
+        print(f"{row[0]:<36}{row[1]:>13}{row[2]:>11}{row[3]:>10}")
+    goals = [
+        (
+            f"Switchboard adds < {GOAL_CPU_ADDED:g} % of one core",
+            sb.cpu_percent - base.cpu_percent < GOAL_CPU_ADDED,
+        ),
+        (
+            f"loop lag p99 < {GOAL_LAG_P99:g} ms",
+            sb.lag_p99 is not None and sb.lag_p99 < GOAL_LAG_P99,
+        ),
+        (
+            f"all entities available within {GOAL_AVAILABLE:g} s",
+            sb.available_s is not None and sb.available_s < GOAL_AVAILABLE,
+        ),
+    ]
+    goals += [
+        (
+            f"command -> state p95 < {GOAL_COMMAND_P95:g} ms ({name})",
+            result["p95"] is not None and result["p95"] < GOAL_COMMAND_P95 and not result["failed"],
+        )
+        for name, result in sb.commands.items()
+    ]
+    for text, met in goals:
+        print(f"goal: {text}: {'met' if met else 'MISSED'}")
+    return all(met for _, met in goals)
+
+
+async def main_async(load: Load) -> bool:
+    keep = bool(os.environ.get("SCALE_KEEP"))  # keep the config dirs (and logs) to read
+    with tempfile.TemporaryDirectory(prefix="switchboard-scale-", delete=not keep) as tmp:
+        if keep:
+            print(f"config directories kept in {tmp}", file=sys.stderr)
+        sb, devices = await run_switchboard(load, Path(tmp))
+        base = await run_baseline(sb.entities, load.window, Path(tmp))
+    return report(load, sb, base, devices)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="1-minute run with fewer devices")
+    parser.add_argument("--strips", type=int, default=100)
+    parser.add_argument("--meross", type=int, default=50)
+    parser.add_argument("--indi", type=int, default=1000, help="INDI number properties")
+    parser.add_argument("--indi-rate", type=float, default=20.0, help="INDI updates/s in total")
+    parser.add_argument("--window", type=float, default=600.0, help="seconds measured per run")
+    parser.add_argument("--samples", type=int, default=50, help="commands per switch")
+    parser.add_argument("--serve-indi", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_indi:
+        serve_indi(args.serve_indi, args.indi, args.indi_rate)
+        return
+    if args.quick:
+        args.strips, args.meross, args.indi, args.window, args.samples = 10, 5, 100, 20.0, 10
+    load = Load(args.strips, args.meross, args.indi, args.indi_rate, args.window, args.samples)
+    sys.exit(0 if asyncio.run(main_async(load)) else 1)
+
+
+if __name__ == "__main__":
+    main()
