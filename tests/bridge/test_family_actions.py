@@ -397,7 +397,7 @@ def sets(device: MerossEmulatedDevice) -> list[tuple[str, str, dict[str, Any]]]:
 async def test_meross_actions(
     hass: HomeAssistant, meross_bridged: MockConfigEntry, user: UserClient, meross: MerossEnv
 ) -> None:
-    """turn_on/turn_off per channel, set_temperature and set_hvac_mode of the MTS200 and MTS100."""
+    """Channel switching; temperature, HVAC mode and preset of the MTS200 and MTS100."""
     plug, strip, thermostat, hub = meross.plug, meross.strip, meross.thermostat, meross.hub
     valve_id = f"{hub.uuid}-{VALVE_ID.lower()}"
     runtime = meross_bridged.runtime_data.runtime
@@ -501,6 +501,11 @@ async def test_meross_actions(
     assert (attributes["target_temperature"], attributes["hvac_mode"]) == (19.5, "heat")
     assert (valve.custom, valve.mode) == (195, 0)
     await user.wait_for(f"{MEROSS_VALVE_TOPIC}/target_temperature", lambda m: m.json() == 19.5)
+    # A preset: the valve's away mode, with its own target.
+    attributes = await run_ok(
+        user, MEROSS_VALVE_TOPIC, "set_preset_mode", {"preset_mode": "away"}, "v-away"
+    )
+    assert (attributes["preset"], valve.mode) == ("away", 4)
 
 
 async def test_meross_bad_args_not_sent(
@@ -517,6 +522,7 @@ async def test_meross_bad_args_not_sent(
         (MEROSS_THERMOSTAT_TOPIC, "set_temperature", {"temperature": 36}, "invalid_action_args"),
         (MEROSS_THERMOSTAT_TOPIC, "set_hvac_mode", {"hvac_mode": "dry"}, "invalid_action_args"),
         (MEROSS_VALVE_TOPIC, "set_hvac_mode", {"hvac_mode": "cool"}, "invalid_action_args"),
+        (MEROSS_VALVE_TOPIC, "set_preset_mode", {"preset_mode": "sleep"}, "invalid_action_args"),
         (MEROSS_VALVE_TOPIC, "set_temperature", {}, "invalid_action_args"),
         (MEROSS_VALVE_TOPIC, "turn_on", {}, "unknown_action"),
         (MEROSS_PLUG_TOPIC, "set_temperature", {"temperature": 20}, "unknown_action"),
