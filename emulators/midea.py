@@ -746,12 +746,8 @@ class _DiscoveryProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         self.responder.probes += 1
-        if not data.startswith(b"\x5a\x5a") or self.transport is None:
-            return
-        for server in self.responder.servers:
-            appliance = server.appliance
-            if server.running and not appliance.faults.ignore_discovery:
-                self.transport.sendto(appliance.discovery_reply(), addr)
+        if data.startswith(b"\x5a\x5a"):
+            self.responder.reply_to(addr)
 
 
 class MideaDiscoveryResponder:
@@ -761,8 +757,15 @@ class MideaDiscoveryResponder:
     for one free port, read back from :attr:`ports` after ``start()``).
     """
 
-    def __init__(self, host: str = "127.0.0.1", ports: Sequence[int] = (0,)) -> None:
-        """Create a responder; nothing listens before ``start()``."""
+    def __init__(
+        self, host: str = "127.0.0.1", ports: Sequence[int] = (0,), *, reuse_port: bool = False
+    ) -> None:
+        """Create a responder; nothing listens before ``start()``.
+
+        ``reuse_port`` lets it share its port with a :class:`MideaBroadcastRelay` on 0.0.0.0
+        (unicast probes to this address still reach this responder only).
+        """
+        self.reuse_port = reuse_port
         self.host = host
         self.ports = list(ports)
         self.servers: list[MideaLanServer] = []
@@ -773,13 +776,25 @@ class MideaDiscoveryResponder:
         """Answer for the appliance of ``server`` too."""
         self.servers.append(server)
 
+    def reply_to(self, addr: tuple[str | Any, int]) -> None:
+        """Send every powered appliance's discovery reply to ``addr`` (from this address)."""
+        if not self._transports:
+            return
+        transport = self._transports[0]
+        for server in self.servers:
+            appliance = server.appliance
+            if server.running and not appliance.faults.ignore_discovery:
+                transport.sendto(appliance.discovery_reply(), addr)
+
     async def start(self) -> None:
         """Bind every port."""
         loop = asyncio.get_running_loop()
         bound = []
         for port in self.ports:
             transport, _ = await loop.create_datagram_endpoint(
-                lambda: _DiscoveryProtocol(self), local_addr=(self.host, port)
+                lambda: _DiscoveryProtocol(self),
+                local_addr=(self.host, port),
+                reuse_port=self.reuse_port or None,
             )
             self._transports.append(transport)
             bound.append(transport.get_extra_info("sockname")[1])
@@ -790,6 +805,49 @@ class MideaDiscoveryResponder:
         for transport in self._transports:
             transport.close()
         self._transports.clear()
+
+
+class _RelayProtocol(asyncio.DatagramProtocol):
+    def __init__(self, relay: MideaBroadcastRelay) -> None:
+        self.relay = relay
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        if data.startswith(b"\x5a\x5a"):
+            for responder in self.relay.responders:
+                responder.reply_to(addr)
+
+
+class MideaBroadcastRelay:
+    """Receives broadcast probes on ``0.0.0.0:port`` and has each responder answer them.
+
+    A probe to ``127.255.255.255`` reaches no socket bound to ``127.0.0.x``; the relay takes
+    it and lets each appliance's responder reply from the appliance's own address, as appliances
+    on a real network answer a broadcast.
+    """
+
+    def __init__(self, port: int = 0, host: str = "0.0.0.0", *, reuse_port: bool = False) -> None:
+        """Listen on ``host:port`` once started (port 0: a free one, read back after start)."""
+        self.reuse_port = reuse_port
+        self.host = host
+        self.port = port
+        self.responders: list[MideaDiscoveryResponder] = []
+        self._transport: asyncio.DatagramTransport | None = None
+
+    async def start(self) -> None:
+        """Bind the port."""
+        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: _RelayProtocol(self),
+            local_addr=(self.host, self.port),
+            reuse_port=self.reuse_port or None,
+        )
+        self._transport = transport
+        self.port = transport.get_extra_info("sockname")[1]
+
+    async def stop(self) -> None:
+        """Unbind."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
 
 
 @dataclass(slots=True)

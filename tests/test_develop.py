@@ -59,6 +59,9 @@ EXPECTED = (
     r"^ok   Meross: plug switch: switch\.meross_plug is off",
     r"^ok   Meross: turn_on switch\.meross_plug: state on at once, emulated plug on",
     r"^ok   Meross: push from the plug: button press off -> switch\.meross_plug off after \d+ ms",
+    r"^ok   Midea: add account: entry 'Midea c\*\*\*@example\.com' with 2 appliances",
+    r"^ok   Midea: dehumidifier target humidity: humidifier\.cellar humidity 45 at once",
+    r"^ok   Midea: air conditioner mode: climate\.bedroom cool at once",
     r"^check passed: \d+ ok, 0 failed",
 )
 
