@@ -18,9 +18,7 @@ from homeassistant.const import (
     UnitOfPower,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.storage import Store
-import probatio
 
 from ...const import DOMAIN
 from ...coordinator import (
@@ -36,10 +34,9 @@ from ...model import (
     DeviceResponseError,
     DeviceState,
 )
-from ...validation import strict_int
+from .actions import strip_actions
 from .client import (
     DEFAULT_UDP_PORT,
-    MAX_NAME_LENGTH,
     MaxSmartClient,
     MaxSmartCommandRejectedError,
     MaxSmartConnectionError,
@@ -195,34 +192,7 @@ class MaxSmartSource(DeviceSource):
     @override
     def actions(self, device_id: str) -> Mapping[str, ActionSpec]:
         """turn_on / turn_off (port 0 = all ports) and rename_port (port 0 = strip name)."""
-        ports = probatio.All(strict_int, probatio.Range(min=0, max=len(self.port_names) or 6))
-        return {
-            "turn_on": ActionSpec(
-                name="turn_on",
-                schema=probatio.Schema({probatio.Required("port"): ports}),
-                description="Switch a port on (cmd 200 state 1); port 0 switches every port.",
-            ),
-            "turn_off": ActionSpec(
-                name="turn_off",
-                schema=probatio.Schema({probatio.Required("port"): ports}),
-                description="Switch a port off (cmd 200 state 0); port 0 switches every port.",
-            ),
-            "rename_port": ActionSpec(
-                name="rename_port",
-                schema=probatio.Schema(
-                    {
-                        probatio.Required("port"): ports,
-                        probatio.Required("name"): probatio.All(
-                            cv.string, probatio.Strip, probatio.Length(min=1, max=MAX_NAME_LENGTH)
-                        ),
-                    }
-                ),
-                description=(
-                    "Rename a port on the device (cmd 201, at most 21 characters); port 0 "
-                    "renames the strip. Firmware that does not allow it rejects the command."
-                ),
-            ),
-        }
+        return strip_actions(len(self.port_names) or 6)
 
     @override
     async def async_execute(
