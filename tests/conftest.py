@@ -5,6 +5,7 @@ from pathlib import Path
 from unittest.mock import patch
 
 from homeassistant.components.network.models import Adapter
+from hypothesis import HealthCheck, settings
 import pytest
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
@@ -54,3 +55,17 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     The test plugin's own ``snapshot`` fixture is shadowed by syrupy's when both plugins load.
     """
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+# Property-based tests (tests/reliability/test_fuzz.py): a bounded example count by default;
+# ``pytest --hypothesis-profile=long tests/reliability/test_fuzz.py`` runs 50 times as many.
+# Profiles are registered here, in the root conftest, so the option works for any test path.
+for _profile, _examples in (("default", 150), ("long", 7500)):
+    settings.register_profile(
+        _profile,
+        max_examples=_examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+settings.load_profile("default")

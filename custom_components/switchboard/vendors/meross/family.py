@@ -85,6 +85,8 @@ class MerossRuntime(FamilyRuntime):
                 "dropped_messages": account.mqtt.dropped_messages,
                 "task_failures": account.mqtt.task_failures,
                 "pushes": account.pushes,
+                # Off only when the user turned it off (Advanced: a test broker).
+                "tls_certificate_verified": account.verify_ssl,
             },
             "push_enabled": account.push_enabled,
             "request_rate": account.limiter.requests_per_minute,

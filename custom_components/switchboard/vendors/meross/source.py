@@ -147,10 +147,10 @@ class MerossAccount:
         )
         self.push_enabled: bool = entry.options.get(CONF_PUSH, True)
         self.push_events: bool = entry.options.get(CONF_PUSH_EVENTS, False)
+        self.verify_ssl = bool(entry.data.get(CONF_VERIFY_SSL, True))
+        """Whether the broker's certificate is verified (the default; see the config flow)."""
         context: ssl.SSLContext = (
-            get_default_context()
-            if entry.data.get(CONF_VERIFY_SSL, True)
-            else get_default_no_verify_context()
+            get_default_context() if self.verify_ssl else get_default_no_verify_context()
         )
         self.mqtt = MerossMqttClient(
             host=self.credentials.mqtt_host,
