@@ -14,6 +14,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -441,3 +442,47 @@ async def test_account_follows_appliances_added_and_removed(
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_slow_replies(
+    hass: HomeAssistant, stack: MideaStack, account_entry: MockConfigEntry
+) -> None:
+    """A slow appliance still takes commands; one slower than the reply timeout fails them
+    with a translated error and then recovers."""
+    appliance = stack.dehumidifier
+    entity = {ATTR_ENTITY_ID: "humidifier.cellar"}
+    appliance.faults.delay = 0.3  # tests wait 1 s for a reply
+    await hass.services.async_call(
+        "humidifier", "set_humidity", {**entity, "humidity": 52}, blocking=True
+    )
+    assert attribute(hass, "humidifier.cellar", "humidity") == 52
+    appliance.faults.delay = 1.5
+    with pytest.raises(HomeAssistantError) as raised:
+        await hass.services.async_call(
+            "humidifier", "set_humidity", {**entity, "humidity": 53}, blocking=True
+        )
+    assert raised.value.translation_key == "command_failed"
+    appliance.faults.delay = 0
+    await until(hass, lambda: state(hass, "humidifier.cellar") == STATE_OFF)
+
+
+async def test_refused_token_after_a_reset(
+    hass: HomeAssistant,
+    stack: MideaStack,
+    account_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An appliance that starts refusing its token (reset, new key) stays unavailable, says
+    why once, and does not get hammered with handshakes."""
+    appliance = stack.air_conditioner
+    appliance.faults.reject_token = True
+    await stack.air_conditioner_server.stop()
+    await stack.air_conditioner_server.start()
+    await until(hass, lambda: state(hass, "climate.bedroom") == STATE_UNAVAILABLE)
+    source = account_entry.runtime_data.runtime.source
+    client = source.clients[str(appliance.appliance_id)]
+    await until(hass, lambda: client.last_error == "wrong_token")
+    connections = stack.air_conditioner_server.connections
+    await asyncio.sleep(1)  # several normal reconnection intervals (0.2 s in tests)
+    assert stack.air_conditioner_server.connections == connections
+    assert caplog.text.count("Bedroom refuses its token") == 1

@@ -48,6 +48,8 @@ REPLY_TIMEOUT = 5.0
 """Seconds to wait for an appliance's reply to a command or a status query."""
 RECONNECT_INTERVAL = 3.0
 """Seconds between reconnection attempts while an appliance is unavailable."""
+AUTH_RETRY_INTERVAL = 60.0
+"""Seconds between attempts while the appliance refuses the token or key (no hammering)."""
 JOIN_TIMEOUT = 15.0
 
 
@@ -123,6 +125,7 @@ class MideaApplianceClient:
     """
 
     reconnect_interval: float = RECONNECT_INTERVAL
+    auth_retry_interval: float = AUTH_RETRY_INTERVAL
     reply_timeout: float = REPLY_TIMEOUT
 
     def __init__(
@@ -184,7 +187,15 @@ class MideaApplianceClient:
                 UnsupportedAppliance: "unsupported",
             }.get(type(err), "unreachable")
             if kind != self.last_error:
-                _LOGGER.debug("Midea %s: cannot connect: %s", self.config.name, err)
+                if kind in ("wrong_token", "wrong_key"):
+                    _LOGGER.warning(
+                        "Midea %s refuses its %s; reconfigure the appliance with the right "
+                        "token and key",
+                        self.config.name,
+                        "token" if kind == "wrong_token" else "key",
+                    )
+                else:
+                    _LOGGER.debug("Midea %s: cannot connect: %s", self.config.name, err)
             self.last_error = kind
             return False
         loop = asyncio.get_running_loop()
@@ -291,7 +302,8 @@ class MideaApplianceClient:
         while not self._closing:
             if await self._async_try_connect():
                 return
-            await asyncio.sleep(self.reconnect_interval)
+            refused = self.last_error in ("wrong_token", "wrong_key")
+            await asyncio.sleep(self.auth_retry_interval if refused else self.reconnect_interval)
 
     async def _async_drop_device(self) -> None:
         device, self._device = self._device, None
