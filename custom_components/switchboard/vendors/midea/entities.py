@@ -1,14 +1,13 @@
-"""How Midea appliances look as entities: module-level description tables with filters.
+"""How Midea appliances look as entities: module-level description tables.
 
-Each table pairs a frozen entity description with an ``exists`` filter on the appliance's
-state (a sensor only where the appliance reports its value, the pump switch only where the
-model has a pump). :func:`describe` adds the two descriptions whose options come from the
+Each description carries its ``exists_fn`` filter on the appliance's state (a sensor only where
+the appliance reports a value, a switch only where the appliance has it: the pump only on models
+with a pump). :func:`describe` adds the two descriptions whose options come from the
 appliance itself: the dehumidifier's humidifier entity (its modes) and the air conditioner's
 climate entity (its HVAC modes, temperature range and step).
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Final
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
@@ -33,6 +32,7 @@ from ...descriptions import (
     SwitchboardSelectDescription,
     SwitchboardSensorDescription,
     SwitchboardSwitchDescription,
+    existing,
 )
 from ...model import DeviceState
 from .actions import (
@@ -49,14 +49,6 @@ from .actions import (
 type Exists = Callable[[DeviceState], bool]
 
 
-@dataclass(frozen=True, slots=True)
-class Described:
-    """An entity description and whether an appliance has that entity."""
-
-    description: SwitchboardEntityDescription
-    exists: Exists
-
-
 def _reports(key: str) -> Exists:
     """The appliance reports ``key`` with a value (not ``None``)."""
     return lambda state: state.value(key) is not None
@@ -71,89 +63,73 @@ def _is_dehumidifier(state: DeviceState) -> bool:
     return state.descriptor.model == "Dehumidifier"
 
 
-def _switch(key: str, translation_key: str, *, config: bool = True) -> Described:
-    return Described(
-        SwitchboardSwitchDescription(
-            key=key,
-            translation_key=translation_key,
-            attribute=key,
-            entity_category=EntityCategory.CONFIG if config else None,
-            turn_on=ActionCall("turn_on", {"switch": key}),
-            turn_off=ActionCall("turn_off", {"switch": key}),
-        ),
-        _has(key),
+def _switch(key: str, translation_key: str, *, config: bool = True) -> SwitchboardSwitchDescription:
+    return SwitchboardSwitchDescription(
+        key=key,
+        translation_key=translation_key,
+        attribute=key,
+        entity_category=EntityCategory.CONFIG if config else None,
+        turn_on=ActionCall("turn_on", {"switch": key}),
+        turn_off=ActionCall("turn_off", {"switch": key}),
+        exists_fn=_has(key),
     )
 
 
-DEHUMIDIFIER_ENTITIES: Final[tuple[Described, ...]] = (
-    Described(
-        SwitchboardSensorDescription(
-            key="current_humidity",
-            attribute="current_humidity",
-            device_class=SensorDeviceClass.HUMIDITY,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=PERCENTAGE,
-        ),
-        _reports("current_humidity"),
+DEHUMIDIFIER_ENTITIES: Final[tuple[SwitchboardEntityDescription, ...]] = (
+    SwitchboardSensorDescription(
+        key="current_humidity",
+        attribute="current_humidity",
+        device_class=SensorDeviceClass.HUMIDITY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        exists_fn=_reports("current_humidity"),
     ),
-    Described(
-        SwitchboardSensorDescription(
-            key="current_temperature",
-            attribute="current_temperature",
-            device_class=SensorDeviceClass.TEMPERATURE,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        ),
-        _reports("current_temperature"),
+    SwitchboardSensorDescription(
+        key="current_temperature",
+        attribute="current_temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        exists_fn=_reports("current_temperature"),
     ),
-    Described(
-        SwitchboardSensorDescription(
-            key="tank",
-            translation_key="tank_level",
-            attribute="tank",
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=PERCENTAGE,
-        ),
-        _reports("tank"),
+    SwitchboardSensorDescription(
+        key="tank",
+        translation_key="tank_level",
+        attribute="tank",
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        exists_fn=_reports("tank"),
     ),
-    Described(
-        SwitchboardBinarySensorDescription(
-            key="tank_full",
-            translation_key="tank_full",
-            attribute="tank_full",
-            device_class=BinarySensorDeviceClass.PROBLEM,
-        ),
-        _has("tank_full"),
+    SwitchboardBinarySensorDescription(
+        key="tank_full",
+        translation_key="tank_full",
+        attribute="tank_full",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        exists_fn=_has("tank_full"),
     ),
-    Described(
-        SwitchboardBinarySensorDescription(
-            key="filter_cleaning_reminder",
-            translation_key="filter_cleaning",
-            attribute="filter_cleaning_reminder",
-            device_class=BinarySensorDeviceClass.PROBLEM,
-            entity_category=EntityCategory.DIAGNOSTIC,
-        ),
-        _has("filter_cleaning_reminder"),
+    SwitchboardBinarySensorDescription(
+        key="filter_cleaning_reminder",
+        translation_key="filter_cleaning",
+        attribute="filter_cleaning_reminder",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        exists_fn=_has("filter_cleaning_reminder"),
     ),
-    Described(
-        SwitchboardButtonDescription(
-            key="reset_filter",
-            translation_key="reset_filter",
-            entity_category=EntityCategory.CONFIG,
-            press=ActionCall("reset_filter"),
-        ),
-        _has("filter_cleaning_reminder"),
+    SwitchboardButtonDescription(
+        key="reset_filter",
+        translation_key="reset_filter",
+        entity_category=EntityCategory.CONFIG,
+        press=ActionCall("reset_filter"),
+        exists_fn=_has("filter_cleaning_reminder"),
     ),
-    Described(
-        SwitchboardSelectDescription(
-            key="water_level_set",
-            translation_key="water_level_set",
-            attribute="water_level_set",
-            options=list(WATER_LEVELS),
-            entity_category=EntityCategory.CONFIG,
-            select_option=ActionCall("select_option", {"select": "water_level_set"}),
-        ),
-        lambda state: state.value("water_level_set") in WATER_LEVELS,
+    SwitchboardSelectDescription(
+        key="water_level_set",
+        translation_key="water_level_set",
+        attribute="water_level_set",
+        options=list(WATER_LEVELS),
+        entity_category=EntityCategory.CONFIG,
+        select_option=ActionCall("select_option", {"select": "water_level_set"}),
+        exists_fn=lambda state: state.value("water_level_set") in WATER_LEVELS,
     ),
     *(
         _switch(key, {"anion": "ion"}.get(key, key), config=key in ("child_lock", "prompt_tone"))
@@ -163,69 +139,57 @@ DEHUMIDIFIER_ENTITIES: Final[tuple[Described, ...]] = (
 """The dehumidifier's entities besides the humidifier and the fan-speed select."""
 
 
-AIR_CONDITIONER_ENTITIES: Final[tuple[Described, ...]] = (
-    Described(
-        SwitchboardSensorDescription(
-            key="indoor_temperature",
-            translation_key="indoor_temperature",
-            attribute="indoor_temperature",
-            device_class=SensorDeviceClass.TEMPERATURE,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        ),
-        _reports("indoor_temperature"),
+AIR_CONDITIONER_ENTITIES: Final[tuple[SwitchboardEntityDescription, ...]] = (
+    SwitchboardSensorDescription(
+        key="indoor_temperature",
+        translation_key="indoor_temperature",
+        attribute="indoor_temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        exists_fn=_reports("indoor_temperature"),
     ),
-    Described(
-        SwitchboardSensorDescription(
-            key="outdoor_temperature",
-            translation_key="outdoor_temperature",
-            attribute="outdoor_temperature",
-            device_class=SensorDeviceClass.TEMPERATURE,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        ),
-        _reports("outdoor_temperature"),
+    SwitchboardSensorDescription(
+        key="outdoor_temperature",
+        translation_key="outdoor_temperature",
+        attribute="outdoor_temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        exists_fn=_reports("outdoor_temperature"),
     ),
-    Described(
-        SwitchboardSensorDescription(
-            key="indoor_humidity",
-            attribute="indoor_humidity",
-            device_class=SensorDeviceClass.HUMIDITY,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=PERCENTAGE,
-        ),
-        _reports("indoor_humidity"),
+    SwitchboardSensorDescription(
+        key="indoor_humidity",
+        attribute="indoor_humidity",
+        device_class=SensorDeviceClass.HUMIDITY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        exists_fn=_reports("indoor_humidity"),
     ),
-    Described(
-        SwitchboardSensorDescription(
-            key="realtime_power",
-            attribute="realtime_power",
-            device_class=SensorDeviceClass.POWER,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfPower.WATT,
-        ),
-        _reports("realtime_power"),
+    SwitchboardSensorDescription(
+        key="realtime_power",
+        attribute="realtime_power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        exists_fn=_reports("realtime_power"),
     ),
-    Described(
-        SwitchboardSensorDescription(
-            key="total_energy_consumption",
-            attribute="total_energy_consumption",
-            device_class=SensorDeviceClass.ENERGY,
-            state_class=SensorStateClass.TOTAL_INCREASING,
-            native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-            suggested_display_precision=2,
-        ),
-        _reports("total_energy_consumption"),
+    SwitchboardSensorDescription(
+        key="total_energy_consumption",
+        attribute="total_energy_consumption",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        exists_fn=_reports("total_energy_consumption"),
     ),
-    Described(
-        SwitchboardBinarySensorDescription(
-            key="full_dust",
-            translation_key="full_dust",
-            attribute="full_dust",
-            device_class=BinarySensorDeviceClass.PROBLEM,
-            entity_category=EntityCategory.DIAGNOSTIC,
-        ),
-        _has("full_dust"),
+    SwitchboardBinarySensorDescription(
+        key="full_dust",
+        translation_key="full_dust",
+        attribute="full_dust",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        exists_fn=_has("full_dust"),
     ),
     *(
         _switch(key, {"anion": "ion"}.get(key, key), config=key != "aux_heating")
@@ -308,6 +272,4 @@ def describe(state: DeviceState) -> Iterable[SwitchboardEntityDescription]:
     else:
         yield _climate(state)
         table = AIR_CONDITIONER_ENTITIES
-    for described in table:
-        if described.exists(state):
-            yield described.description
+    yield from existing(table, state)
