@@ -220,3 +220,32 @@ def test_frame_helpers() -> None:
     query = bytes.fromhex("aa20a100000000000303418100ff" + "00" * 16 + "01abcc")
     assert crc8(query[10:-2]) == query[-2]
     assert aa_frame(0xA1, 0x03, query[10:-1]) == query
+
+
+async def test_command_line(socket_enabled: None) -> None:
+    """``python -m emulators.midea`` starts both appliances and the cloud and says where."""
+    import json
+    import signal
+    import sys
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "emulators.midea",
+        "--refuse-token",
+        "air_conditioner",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [json.loads(await asyncio.wait_for(process.stdout.readline(), 30))]
+        lines += [json.loads(await asyncio.wait_for(process.stdout.readline(), 30))]
+        lines += [json.loads(await asyncio.wait_for(process.stdout.readline(), 30))]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
+    assert [line.get("appliance") for line in lines[:2]] == ["dehumidifier", "air_conditioner"]
+    assert len(lines[0]["token"]) == 128
+    assert lines[2]["cloud"].startswith("http://127.0.0.1:")
+    assert process.returncode == 0
