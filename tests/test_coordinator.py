@@ -5,6 +5,7 @@ of the contract every family relies on but no single emulator reaches on demand:
 family error is reported, push health switching the poll interval, and device removal.
 """
 
+import asyncio
 from collections.abc import AsyncGenerator, Mapping
 from datetime import timedelta
 from typing import Any
@@ -305,3 +306,65 @@ async def test_listeners_hear_only_updates_touching_their_attributes(
     source.poll_error = None
     await coordinator.async_refresh()
     assert heard == ["on", "power", "other device", "plain"]
+
+
+async def test_command_auth_error_starts_reauth(hass: HomeAssistant) -> None:
+    """An auth error during a command starts the reauth flow, as during a poll."""
+    entry = MockConfigEntry(domain=DOMAIN, data={"family": "meross", "email": "a@example.com"})
+    entry.add_to_hass(hass)
+    entry.mock_state(hass, ConfigEntryState.LOADED)
+    source = StandInSource()
+    coordinator = SwitchboardCoordinator(hass, entry, source=source, polling=POLLING, name="test")
+    await coordinator.async_refresh()
+    source.command_error = DeviceAuthError("token revoked")
+    with pytest.raises(HomeAssistantError) as raised:
+        await coordinator.async_execute(DEVICE.id, "turn_on", {"level": 1})
+    assert raised.value.translation_key == "auth_failed"
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    assert flows[0]["context"]["entry_id"] == entry.entry_id
+    await coordinator.async_shutdown()
+
+
+class GatedSource(StandInSource):
+    """A source whose commands wait until the test opens their gate, recording the order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gates: list[asyncio.Event] = []
+        self.log: list[str] = []
+
+    async def async_execute(
+        self, device_id: str, action: str, args: Mapping[str, Any]
+    ) -> SwitchboardData | None:
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        self.log.append(f"start {args['level']}")
+        await gate.wait()
+        self.log.append(f"end {args['level']}")
+        return await super().async_execute(device_id, action, args)
+
+
+async def test_commands_to_one_device_run_one_at_a_time(hass: HomeAssistant) -> None:
+    """A second command to a device waits until the first one is done, then runs in order."""
+    entry = MockConfigEntry(domain=DOMAIN, data={"family": "test"})
+    entry.add_to_hass(hass)
+    entry.mock_state(hass, ConfigEntryState.LOADED)
+    source = GatedSource()
+    coordinator = SwitchboardCoordinator(hass, entry, source=source, polling=POLLING, name="test")
+    await coordinator.async_refresh()
+    first = hass.async_create_task(coordinator.async_execute(DEVICE.id, "turn_on", {"level": 1}))
+    second = hass.async_create_task(coordinator.async_execute(DEVICE.id, "turn_on", {"level": 2}))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert source.log == ["start 1"]  # the second command has not reached the device
+    source.gates[0].set()
+    await first
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert source.log == ["start 1", "end 1", "start 2"]
+    source.gates[1].set()
+    await second
+    assert source.log == ["start 1", "end 1", "start 2", "end 2"]
+    await coordinator.async_shutdown()

@@ -30,6 +30,7 @@ Contract of :class:`SwitchboardCoordinator` (families and platforms rely on it):
 """
 
 from abc import ABC, abstractmethod
+import asyncio
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
+    ConfigEntryNotReady,
     HomeAssistantError,
     ServiceValidationError,
 )
@@ -49,11 +51,9 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from .const import CONF_BURST_CYCLES, CONF_BURST_INTERVAL, CONF_SCAN_INTERVAL, DOMAIN
 from .model import (
     ActionSpec,
-    CommandRejectedError,
     DeviceAuthError,
     DeviceConnectionError,
     DeviceRateLimitError,
-    DeviceResponseError,
     DeviceState,
     SwitchboardError,
 )
@@ -213,6 +213,7 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
         self.burst_remaining = 0
         self.push_healthy = False
         self.structure_version = 0
+        self._command_locks: dict[str, asyncio.Lock] = {}
         """Bumped whenever the set of devices or of their attribute keys changes."""
         self._changes: tuple[SwitchboardData, Changes] | None = None
         self._index: _ListenerIndex | None = None
@@ -346,7 +347,10 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
 
         Raises ``ServiceValidationError`` (unknown device or action, invalid arguments) and
         ``HomeAssistantError`` (device unavailable, unreachable, or rejected the command), all
-        translated. Starts a polling burst.
+        translated (:func:`command_error`); an auth error also starts the reauth flow. Starts a
+        polling burst. Commands to one device are serialised here, the one place every caller
+        goes through, so the command platforms keep ``PARALLEL_UPDATES = 0`` (commands to
+        different devices still run in parallel).
         """
         state = (self.data or {}).get(device_id)
         if state is None:
@@ -382,14 +386,22 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
                 translation_key="device_unavailable",
                 translation_placeholders={"device": state.descriptor.name},
             )
-        async with _command_errors(state.descriptor.name):
-            reply = await self.source.async_execute(device_id, action, validated)
-            if reply is None:
-                reply = await self.source.async_fetch()
-        self.burst_remaining = self.polling.burst_cycles
-        if self.polling.burst_cycles > 0:
-            self.update_interval = self.polling.burst
-        self.async_set_updated_data({**(self.data or {}), **reply})
+        # One command at a time per device, in arrival order (asyncio.Lock is FIFO), whoever
+        # sends it: an entity, a service, the MQTT bridge or another exporter.
+        async with self._command_locks.setdefault(device_id, asyncio.Lock()):
+            try:
+                reply = await self.source.async_execute(device_id, action, validated)
+                if reply is None:
+                    reply = await self.source.async_fetch()
+            except SwitchboardError as err:
+                if isinstance(err, DeviceAuthError):
+                    # As during a poll: the user must re-authenticate.
+                    self.config_entry.async_start_reauth(self.hass)
+                raise command_error(err, state.descriptor.name) from err
+            self.burst_remaining = self.polling.burst_cycles
+            if self.polling.burst_cycles > 0:
+                self.update_interval = self.polling.burst
+            self.async_set_updated_data({**(self.data or {}), **reply})
         return self.data[device_id]
 
     @callback
@@ -429,57 +441,76 @@ def _structure_changed(old: SwitchboardData, new: SwitchboardData, changes: Chan
     return False
 
 
-@asynccontextmanager
-async def _poll_errors() -> AsyncIterator[None]:
-    """Map family errors raised during a poll to Home Assistant's coordinator errors."""
-    try:
-        yield
-    except DeviceAuthError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="auth_failed"
-        ) from err
-    except DeviceRateLimitError as err:
-        raise UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key="rate_limited",
-            retry_after=err.retry_after,
-        ) from err
-    except DeviceConnectionError as err:
-        raise UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders={"error": str(err)},
-        ) from err
-    except (DeviceResponseError, CommandRejectedError, SwitchboardError) as err:
-        raise UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key="invalid_response",
-            translation_placeholders={"error": str(err)},
-        ) from err
+def poll_error(err: SwitchboardError) -> ConfigEntryAuthFailed | UpdateFailed:
+    """The Home Assistant error for a family error raised while reading (poll, setup).
+
+    ``DeviceAuthError`` -> ``ConfigEntryAuthFailed`` (``auth_failed``, starts reauth);
+    ``DeviceRateLimitError`` -> ``UpdateFailed(retry_after=...)`` (``rate_limited``);
+    ``DeviceConnectionError`` -> ``cannot_connect``; anything else -> ``invalid_response``.
+    """
+    if isinstance(err, DeviceAuthError):
+        return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed")
+    if isinstance(err, DeviceRateLimitError):
+        return UpdateFailed(
+            translation_domain=DOMAIN, translation_key="rate_limited", retry_after=err.retry_after
+        )
+    key = "cannot_connect" if isinstance(err, DeviceConnectionError) else "invalid_response"
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={"error": str(err)},
+    )
 
 
-@asynccontextmanager
-async def _command_errors(device: str) -> AsyncIterator[None]:
-    """Map family errors raised by a command to translated ``HomeAssistantError``s."""
-    try:
-        yield
-    except CommandRejectedError as err:
-        raise HomeAssistantError(
+def setup_error(err: SwitchboardError) -> ConfigEntryAuthFailed | ConfigEntryNotReady:
+    """The error a family's ``async_setup_entry`` raises for a family error (as a poll would).
+
+    ``ConfigEntryAuthFailed`` stays; an ``UpdateFailed`` becomes ``ConfigEntryNotReady`` with
+    the same translation (Home Assistant retries the setup).
+    """
+    mapped = poll_error(err)
+    if isinstance(mapped, ConfigEntryAuthFailed):
+        return mapped
+    return ConfigEntryNotReady(
+        translation_domain=DOMAIN,
+        translation_key=mapped.translation_key,
+        translation_placeholders=mapped.translation_placeholders,
+    )
+
+
+def command_error(err: SwitchboardError, device: str) -> HomeAssistantError:
+    """The translated ``HomeAssistantError`` for a family error raised by a command.
+
+    ``device`` is the device's name (placeholder ``device``). An error carrying its own
+    ``translation_key`` (``CommandRejectedError``, or any family error given one) keeps it,
+    with ``device``, ``error`` and its placeholders; otherwise: ``auth_failed``,
+    ``rate_limited_command`` or ``command_failed``.
+    """
+    if err.translation_key is not None:
+        return HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key=err.translation_key,
             translation_placeholders={"device": device, "error": str(err), **err.placeholders},
-        ) from err
-    except DeviceAuthError as err:
-        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="auth_failed") from err
-    except DeviceRateLimitError as err:
-        raise HomeAssistantError(
+        )
+    if isinstance(err, DeviceAuthError):
+        return HomeAssistantError(translation_domain=DOMAIN, translation_key="auth_failed")
+    if isinstance(err, DeviceRateLimitError):
+        return HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="rate_limited_command",
             translation_placeholders={"device": device, "retry_after": f"{err.retry_after:.0f}"},
-        ) from err
+        )
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="command_failed",
+        translation_placeholders={"device": device, "error": str(err)},
+    )
+
+
+@asynccontextmanager
+async def _poll_errors() -> AsyncIterator[None]:
+    """Map family errors raised during a poll with :func:`poll_error`."""
+    try:
+        yield
     except SwitchboardError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="command_failed",
-            translation_placeholders={"device": device, "error": str(err)},
-        ) from err
+        raise poll_error(err) from err

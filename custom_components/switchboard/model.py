@@ -87,7 +87,27 @@ class ActionSpec:
 
 
 class SwitchboardError(Exception):
-    """Base class of the errors families raise towards the coordinator."""
+    """Base class of the errors families raise towards the coordinator.
+
+    ``translation_key`` (optional) names a more precise message in en.json ``exceptions`` for
+    a failed command, ``placeholders`` fill it (see ``coordinator.command_error``).
+    """
+
+    translation_key: str | None = None
+    placeholders: dict[str, str]
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        translation_key: str | None = None,
+        placeholders: Mapping[str, str] | None = None,
+    ) -> None:
+        """Store the message and, optionally, the translation of a failed command."""
+        super().__init__(message)
+        if translation_key is not None:
+            self.translation_key = translation_key
+        self.placeholders = dict(placeholders or {})
 
 
 class DeviceConnectionError(SwitchboardError):
@@ -114,17 +134,8 @@ class DeviceRateLimitError(SwitchboardError):
 class CommandRejectedError(SwitchboardError):
     """The device refused a command.
 
-    ``translation_key`` names the reason in en.json ``exceptions``; ``placeholders`` fill it.
+    ``translation_key`` names the reason in en.json ``exceptions`` (default
+    ``command_rejected``); ``placeholders`` fill it.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        translation_key: str = "command_rejected",
-        placeholders: Mapping[str, str] | None = None,
-    ) -> None:
-        """Store the translation key and placeholders of the rejection."""
-        super().__init__(message)
-        self.translation_key = translation_key
-        self.placeholders = dict(placeholders or {})
+    translation_key: str | None = "command_rejected"

@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import Callable
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
@@ -77,6 +78,15 @@ async def test_config_flow_creates_entry(hass: HomeAssistant, indi_emulator: Ind
         result["flow_id"], {"host": "bad host", "port": 7624}
     )
     assert result["errors"] == {"host": "invalid_host"}
+    # An unexpected exception is logged and shown as unknown; the next try goes on.
+    with patch(
+        "custom_components.switchboard.vendors.indi.config_flow.async_probe",
+        side_effect=RuntimeError("boom"),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"host": f"127.0.0.1:{indi_emulator.port}", "port": 7624}
+        )
+    assert result["errors"] == {"base": "unknown"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"host": f"127.0.0.1:{indi_emulator.port}", "port": 7624}
     )

@@ -70,6 +70,23 @@ async def test_manual_entry_creates_entry(hass: HomeAssistant, strip: MaxSmartEm
     assert result["data"] == entry_data(strip)
 
 
+async def test_manual_entry_unknown_error_recovers(
+    hass: HomeAssistant, strip: MaxSmartEmulator
+) -> None:
+    """An unexpected exception is logged and shown as unknown; the next try creates the entry."""
+    result = await _menu_to_maxsmart(hass)
+    with patch(
+        "custom_components.switchboard.vendors.maxsmart.config_flow.MaxSmartClient.async_get_reading",
+        side_effect=RuntimeError("boom"),
+    ):
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], _address(strip))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _address(strip))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == strip.serial
+
+
 @pytest.mark.parametrize(
     ("fault", "error"),
     [

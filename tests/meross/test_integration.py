@@ -2,6 +2,7 @@
 
 import asyncio
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant import config_entries
 from homeassistant.const import CONF_PASSWORD, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
@@ -12,6 +13,7 @@ import pytest
 
 from custom_components.switchboard.const import DOMAIN
 from custom_components.switchboard.diagnostics import async_get_config_entry_diagnostics
+from custom_components.switchboard.vendors.meross.client import MerossCloud
 from custom_components.switchboard.vendors.meross.const import (
     CONF_ADVANCED,
     CONF_API_BASE_URL,
@@ -99,6 +101,10 @@ async def test_flow_errors_recover(hass: HomeAssistant, meross_env: MerossEnv) -
     assert result["errors"] == {"base": "rate_limited"}
     meross_env.cloud.fail_next(1301, path="/v1/Auth/signIn")
     result = await hass.config_entries.flow.async_configure(flow_id, _user_input(meross_env))
+    assert result["errors"] == {"base": "unknown"}
+    # An unexpected exception (not a Meross error) is logged and shown as unknown too.
+    with patch.object(MerossCloud, "async_login", side_effect=RuntimeError("boom")):
+        result = await hass.config_entries.flow.async_configure(flow_id, _user_input(meross_env))
     assert result["errors"] == {"base": "unknown"}
     result = await hass.config_entries.flow.async_configure(flow_id, _user_input(meross_env))
     assert result["type"] is FlowResultType.CREATE_ENTRY

@@ -8,6 +8,7 @@
 The unique id is ``host:port``.
 """
 
+import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
@@ -25,6 +26,8 @@ from .const import CONF_DEVICES, DEFAULT_PORT, FAMILY_KEY
 
 PROBE_TIMEOUT = 5.0
 PROBE_COLLECT = 2.0
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def parse_address(host: str, port: int) -> tuple[str, int]:
@@ -66,6 +69,10 @@ class IndiFlow(ConfigFlow):
             )
         except IndiConnectionError:
             errors["base"] = "cannot_connect"
+            return False
+        except Exception:
+            _LOGGER.exception("Unexpected error probing the INDI server")
+            errors["base"] = "unknown"
             return False
         return True
 

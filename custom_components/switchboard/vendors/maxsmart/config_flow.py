@@ -10,6 +10,7 @@ Every path checks the strip over HTTP (cmd 511) and identifies it over UDP befor
 changing an entry.
 """
 
+import logging
 from typing import Any
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
@@ -39,6 +40,8 @@ from .discovery import async_discover_devices
 CONF_DEVICE = "device"
 CONF_ADVANCED = "advanced"
 MANUAL = "manual"
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class CannotConnect(Exception):
@@ -181,6 +184,9 @@ class MaxSmartFlow(ConfigFlow):
             errors["base"] = "cannot_connect"
         except NoDiscoveryReply:
             errors["base"] = "no_discovery_reply"
+        except Exception:
+            _LOGGER.exception("Unexpected error probing the MaxSmart strip")
+            errors["base"] = "unknown"
         else:
             return info, host, port, udp_port
         return None
@@ -249,6 +255,9 @@ class MaxSmartFlow(ConfigFlow):
                 errors["base"] = "cannot_connect"
             except NoDiscoveryReply:
                 errors["base"] = "no_discovery_reply"
+            except Exception:
+                _LOGGER.exception("Unexpected error probing the MaxSmart strip")
+                errors["base"] = "unknown"
             else:
                 return await self._async_maxsmart_create(info, host, DEFAULT_HTTP_PORT, udp_port)
         return self.async_show_form(

@@ -24,7 +24,6 @@ from .const import (
 from .errors import (
     MerossAuthError,
     MerossConnectionError,
-    MerossError,
     MerossMfaInvalidError,
     MerossMfaRequiredError,
     MerossRateLimitError,
@@ -73,7 +72,7 @@ class MerossFlow(ConfigFlow):
             errors["base"] = "rate_limited"
         except MerossConnectionError:
             errors["base"] = "cannot_connect"
-        except MerossError:
+        except Exception:
             _LOGGER.exception("Unexpected Meross sign-in error")
             errors["base"] = "unknown"
         return None

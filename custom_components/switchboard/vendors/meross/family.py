@@ -17,15 +17,14 @@ from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.event import async_track_time_interval
 import probatio
 
-from ...const import DOMAIN
 from ...coordinator import (
     PollingSettings,
     SwitchboardCoordinator,
+    setup_error,
 )
 from ...descriptions import (
     SwitchboardEntityDescription,
@@ -52,7 +51,7 @@ from .const import (
 )
 from .entities import describe_device
 from .services import async_setup_services
-from .source import MQTT_CONNECT_WAIT, MerossAccount, MerossDeviceSource
+from .source import MQTT_CONNECT_WAIT, MerossAccount, MerossDeviceSource, map_error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -206,16 +205,8 @@ class MerossFamily(Family):
         if not cached:
             try:
                 await account.async_fetch_device_list()
-            except MerossTokenExpiredError as err:
-                raise ConfigEntryAuthFailed(
-                    translation_domain=DOMAIN, translation_key="auth_failed"
-                ) from err
             except MerossError as err:
-                raise ConfigEntryNotReady(
-                    translation_domain=DOMAIN,
-                    translation_key="cannot_connect",
-                    translation_placeholders={"error": str(err)},
-                ) from err
+                raise setup_error(map_error(err)) from err
         await account.mqtt.async_start(
             lambda coro: entry.async_create_background_task(hass, coro, "meross mqtt")
         )

@@ -3,13 +3,16 @@
 from typing import Any
 
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr, service
 import probatio
 
 from ...const import CONF_FAMILY, DOMAIN
+from ...coordinator import command_error
+from ...model import CommandRejectedError, DeviceConnectionError, SwitchboardError
 from .const import FAMILY_KEY, SERVICE_MEROSS_REQUEST
 from .errors import MerossDeviceError, MerossError, MerossTimeoutError
+from .source import map_error
 
 ATTR_DEVICE_ID = "device_id"
 REQUEST_TIMEOUT = 10.0
@@ -63,36 +66,39 @@ async def _async_request(call: ServiceCall) -> ServiceResponse:
             reply: dict[str, Any] = await account.mqtt.async_request(
                 uuid, call.data["method"], namespace, call.data["payload"], timeout=REQUEST_TIMEOUT
             )
-        except MerossTimeoutError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="meross_request_timeout",
-                translation_placeholders={
-                    "device": name,
-                    "namespace": namespace,
-                    "timeout": f"{REQUEST_TIMEOUT:g}",
-                },
-            ) from err
-        except MerossDeviceError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="meross_device_error",
-                translation_placeholders={
-                    "device": name,
-                    "namespace": namespace,
-                    "code": str(err.code),
-                    "detail": err.detail or "-",
-                },
-            ) from err
         except MerossError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="meross_request_failed",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise command_error(_request_error(err, namespace), name) from err
         return {"uuid": uuid, "namespace": namespace, "payload": reply}
     raise ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key="meross_not_a_device",
         translation_placeholders={"device": device.name or device.id},
     )
+
+
+def _request_error(err: MerossError, namespace: str) -> SwitchboardError:
+    """The model error of a failed raw request, with the request's own message.
+
+    Timeout -> ``meross_request_timeout``; the device's error reply -> ``meross_device_error``
+    (code, detail); anything else -> ``meross_request_failed``. Mapped to Home Assistant's
+    error by ``coordinator.command_error`` like any command.
+    """
+    if isinstance(err, MerossTimeoutError):
+        return DeviceConnectionError(
+            str(err),
+            translation_key="meross_request_timeout",
+            placeholders={"namespace": namespace, "timeout": f"{REQUEST_TIMEOUT:g}"},
+        )
+    if isinstance(err, MerossDeviceError):
+        return CommandRejectedError(
+            str(err),
+            translation_key="meross_device_error",
+            placeholders={
+                "namespace": namespace,
+                "code": str(err.code),
+                "detail": err.detail or "-",
+            },
+        )
+    mapped = map_error(err)
+    mapped.translation_key = "meross_request_failed"
+    return mapped

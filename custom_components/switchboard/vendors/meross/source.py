@@ -49,6 +49,7 @@ from ...model import (
     DeviceRateLimitError,
     DeviceResponseError,
     DeviceState,
+    SwitchboardError,
 )
 from . import device as model
 from .actions import thermostat_actions, toggle_actions
@@ -115,8 +116,13 @@ UNITS: Final[dict[str, str]] = {
 }
 
 
-def _map_error(err: MerossError) -> Exception:
-    """Turn a client error into the model error the coordinator understands."""
+def map_error(err: MerossError) -> SwitchboardError:
+    """Turn a client error into the model error the coordinator maps to Home Assistant's.
+
+    Token expired -> ``DeviceAuthError``; rate limit -> ``DeviceRateLimitError`` (60 s);
+    a device's error reply -> ``CommandRejectedError``; connection or timeout ->
+    ``DeviceConnectionError``; anything else -> ``DeviceResponseError``.
+    """
     if isinstance(err, MerossTokenExpiredError):
         return DeviceAuthError(str(err))
     if isinstance(err, MerossRateLimitError):
@@ -240,7 +246,7 @@ class MerossAccount:
                 uuid, method, namespace, payload, timeout=REQUEST_TIMEOUT
             )
         except MerossError as err:
-            raise _map_error(err) from err
+            raise map_error(err) from err
 
     # -- MQTT callbacks ------------------------------------------------------------------
 
