@@ -7,6 +7,12 @@ account's TLS mosquitto, emulated cloud and our connected MQTT client) are impor
 copied.
 """
 
+from collections.abc import AsyncGenerator
+
+import aiohttp
+import pytest
+
+from emulators.sepl import SeplPlatform
 from tests.bridge.conftest import (  # noqa: F401
     bridged_entry,
     broker,
@@ -24,3 +30,16 @@ from tests.meross.conftest import (  # noqa: F401
     mosquitto,
     mqtt_client,
 )
+from tests.sepl.conftest import http, platform  # noqa: F401
+from tests.sepl.test_client import Harness, started
+
+
+@pytest.fixture
+async def sepl_harness(
+    platform: SeplPlatform,  # noqa: F811
+    http: aiohttp.ClientSession,  # noqa: F811
+) -> AsyncGenerator[Harness]:
+    """A SEPL client connected to the emulated platform and synchronised (one lamp)."""
+    harness = await started(lambda **kwargs: Harness(platform, http, **kwargs))
+    yield harness
+    await harness.client.async_stop()

@@ -8,8 +8,10 @@ Properties, per parser:
 
 Parsers: the INDI stream splitter and element parser (and the vector builders behind them), the
 Meross message envelope and signature check, the MaxSmart HTTP replies (through the real client
-against the emulator's HTTP server) and UDP discovery replies, the MQTT bridge's command JSON,
-and the input schema of every service the integration registers.
+against the emulator's HTTP server) and UDP discovery replies, the Midea discovery reply (the
+8370 / 5A5A / AA frames of a session are parsed by midea-local, not by this integration), the
+SEPL platform's websocket frames (through the real client and the emulated platform), the MQTT
+bridge's command JSON, and the input schema of every service the integration registers.
 
 The example count is bounded by the ``default`` profile (tests/conftest.py); run
 ``pytest --hypothesis-profile=long tests/reliability/test_fuzz.py`` for the long run.
@@ -27,7 +29,7 @@ import xml.etree.ElementTree as ET
 import aiohttp
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, example, given, settings, strategies as st
 import probatio
 import pytest
 
@@ -59,7 +61,13 @@ from custom_components.switchboard.vendors.meross.protocol import (
     build_message,
     parse_message,
 )
+from custom_components.switchboard.vendors.midea.lan import (
+    DiscoveredAppliance,
+    parse_discovery_reply as parse_midea_discovery_reply,
+)
 from emulators.maxsmart import MaxSmartEmulator
+from emulators.midea import AirConditioner, Dehumidifier, MideaAppliance
+from tests.sepl.test_client import Harness
 
 # ------------------------------------------------------------------------ strategies
 
@@ -384,6 +392,8 @@ async def test_maxsmart_http_replies_raise_only_client_errors(
                 lambda: client.async_set_port(1, True),
             ]
 
+            # Nine real HTTP exchanges per example: a third of the profile's examples.
+            @settings(max_examples=max(20, settings.default.max_examples // 3))
             @given(body=st.binary(max_size=400) | READING_LIKE)
             def check(body: bytes) -> None:
                 emulator.faults.body = body
@@ -497,3 +507,109 @@ def _schema_keys(schema: Any) -> list[Any]:
         return list(inner)
     validators = getattr(schema, "validators", ())
     return [key for validator in validators for key in _schema_keys(validator)]
+
+
+# ------------------------------------------------------------------ Midea discovery
+
+
+@given(data=st.binary(max_size=400), prefix=st.sampled_from([b"", b"\x5a\x5a", b"\x83\x70"]))
+def test_midea_discovery_reply_never_raises(data: bytes, prefix: bytes) -> None:
+    """Any datagram (also with the 5A5A / 8370 magic): an appliance or None, never an error."""
+    reply = parse_midea_discovery_reply(prefix + data, "127.0.0.1")
+    assert reply is None or isinstance(reply, DiscoveredAppliance)
+
+
+@given(
+    appliance=st.sampled_from([Dehumidifier, AirConditioner]),
+    appliance_id=st.integers(min_value=1, max_value=2**48 - 1),
+    serial=st.text(string.ascii_uppercase + string.digits, min_size=32, max_size=32),
+    mac=st.binary(min_size=6, max_size=6).filter(any),
+    protocol=st.sampled_from([2, 3]),
+    firmware=st.tuples(*[st.integers(min_value=0, max_value=255)] * 3),
+)
+def test_midea_discovery_reply_round_trip(
+    appliance: type[MideaAppliance],
+    appliance_id: int,
+    serial: str,
+    mac: bytes,
+    protocol: int,
+    firmware: tuple[int, int, int],
+) -> None:
+    """The emulated appliance's reply (5A5A, or wrapped in 8370) decodes to its identity."""
+    device = appliance(
+        appliance_id=appliance_id,
+        serial=serial,
+        name="x",
+        mac=mac.hex(":"),
+        protocol=protocol,
+        firmware=firmware,
+    )
+    found = parse_midea_discovery_reply(device.discovery_reply(), "127.0.0.1")
+    assert found is not None
+    assert (found.appliance_id, found.device_type, found.serial, found.protocol) == (
+        appliance_id,
+        appliance.device_type,
+        serial,
+        protocol,
+    )
+    assert (found.mac, found.firmware) == (mac.hex(":"), ".".join(map(str, firmware)))
+
+
+# --------------------------------------------------------------------- SEPL frames
+
+SEPL_FRAMES = (
+    st.text(max_size=200)
+    | JSON_VALUES.map(json.dumps)
+    | st.fixed_dictionaries(
+        {"handler": st.sampled_from(["command", "response", "put", "x"]) | st.text(max_size=5)},
+        optional={
+            "status": JSON_VALUES,
+            "token": JSON_VALUES,
+            "payload": JSON_VALUES
+            | st.fixed_dictionaries(
+                {},
+                optional={
+                    "task_id": JSON_VALUES,
+                    "device_url": JSON_VALUES,
+                    "service_url": JSON_VALUES,
+                    "protocol_parts": JSON_VALUES,
+                },
+            ),
+        },
+    ).map(json.dumps)
+    | st.integers(min_value=1, max_value=100_000).map(lambda depth: "[" * depth + "]" * depth)
+)
+"""Text frames a broken or hostile platform could send."""
+
+
+async def test_sepl_client_survives_any_frame(sepl_harness: Harness) -> None:
+    """Any text frame, through the emulated platform's websocket: the client keeps its connection.
+
+    After each frame an event still reaches the platform on the same connection.
+    """
+    client, platform = sepl_harness.client, sepl_harness.platform
+    connects = client.stats.connects
+    loop = asyncio.get_running_loop()
+    sent = 0
+
+    def run(coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=15)
+
+    @given(frame=SEPL_FRAMES)
+    @example(frame="[" * 100_000 + "]" * 100_000)  # once ended the reader (RecursionError)
+    @example(frame="0")
+    def check(frame: str) -> None:
+        nonlocal sent
+        assert client.stats.connects == connects  # (each example starts connected)
+        run(platform.send_raw(frame))
+        sent += 1
+        loop.call_soon_threadsafe(
+            client.send_event, "ha-1", "state", json.dumps({"n": sent, "state": "on"})
+        )
+        run(platform.wait_for(lambda: len(platform.events) >= sent))
+        assert client.stats.connects == connects
+
+    await asyncio.get_running_loop().run_in_executor(None, check)
+    await asyncio.sleep(0.2)  # a reader ended by the last frame shows as a new connection
+    assert client.stats.connects == connects
+    assert client.ready

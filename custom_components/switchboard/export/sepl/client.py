@@ -522,7 +522,7 @@ class SeplClient:
             return None
         try:
             reply = json.loads(message.data) if message.type == aiohttp.WSMsgType.TEXT else None
-        except ValueError:
+        except ValueError, RecursionError:  # RecursionError: nested too deeply
             reply = None
         payload = reply.get("payload") if isinstance(reply, dict) else None
         if (
@@ -573,7 +573,7 @@ class SeplClient:
             self._last_data = time.monotonic()
             try:
                 frame = json.loads(message.data)
-            except ValueError:
+            except ValueError, RecursionError:  # RecursionError: nested too deeply
                 self.stats.non_json_frames += 1
                 _LOGGER.debug("SEPL: non-JSON frame ignored: %.200s", message.data)
                 continue
