@@ -407,3 +407,34 @@ async def test_options_follow_some_appliances(hass: HomeAssistant, stack: MideaS
         hass.states.get("climate.bedroom").state == "unavailable"
     )
     await _unload_all(hass)
+
+
+async def test_unknown_errors_recover(
+    hass: HomeAssistant, stack: MideaStack, loopback: None
+) -> None:
+    """An unexpected exception is logged and shown as unknown; the next try goes on."""
+    from unittest.mock import patch
+
+    flow = "custom_components.switchboard.vendors.midea.config_flow"
+    result = await _menu(hass, "midea_account")
+    with patch(f"{flow}.async_login", side_effect=RuntimeError("boom")):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _account_input(stack)
+        )
+    assert result["errors"] == {"base": "unknown"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _account_input(stack)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    single = await _menu(hass, "midea_appliance")
+    with patch(f"{flow}.async_discover", side_effect=RuntimeError("boom")):
+        single = await hass.config_entries.flow.async_configure(
+            single["flow_id"], _appliance_input(stack)
+        )
+    assert single["errors"] == {"base": "unknown"}
+    single = await hass.config_entries.flow.async_configure(
+        single["flow_id"], _appliance_input(stack)
+    )
+    assert single["step_id"] == "midea_appliance_pick"
+    await _unload_all(hass)

@@ -24,7 +24,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PASSWORD
-from homeassistant.data_entry_flow import section
+from homeassistant.data_entry_flow import AbortFlow, section
 from homeassistant.helpers.selector import (
     SelectOptionDict,
     SelectSelector,
@@ -170,12 +170,17 @@ class MideaFlow(ConfigFlow):
                 await self.async_set_unique_id(f"{data[CONF_CLOUD]}:{data[CONF_ACCOUNT].lower()}")
                 self._abort_if_unique_id_configured()
                 listed = await async_list(cloud)
+                resolved = await async_resolve(self.hass, cloud, listed, data[CONF_DISCOVERY_PORT])
             except CloudFailed as err:
                 errors["base"] = err.error
                 placeholders["code"] = err.code or "-"
+            except AbortFlow:
+                raise
+            except Exception:
+                _LOGGER.exception("Unexpected error adding the Midea account")
+                errors["base"] = "unknown"
             else:
                 self._midea_account = data
-                resolved = await async_resolve(self.hass, cloud, listed, data[CONF_DISCOVERY_PORT])
                 self._midea_ready = resolved.ready
                 self._midea_pending = resolved.pending
                 if self._midea_ready or self._midea_pending:
@@ -272,10 +277,16 @@ class MideaFlow(ConfigFlow):
             )
             # A unicast reply comes at once; the second lets several appliances behind one
             # address (a bridge, the emulator) answer too.
-            found = await async_discover([host], discovery_ports(port), wait=1.0)
             self._midea_discovery_port = port
-            supported = {key: value for key, value in found.items() if value.supported}
-            if not found:
+            try:
+                found = await async_discover([host], discovery_ports(port), wait=1.0)
+            except Exception:
+                _LOGGER.exception("Unexpected error discovering the Midea appliance")
+                found = None
+            supported = {key: value for key, value in (found or {}).items() if value.supported}
+            if found is None:
+                errors["base"] = "unknown"
+            elif not found:
                 errors["base"] = "no_answer"
             elif not supported:
                 errors["base"] = "unsupported"
