@@ -17,6 +17,8 @@ paho-mqtt client (own thread, timestamps with ``time.monotonic`` on arrival) mea
   has no command path; that is the closest thing it can show).
 
 Ratios are bridge / mqtt_statestream (for rates, higher is better; for latencies, lower).
+Goals (issue 13): publish rate at least 1.0x statestream's, change -> message p95 no worse than
+statestream's; the script exits non-zero when one is missed.
 Usage: ``python benchmarks/mqtt_bridge.py [--devices 100] [--rounds 5] [--samples 200]``.
 """
 
@@ -384,6 +386,24 @@ def main() -> None:
     print(f"|{'-' * 30}|{'-' * 20}:|{'-' * 18}:|{'-' * 7}:|")
     for metric, (ours, baseline) in results.items():
         print(f"| {metric:<28} | {ours:>18.1f} | {baseline:>16.1f} | {ours / baseline:>6.2f} |")
+    rate, rate_baseline = results["publish rate (msg/s)"]
+    latency, latency_baseline = results["change -> message p95 (ms)"]
+    missed = [
+        text
+        for text, ok in (
+            (
+                f"publish rate {rate / rate_baseline:.2f}x statestream's (goal >= 1.0x)",
+                rate >= rate_baseline,
+            ),
+            (
+                f"change -> message p95 {latency:.1f} ms > statestream's {latency_baseline:.1f} ms",
+                latency <= latency_baseline,
+            ),
+        )
+        if not ok
+    ]
+    print("\ngoals: " + ("all met" if not missed else "MISSED: " + "; ".join(missed)))
+    sys.exit(1 if missed else 0)
 
 
 if __name__ == "__main__":

@@ -244,7 +244,8 @@ async def test_listeners_hear_only_updates_touching_their_attributes(
     source_and_coordinator: tuple[StandInSource, SwitchboardCoordinator],
 ) -> None:
     """Listeners with an Interest hear changes of their attributes, of their device's
-    availability or descriptor, and of the coordinator's success; others hear every update."""
+    availability or descriptor, and of the coordinator's success; others hear every update,
+    and first (the exporters hand changes on before the entities write their states)."""
     source, coordinator = source_and_coordinator
     heard: list[str] = []
     for name, context in (
@@ -267,21 +268,21 @@ async def test_listeners_hear_only_updates_touching_their_attributes(
         )
 
     push(on=False, power=1.0)  # "power" is new: a structure change, "power" listeners hear it
-    assert heard == ["power", "plain"]
+    assert heard == ["plain", "power"]
     push(on=False, power=2.0)
-    assert heard == ["power", "plain"]
+    assert heard == ["plain", "power"]
     push(on=True, power=2.0)
-    assert heard == ["on", "plain"]
+    assert heard == ["plain", "on"]
     push(on=True, power=2.0)  # nothing changed: only the listener without an interest
     assert heard == ["plain"]
     push(available=False, on=True, power=2.0)
-    assert heard == ["on", "power", "plain"]
+    assert heard == ["plain", "on", "power"]
     push(
         descriptor=DeviceDescriptor(id=DEVICE.id, name="Lamp 2", manufacturer="Test"),
         on=True,
         power=2.0,
     )
-    assert heard == ["on", "power", "plain"]
+    assert heard == ["plain", "on", "power"]
 
     # A hint limits the comparison to the keys it names.
     heard.clear()
@@ -295,7 +296,7 @@ async def test_listeners_hear_only_updates_touching_their_attributes(
         },
         touched={DEVICE.id: ["power"]},
     )
-    assert heard == ["power", "plain"]
+    assert heard == ["plain", "power"]
 
     # A failed poll and the recovery reach everyone.
     heard.clear()

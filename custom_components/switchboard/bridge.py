@@ -19,8 +19,11 @@ is :func:`public_id` of the device id, which may carry personal data)::
     <discovery prefix>/device/switchboard_<public id>/config   (optional, retained)
 
 Publishing: only changed payloads are queued (per topic, coalesced: a topic changing twice
-before the broker got the first value sends only the latest) and drained by one worker task
-with concurrent QoS 1 publishes. Everything is queued again when the mqtt client (re)connects
+before the worker handed the first value over sends only the latest) and drained by one worker
+task that hands each message to Home Assistant's mqtt client as soon as the window of
+unacknowledged QoS 1 publishes has room (no batch boundaries, so the client's queue never runs
+dry while messages wait; the client sends them in the order they were handed over, which keeps
+each topic's order). Everything is queued again when the mqtt client (re)connects
 and whenever Home Assistant's birth message (``homeassistant/status`` ``online`` by default;
 taken from the mqtt entry's options) is seen, which also answers another Home Assistant
 adopting the devices through discovery. While disconnected nothing is sent; the reconnect
@@ -95,8 +98,16 @@ RESERVED_LEVELS: Final = frozenset({AVAILABILITY, COMMAND})
 ONLINE: Final = "online"
 OFFLINE: Final = "offline"
 QOS: Final = 1
-PUBLISH_BATCH: Final = 200
-"""Publishes in flight at once (each awaits its PUBACK)."""
+PUBLISH_WINDOW: Final = 1000
+"""Publishes handed to Home Assistant's mqtt client and not yet acknowledged, at most.
+
+Room for a whole burst (every attribute of 100 devices) to be handed over inside the coordinator
+update, so the client's queue never runs dry (it has at most 20 publishes unacknowledged on the
+wire); small enough that the last one is acknowledged within the client's 10 s ack timeout
+(which only logs) at a few hundred messages per second.
+"""
+HANDOVER_SLICE: Final = 200
+"""Publishes the worker hands over before it lets the event loop run once."""
 RECENT_RESULTS: Final = 256
 """Command results remembered per entry, to answer a resent ``id`` without executing again."""
 REFUSALS: Final = frozenset(
@@ -489,6 +500,8 @@ class MqttBridge:
         self._idle = asyncio.Event()
         self._idle.set()
         self._worker: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        """Publishes handed to the mqtt client and not yet acknowledged."""
         self._locks: dict[str, asyncio.Lock] = {}
         self._recent: OrderedDict[tuple[str, str], Outcome | None] = OrderedDict()
         self._discovery_prefix = DEFAULT_DISCOVERY_PREFIX
@@ -615,6 +628,9 @@ class MqttBridge:
         if self._worker is not None:
             self._worker.cancel()
             self._worker = None
+        for task in self._in_flight:
+            task.cancel()
+        self._in_flight.clear()
         self._outbox.clear()
         self._unsent_results.clear()
         self._idle.set()
@@ -661,7 +677,7 @@ class MqttBridge:
         return count
 
     async def async_wait_idle(self) -> None:
-        """Wait until the outbox is empty (everything queued was handed to the broker)."""
+        """Wait until the outbox is empty and the broker acknowledged everything handed over."""
         while not self._idle.is_set():
             await self._idle.wait()
 
@@ -690,6 +706,7 @@ class MqttBridge:
             topic, payload, retain=False, result=True
         )
         self._wake_worker()
+        self._hand_over(HANDOVER_SLICE)
 
     @callback
     def _wake_worker(self) -> None:
@@ -698,16 +715,46 @@ class MqttBridge:
         self._wake.set()
 
     async def _async_run_worker(self) -> None:
-        """Drain the outbox while connected, ``PUBLISH_BATCH`` publishes in flight at once."""
+        """Hand over what :meth:`_hand_over` left (a full window), whenever there is room."""
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._outbox and self.connected:
-                keys = list(itertools.islice(self._outbox, PUBLISH_BATCH))
-                batch = [self._outbox.pop(key) for key in keys]
-                await asyncio.gather(*(self._async_publish(message) for message in batch))
-            if not self._outbox:
-                self._idle.set()
+            while self._hand_over(HANDOVER_SLICE):  # noqa: ASYNC110 - yields between slices
+                await asyncio.sleep(0)
+            self._check_idle()
+
+    @callback
+    def _hand_over(self, limit: int) -> bool:
+        """Hand up to ``limit`` queued messages to the mqtt client; whether more could go now.
+
+        Each publish starts eagerly, so the client's ``publish`` runs at once, in outbox
+        order (which keeps each topic's order on the wire); up to ``PUBLISH_WINDOW`` of them
+        then wait for their PUBACK together.
+        """
+        loop = asyncio.get_running_loop()
+        for _ in range(limit):
+            if not (self._outbox and self.connected and len(self._in_flight) < PUBLISH_WINDOW):
+                return False
+            message = self._outbox.pop(next(iter(self._outbox)))
+            task = loop.create_task(self._async_publish(message), eager_start=True)
+            if not task.done():
+                self._in_flight.add(task)
+                task.add_done_callback(self._published)
+        return bool(self._outbox) and self.connected and len(self._in_flight) < PUBLISH_WINDOW
+
+    @callback
+    def _published(self, task: asyncio.Task[None]) -> None:
+        """A publish was acknowledged (or failed): room in the window."""
+        self._in_flight.discard(task)
+        if self._outbox:
+            self._wake.set()
+        else:
+            self._check_idle()
+
+    @callback
+    def _check_idle(self) -> None:
+        if not self._outbox and not self._in_flight:
+            self._idle.set()
 
     async def _async_publish(self, message: _Outgoing) -> None:
         """Publish one message; a result that fails waits for the next connection."""
@@ -814,6 +861,9 @@ class MqttBridge:
                 last is None or last[0] is not state or last[1] != coordinator.last_update_success
             ):
                 self._sync_device(device_id, coordinator, state, full=False)
+        # Hand the changes over at once, before the entities write their states: the client
+        # sends them while Home Assistant is busy with the rest (the worker does the remainder).
+        self._hand_over(PUBLISH_WINDOW)
 
     def _sync_device(
         self,

@@ -22,8 +22,10 @@ Contract of :class:`SwitchboardCoordinator` (families and platforms rely on it):
 * **Targeted updates.** Every update records which attributes of which devices changed;
   listeners registered with a :class:`Interest` context (every Switchboard entity) are called
   only when one of their attributes, their device's availability or descriptor changed, or the
-  coordinator's success changed. Listeners without such a context hear every update. An INDI
-  device pushing one vector of hundreds therefore wakes one entity, not all of them.
+  coordinator's success changed. Listeners without such a context (the exporters) hear every
+  update, and before the entities, so an exporter hands a change on before Home Assistant
+  writes the entity states. An INDI device pushing one vector of hundreds therefore wakes one
+  entity, not all of them.
 * **Errors.** Sources raise the errors of :mod:`.model`; polls turn them into ``UpdateFailed`` /
   ``ConfigEntryAuthFailed`` (entities go unavailable, Home Assistant logs once and once more on
   recovery), commands into translated ``HomeAssistantError`` / ``ServiceValidationError``.
@@ -303,20 +305,24 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
             super().async_update_listeners()
             return
         index = self._listener_index()
-        selected: dict[int, CALLBACK_TYPE] = dict(index.always)
+        selected: dict[int, CALLBACK_TYPE] = {}
         for device_id, keys in pending[1].items():
             if keys is None:
                 selected.update(index.by_device.get(device_id, ()))
                 continue
             for key in keys:
                 selected.update(index.by_key.get((device_id, key), ()))
-        for listener_id in sorted(selected):
+        # Whole-coordinator listeners (the exporters) first: they hand the change on to another
+        # system and need not wait behind the entities' state writes.
+        always = dict(index.always)
+        selected = always | {key: selected[key] for key in sorted(selected.keys() - always.keys())}
+        for update_callback in selected.values():
             try:
-                selected[listener_id]()
+                update_callback()
             except Exception:
                 self.logger.exception(
                     "Unexpected error updating listener %s for %s",
-                    id(selected[listener_id]),
+                    id(update_callback),
                     self.name,
                 )
 
