@@ -1291,7 +1291,8 @@ class MerossCloudEmulator:
         devices = self.all_devices()
         for device in devices:
             await device.start(device.broker_host, device.broker_port)
-        await asyncio.gather(*(d.wait_connected() for d in devices))
+        # Generous: on a loaded machine a dozen TLS handshakes take a while.
+        await asyncio.gather(*(d.wait_connected(30) for d in devices))
 
     async def stop(self) -> None:
         """Disconnect the devices and stop serving."""

@@ -435,7 +435,9 @@ async def test_diagnostics_and_request_service(hass: HomeAssistant, meross_env: 
         t["namespace"] == "Appliance.Control.Electricity" and t["direction"] == "rx"
         for t in trace[meross_env.plug.uuid]
     )
-    assert diagnostics["family"]["mqtt"]["connected"] is True
+    [connection] = diagnostics["family"]["mqtt"]["connections"]
+    assert connection["connected"] is True
+    assert len(connection["devices"]) == 4
     await _unload(hass, entry)
 
 

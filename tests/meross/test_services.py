@@ -130,7 +130,9 @@ async def test_device_error_reply(hass: HomeAssistant, meross_env: MerossEnv) ->
     assert err.value.translation_key == "meross_device_error"
     assert err.value.translation_placeholders["detail"] == "no channel 7"
     # A signature the device does not accept (wrong key): error 5001.
-    entry.runtime_data.runtime.account.mqtt._key = "not-the-account-key"
+    brokers = entry.runtime_data.runtime.account.brokers
+    for client in brokers.clients.values():
+        client._key = "not-the-account-key"
     with pytest.raises(HomeAssistantError) as err:
         await _call(hass, device_id=device_id, namespace="Appliance.System.All")
     # The device's ERROR reply is signed with the real key, which the client no longer
@@ -143,9 +145,9 @@ async def test_device_error_reply(hass: HomeAssistant, meross_env: MerossEnv) ->
 async def test_broker_down(hass: HomeAssistant, meross_env: MerossEnv) -> None:
     entry = await _setup(hass, meross_env)
     device_id = _device_id(hass, entry, meross_env.plug.uuid)
-    mqtt = entry.runtime_data.runtime.account.mqtt
+    brokers = entry.runtime_data.runtime.account.brokers
     await meross_env.broker.stop()
-    await _wait_for(lambda: not mqtt.connected)
+    await _wait_for(lambda: not brokers.connected(meross_env.plug.uuid))
     with pytest.raises(HomeAssistantError) as err:
         await _call(hass, device_id=device_id, namespace="Appliance.System.All")
     assert err.value.translation_key == "meross_request_failed"

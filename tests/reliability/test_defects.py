@@ -82,17 +82,19 @@ async def test_meross_hostile_messages_are_dropped_and_push_lives(
     """Each message of the issue is dropped and counted; push goes on; the entry unloads."""
     caplog.set_level(logging.DEBUG, logger="custom_components.switchboard")
     account = meross_bridged.runtime_data.runtime.account
-    await _wait_for(lambda: account.mqtt.connected)
+    await _wait_for(lambda: account.brokers.connected(meross.plug.uuid))
+    mqtt = account.brokers.client(meross.plug.uuid)
+    assert mqtt is not None
     plug_state = meross_bridged.runtime_data.runtime.coordinator_for_device(meross.plug.uuid)
     assert plug_state is not None
-    before = account.mqtt.dropped_messages
+    before = mqtt.dropped_messages
     for payload in HOSTILE_MEROSS_MESSAGES:
         await meross.plug.publish_raw(f"/app/{meross.account.user_id}/subscribe", payload)
-    await _wait_for(lambda: account.mqtt.dropped_messages == before + len(HOSTILE_MEROSS_MESSAGES))
-    assert account.mqtt.connected
-    assert account.mqtt.connect_count == 1
+    await _wait_for(lambda: mqtt.dropped_messages == before + len(HOSTILE_MEROSS_MESSAGES))
+    assert mqtt.connected
+    assert mqtt.connect_count == 1
     diagnostics = await async_get_config_entry_diagnostics(hass, meross_bridged)
-    mqtt_diagnostics = diagnostics["family"]["mqtt"]
+    [mqtt_diagnostics] = diagnostics["family"]["mqtt"]["connections"]
     assert mqtt_diagnostics["dropped_messages"] == before + len(HOSTILE_MEROSS_MESSAGES)
     assert mqtt_diagnostics["task_failures"] == 0
     dropped = [r for r in caplog.records if r.getMessage().startswith("Dropped Meross message")]

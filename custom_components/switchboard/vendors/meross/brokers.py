@@ -146,6 +146,7 @@ class MerossBrokers:
                 "connect_count": client.connect_count,
                 "last_error": client.last_error,
                 "dropped_messages": client.dropped_messages,
+                "task_failures": client.task_failures,
                 "devices": self.devices_on(address),
             }
             for address, client in self.clients.items()

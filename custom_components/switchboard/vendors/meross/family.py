@@ -1,12 +1,15 @@
-"""The Meross family: one config entry per Meross account, push over the account's MQTT broker.
+"""The Meross family: one config entry per Meross account, push over the devices' MQTT brokers.
 
 Facts: ``docs/protocols/meross.md``. The device list comes from the cloud HTTP API and is
 cached in a Store, so a restart sets up from the cache and refreshes the list in the background.
-Every device (a hub with its valves) has its own coordinator; the account's MQTT connection
-(TLS, app credentials) carries requests and pushes for all of them. While that connection is up
-the coordinators only poll as a slow safety net; pushes reach them through ``async_push``. All
-requests go through one limiter that keeps the account under the cloud's limits and lets
-commands jump ahead of polls; an account device shows the request rate.
+Every device (a hub with its valves) has its own coordinator. Each device-list item names the
+broker its device is on (``domain``); one MQTT connection per distinct broker (TLS, app
+credentials, ``brokers.py``) carries requests and pushes for the devices on it, with its own
+health: a broker that drops sends only its devices back to polling, and a device whose
+``domain`` changes moves to the right connection at the next device-list refresh. While its
+connection is up a device's coordinator only polls as a slow safety net; pushes reach it
+through ``async_push``. All requests of the account go through one limiter that keeps it under
+the cloud's limits and lets commands jump ahead of polls; an account device shows the rate.
 """
 
 import asyncio
@@ -33,6 +36,7 @@ from ...family import Family, FamilyRuntime
 from ...model import (
     DeviceState,
 )
+from .brokers import broker_name
 from .client import (
     MerossDeviceInfo,
     MerossError,
@@ -76,13 +80,9 @@ class MerossRuntime(FamilyRuntime):
         account = self.account
         return {
             "mqtt": {
-                "host": account.mqtt.host,
-                "port": account.mqtt.port,
-                "connected": account.mqtt.connected,
-                "connect_count": account.mqtt.connect_count,
-                "last_error": account.mqtt.last_error,
-                "dropped_messages": account.mqtt.dropped_messages,
-                "task_failures": account.mqtt.task_failures,
+                "default_broker": broker_name(account.default_broker),
+                "connections": account.brokers.diagnostics(),
+                "device_moves": account.brokers.moves,
                 "pushes": account.pushes,
                 # Off only when the user turned it off (Advanced: a test broker).
                 "tls_certificate_verified": account.verify_ssl,
@@ -97,7 +97,7 @@ class MerossRuntime(FamilyRuntime):
     async def async_shutdown(self) -> None:
         """Stop polling, close the MQTT connection and the limiter, save the cache."""
         await super().async_shutdown()
-        await self.account.mqtt.async_stop()
+        await self.account.brokers.async_stop()
         self.account.limiter.close()
         await self.account.store.async_save(self.account.cache)
 
@@ -116,7 +116,8 @@ class MerossRuntime(FamilyRuntime):
         )
         source.coordinator = coordinator
         account.sources[info.uuid] = source
-        if account.push_enabled and account.mqtt.connected:
+        await account.async_place(info)
+        if account.push_enabled and account.brokers.connected(info.uuid):
             coordinator.async_set_push_healthy(True)
         await coordinator.async_refresh()
         self.async_add_coordinator(info.uuid, coordinator)
@@ -125,6 +126,7 @@ class MerossRuntime(FamilyRuntime):
         """Forget a device that left the account: its entities go, the device turns stale."""
         coordinator = self.coordinators.pop(uuid, None)
         self.account.sources.pop(uuid, None)
+        await self.account.brokers.async_remove(uuid)
         if coordinator is None:
             return
         for device_id in list(coordinator.data or {}):
@@ -155,6 +157,9 @@ class MerossRuntime(FamilyRuntime):
             source = account.sources[uuid]
             if source.info is not info:
                 source.info = info
+                if await account.async_place(info) and account.push_enabled:
+                    # Its ``domain`` changed: it now talks over another broker's connection.
+                    source.async_broker_changed(account.brokers.connected(uuid))
                 if source.coordinator is not None and source.coordinator.data is not None:
                     source.coordinator.async_push_devices(source.states())
 
@@ -207,15 +212,16 @@ class MerossFamily(Family):
                 await account.async_fetch_device_list()
             except MerossError as err:
                 raise setup_error(map_error(err)) from err
-        await account.mqtt.async_start(
-            lambda coro: entry.async_create_background_task(hass, coro, "meross mqtt")
-        )
-        if not await account.mqtt.async_wait_connected(MQTT_CONNECT_WAIT):
-            _LOGGER.warning(
-                "Meross broker %s not reachable yet (%s); retrying in the background",
-                account.mqtt.host,
-                account.mqtt.last_error,
-            )
+        for info in account.devices.values():
+            await account.async_place(info)
+        if not await account.brokers.async_wait_connected(MQTT_CONNECT_WAIT):
+            for item in account.brokers.diagnostics():
+                if not item["connected"]:
+                    _LOGGER.warning(
+                        "Meross broker %s not reachable yet (%s); retrying in the background",
+                        item["broker"],
+                        item["last_error"],
+                    )
         account_coordinator = account.account_coordinator
         await account_coordinator.async_config_entry_first_refresh()
         runtime.async_add_coordinator(account.account_id, account_coordinator)

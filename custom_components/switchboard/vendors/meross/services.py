@@ -63,7 +63,7 @@ async def _async_request(call: ServiceCall) -> ServiceResponse:
         namespace = call.data["namespace"]
         name = device.name_by_user or device.name or uuid
         try:
-            reply: dict[str, Any] = await account.mqtt.async_request(
+            reply: dict[str, Any] = await account.brokers.async_request(
                 uuid, call.data["method"], namespace, call.data["payload"], timeout=REQUEST_TIMEOUT
             )
         except MerossError as err:

@@ -53,6 +53,7 @@ from ...model import (
 )
 from . import device as model
 from .actions import thermostat_actions, toggle_actions
+from .brokers import BrokerAddress, MerossBrokers, device_broker
 from .client import (
     MerossCloud,
     MerossConnectionError,
@@ -158,17 +159,18 @@ class MerossAccount:
         context: ssl.SSLContext = (
             get_default_context() if self.verify_ssl else get_default_no_verify_context()
         )
-        self.mqtt = MerossMqttClient(
-            host=self.credentials.mqtt_host,
-            port=self.credentials.mqtt_port,
-            user_id=self.credentials.user_id,
-            key=self.credentials.key,
-            ssl_context=context,
-            limiter=self.limiter,
-            on_push=self._on_push,
-            on_connection_change=self._on_connection_change,
-            on_trace=self._on_trace,
+        self.ssl_context = context
+        """TLS context of every broker connection (and of traffic captures)."""
+        self.default_broker: BrokerAddress = (
+            self.credentials.mqtt_host,
+            self.credentials.mqtt_port,
         )
+        """The account's ``mqttDomain``: the broker of devices whose list item names none."""
+        self.brokers = MerossBrokers(
+            self._new_mqtt_client,
+            lambda coro: entry.async_create_background_task(hass, coro, "meross mqtt"),
+        )
+        """One MQTT connection per broker of the account's devices (``brokers.py``)."""
         self.store: Store[dict[str, Any]] = Store(
             hass, STORE_VERSION, f"{DOMAIN}.meross_{entry.entry_id}"
         )
@@ -188,6 +190,30 @@ class MerossAccount:
         )
         """The coordinator of the account's diagnostic device."""
         self.pushes = 0
+
+    def _new_mqtt_client(self, address: BrokerAddress) -> MerossMqttClient:
+        """A connection to one broker: app credentials, the account's limiter and callbacks."""
+
+        @callback
+        def on_connection_change(connected: bool) -> None:
+            self._on_connection_change(address, connected)
+
+        return MerossMqttClient(
+            host=address[0],
+            port=address[1],
+            user_id=self.credentials.user_id,
+            key=self.credentials.key,
+            ssl_context=self.ssl_context,
+            limiter=self.limiter,
+            on_push=self._on_push,
+            on_connection_change=on_connection_change,
+            on_trace=self._on_trace,
+        )
+
+    async def async_place(self, info: MerossDeviceInfo) -> bool:
+        """Put a device on the broker its list item names; return whether it moved there."""
+        address = device_broker(info, self.default_broker)
+        return await self.brokers.async_assign(info.uuid, address) is not None
 
     @property
     def account_id(self) -> str:
@@ -242,7 +268,7 @@ class MerossAccount:
     ) -> dict[str, Any]:
         """Send a request through the limiter; raise model errors."""
         try:
-            return await self.mqtt.async_request(
+            return await self.brokers.async_request(
                 uuid, method, namespace, payload, timeout=REQUEST_TIMEOUT
             )
         except MerossError as err:
@@ -277,21 +303,16 @@ class MerossAccount:
             source.async_handle_push(namespace, payload)
 
     @callback
-    def _on_connection_change(self, connected: bool) -> None:
+    def _on_connection_change(self, address: BrokerAddress, connected: bool) -> None:
+        """One broker went up or down: only its devices change to or from polling."""
         if self.account_coordinator.data is not None:
             self.account_coordinator.async_set_updated_data(self.account_data())
         if not self.push_enabled:
             return
-        for source in self.sources.values():
-            if source.coordinator is not None:
-                source.coordinator.async_set_push_healthy(connected)
-                if connected and self.entry.state.recoverable:
-                    # Catch up on what happened while the connection was down.
-                    self.entry.async_create_background_task(
-                        self.hass,
-                        source.coordinator.async_request_refresh(),
-                        f"meross refresh {source.info.uuid}",
-                    )
+        for uuid in self.brokers.devices_on(address):
+            source = self.sources.get(uuid)
+            if source is not None:
+                source.async_broker_changed(connected)
 
     def account_data(self) -> SwitchboardData:
         """The account's own device: request rate and MQTT state."""
@@ -303,7 +324,7 @@ class MerossAccount:
         )
         attributes = {
             "request_rate": Attribute(self.limiter.requests_per_minute, UNITS["request_rate"]),
-            "push_connected": Attribute(self.mqtt.connected),
+            "push_connected": Attribute(self.brokers.all_connected),
             "queued_requests": Attribute(self.limiter.queued),
         }
         return {self.account_id: DeviceState(descriptor=descriptor, attributes=attributes)}
@@ -465,7 +486,7 @@ class MerossDeviceSource(DeviceSource):
         cloud reports the device online during that wait, the poll is repeated at once; while
         the device stays silent it is polled at the normal interval even though push is up.
         """
-        if not self.account.mqtt.connected:
+        if not self.account.brokers.connected(self.info.uuid):
             raise DeviceConnectionError("not connected to the Meross broker")
         self._fetching = True
         try:
@@ -474,7 +495,7 @@ class MerossDeviceSource(DeviceSource):
                 try:
                     await self._async_poll()
                 except DeviceConnectionError:
-                    if not self.account.mqtt.connected:
+                    if not self.account.brokers.connected(self.info.uuid):
                         raise
                     if attempt == 0 and self._online_pushes != online_pushes:
                         _LOGGER.debug("%s came online while polled; asking again", self.info.name)
@@ -545,6 +566,25 @@ class MerossDeviceSource(DeviceSource):
             if isinstance(item, dict) and "id" in item:
                 device_id = model.subdevice_id(self.info.uuid, str(item["id"]))
                 self.values.setdefault(device_id, {}).update(model.valve_values(item))
+
+    @callback
+    def async_broker_changed(self, connected: bool) -> None:
+        """The device's broker connection went up or down (or the device moved to another).
+
+        Down: the coordinator falls back to polling (which finds no connection and marks the
+        device unavailable). Up: push is healthy again and one poll catches up on what happened
+        meanwhile.
+        """
+        coordinator = self.coordinator
+        if coordinator is None:
+            return
+        coordinator.async_set_push_healthy(connected)
+        if connected and self.account.entry.state.recoverable:
+            self.account.entry.async_create_background_task(
+                self.account.hass,
+                coordinator.async_request_refresh(),
+                f"meross refresh {self.info.uuid}",
+            )
 
     # -- push ----------------------------------------------------------------------------
 
