@@ -203,7 +203,8 @@ async def run(samples: int, poll: float) -> None:
                         await hass.async_block_till_done()
 
                     await configure(push=True)
-                    mqtt = entry.runtime_data.runtime.account.mqtt
+                    mqtt = entry.runtime_data.runtime.account.brokers.client(plug.uuid)
+                    assert mqtt is not None
                     arrivals: list[float] = []
                     on_push = mqtt.on_push
 
