@@ -124,12 +124,12 @@ async def test_meross_secrets(
 
     # Failures: the broker goes away and comes back.
     await meross.broker.stop()
-    await _wait_for(lambda: not runtime.account.mqtt.connected, timeout=10)
+    await _wait_for(lambda: not runtime.account.brokers.all_connected, timeout=10)
     for coordinator in runtime.coordinators.values():
         await coordinator.async_refresh()
     diagnostics.append(await async_get_config_entry_diagnostics(hass, entry))
     await meross.broker.start()
-    await _wait_for(lambda: runtime.account.mqtt.connected, timeout=20)
+    await _wait_for(lambda: runtime.account.brokers.all_connected, timeout=20)
 
     # Reauth: the token expires; a wrong then the right password.
     meross.cloud.expire_tokens()
