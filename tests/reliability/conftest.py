@@ -30,7 +30,8 @@ from tests.meross.conftest import (  # noqa: F401
     mosquitto,
     mqtt_client,
 )
-from tests.sepl.conftest import http, platform  # noqa: F401
+from tests.midea.conftest import MideaStack, fast_reconnect, start_stack, stop_stack  # noqa: F401
+from tests.sepl.conftest import http, platform, setup as sepl_setup  # noqa: F401
 from tests.sepl.test_client import Harness, started
 
 
@@ -43,3 +44,11 @@ async def sepl_harness(
     harness = await started(lambda **kwargs: Harness(platform, http, **kwargs))
     yield harness
     await harness.client.async_stop()
+
+
+@pytest.fixture
+async def midea_stack(socket_enabled: None) -> AsyncGenerator[MideaStack]:
+    """The Midea appliances (V3), their discovery responder and the cloud (tests/midea)."""
+    started = await start_stack()
+    yield started
+    await stop_stack(started)

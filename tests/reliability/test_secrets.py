@@ -7,7 +7,8 @@ bridge published on a real mosquitto. INDI servers have no credentials (nothing 
 
 Secrets: the Meross password, e-mail address, cloud token (before and after reauth), key (the
 message signature secret), MQTT password (``md5(userid + key)``) and user id; the MaxSmart
-strip's device key (``sak``, sent in every discovery reply).
+strip's device key (``sak``, sent in every discovery reply); the Midea account's password (before
+and after reauth) and e-mail address, and every appliance's V3 token and key.
 """
 
 import json
@@ -18,6 +19,7 @@ from homeassistant import config_entries
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -27,14 +29,24 @@ from custom_components.switchboard.const import DOMAIN
 from custom_components.switchboard.diagnostics import async_get_config_entry_diagnostics
 from custom_components.switchboard.vendors.maxsmart.client import async_discover
 from custom_components.switchboard.vendors.meross.protocol import app_mqtt_password
+from custom_components.switchboard.vendors.midea.cloud import (
+    account_title as midea_account_title,
+    async_refresh_account,
+)
 from emulators.maxsmart import MaxSmartEmulator
 from tests.bridge.conftest import STRIP_TOPIC, UserClient, bridge_of
 from tests.bridge.test_family_actions import BRIDGE_OPTIONS, MEROSS_PLUG_TOPIC
 from tests.maxsmart.conftest import STRIP_SERIAL
 from tests.meross.conftest import EMAIL, PASSWORD, MerossEnv
 from tests.meross.test_integration import _start_flow, _user_input, _wait_for
+from tests.midea.conftest import (
+    ACCOUNT as MIDEA_ACCOUNT,
+    PASSWORD as MIDEA_PASSWORD,
+    MideaStack,
+    appliance_record,
+)
 
-WHERE = ("log", "diagnostics", "repair issues", "service responses", "bridge topics")
+NEW_PASSWORD = "a new midea password"
 
 
 def find_leaks(secrets: dict[str, str], places: dict[str, str]) -> list[str]:
@@ -224,3 +236,88 @@ def _device_id(hass: HomeAssistant, entry: MockConfigEntry, identifier: str) -> 
     device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, identifier), entry.entry_id)
     assert device is not None
     return device.id
+
+
+async def test_midea_secrets(
+    hass: HomeAssistant,
+    midea_stack: MideaStack,
+    mqtt_entry: MockConfigEntry,
+    user: UserClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Midea: set-up (V3 handshakes with token and key), polls, commands, garbage, reauth."""
+    caplog.set_level(logging.DEBUG)
+    stack = midea_stack
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=midea_account_title(MIDEA_ACCOUNT),  # as the config flow names it
+        unique_id=f"NetHome Plus:{MIDEA_ACCOUNT}",
+        data={
+            "family": "midea",
+            "account": MIDEA_ACCOUNT,
+            "password": MIDEA_PASSWORD,
+            "cloud": "NetHome Plus",
+            "api_url": stack.cloud.url,
+            "discovery_port": stack.discovery_port,
+            "appliances": {
+                str(appliance.appliance_id): appliance_record(appliance)
+                for appliance in (stack.dehumidifier, stack.air_conditioner)
+            },
+        },
+        options=BRIDGE_OPTIONS,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    runtime = entry.runtime_data.runtime
+    responses: list[Any] = []
+    for coordinator in runtime.coordinators.values():
+        await coordinator.async_refresh()
+    await hass.services.async_call(
+        "humidifier",
+        "set_humidity",
+        {"entity_id": "humidifier.cellar", "humidity": 45},
+        blocking=True,
+    )
+    stack.dehumidifier.faults.garbage = True
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "humidifier",
+            "set_humidity",
+            {"entity_id": "humidifier.cellar", "humidity": 46},
+            blocking=True,
+        )
+    stack.dehumidifier.faults.garbage = False
+    diagnostics = [await async_get_config_entry_diagnostics(hass, entry)]
+    # Reauth: the cloud refuses the password; a wrong one, then the new one.
+    stack.cloud.accounts[MIDEA_ACCOUNT].password = NEW_PASSWORD
+    await async_refresh_account(hass, entry, runtime.source)
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    result = await hass.config_entries.flow.async_configure(
+        flows[0]["flow_id"], {CONF_PASSWORD: "not the password"}
+    )
+    assert result["errors"]
+    result = await hass.config_entries.flow.async_configure(
+        flows[0]["flow_id"], {CONF_PASSWORD: NEW_PASSWORD}
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    diagnostics.append(await async_get_config_entry_diagnostics(hass, entry))
+    bridge = bridge_of(entry)
+    await bridge.async_wait_idle()
+    secrets = {
+        "password": MIDEA_PASSWORD,
+        "new password": NEW_PASSWORD,
+        "e-mail address": MIDEA_ACCOUNT,
+        **{
+            f"{what} of {appliance.name}": value
+            for appliance in (stack.dehumidifier, stack.air_conditioner)
+            for what, value in (("token", appliance.token), ("key", appliance.key))
+        },
+    }
+    places = places_text(hass, caplog, diagnostics, responses, user)
+    assert all(places.values())
+    assert find_leaks(secrets, places) == []
+    assert await hass.config_entries.async_unload(entry.entry_id)

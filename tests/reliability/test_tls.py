@@ -1,8 +1,10 @@
-"""TLS certificate verification: on by default wherever a family talks TLS.
+"""TLS certificate verification: on by default wherever the integration talks TLS.
 
 The Meross family talks TLS to the account's MQTT broker (the test broker's certificate is
-self-signed, as a man in the middle's would be). Verification is on unless the user turns off
-the translated *Advanced* option, and the diagnostics say whether it is on.
+self-signed, as a man in the middle's would be), the SEPL connector to its platform
+(``wss://``). Verification is on unless the user turns off the translated option, and the
+diagnostics say whether it is on. (MaxSmart, INDI and the Midea LAN protocol have no TLS; the
+Midea cloud goes through Home Assistant's verified HTTP session.)
 """
 
 import json
@@ -82,3 +84,24 @@ async def test_meross_verification_off_is_explicit_and_shown(
     assert diagnostics["family"]["mqtt"]["tls_certificate_verified"] is False
     assert diagnostics["entry"]["data"][CONF_VERIFY_SSL] is False
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_sepl_option_is_translated_and_on_by_default() -> None:
+    """The SEPL connector (``wss://``): the field defaults to on and is translated."""
+    from custom_components.switchboard.export.sepl.config_flow import _account_schema
+
+    field = next(key for key in _account_schema({}).schema if key == CONF_VERIFY_SSL)
+    assert field.default() is True
+    steps = json.loads(TRANSLATIONS.read_text())["config"]["step"]
+    for step in ("sepl", "sepl_reconfigure"):
+        assert steps[step]["data"][CONF_VERIFY_SSL]
+        assert steps[step]["data_description"][CONF_VERIFY_SSL]
+
+
+async def test_sepl_diagnostics_say_when_verification_is_off(
+    hass: HomeAssistant, sepl_setup: Any
+) -> None:
+    """A connector entry with verification turned off says so in its diagnostics."""
+    entry = await sepl_setup(verify_ssl=False)
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["entry"]["data"][CONF_VERIFY_SSL] is False
