@@ -83,7 +83,9 @@ class MaxSmartFaults:
     * ``status``: answer this HTTP status (e.g. 404) with a plain-text body;
     * ``body``: answer ``HTTP 200`` with exactly these bytes (any malformed reply);
     * ``code_400``: answer the valid envelope ``{"response":cmd,"code":400}``;
-    * ``delay``: seconds to wait before any answer (combines with the above).
+    * ``delay``: seconds to wait before any answer (combines with the above);
+    * ``stall_mid_reply``: answer the headers and half the body, then nothing more (the
+      command is carried out; the rest of the reply never comes).
 
     ``cmds`` limits the HTTP faults to those command numbers (``None`` = every command).
     ``omit_statistics_date`` drops ``date`` from cmd 510 replies (seen on real plugs,
@@ -102,6 +104,7 @@ class MaxSmartFaults:
     body: bytes | None = None
     code_400: bool = False
     delay: float = 0.0
+    stall_mid_reply: bool = False
     cmds: frozenset[int] | None = None
     omit_statistics_date: bool = False
     udp_silent: bool = False
@@ -118,6 +121,7 @@ class MaxSmartFaults:
         self.status = None
         self.body = None
         self.delay = 0.0
+        self.stall_mid_reply = False
         self.cmds = None
         self.omit_statistics_date = self.udp_silent = self.udp_garbage = False
 
@@ -663,6 +667,10 @@ class MaxSmartEmulator:
         else:
             envelope = self.handle_command(cmd, params)
         body = json.dumps(envelope, separators=(",", ":")).encode()
+        if faults.stall_mid_reply and faults.applies_to(cmd):
+            await self._write(writer, 200, "text/plain", body[: len(body) // 2], len(body))
+            await self._stopping.wait()
+            return
         await self._write(writer, 200, "text/plain", b"" if method == "HEAD" else body, len(body))
 
     @staticmethod

@@ -1,0 +1,290 @@
+"""The fault matrix: every family through the same faults, against its emulator.
+
+Faults: the peer does not answer, answers garbage, answers half a message and stalls, closes the
+connection mid-reply, answers after the timeout, restarts. For each (family, fault):
+
+* the device's entities go unavailable, and the coordinator logs that once;
+* no error-level record carries a traceback;
+* a command issued during the fault ends, within a bound, with the device-confirmed state or a
+  translated ``HomeAssistantError`` (none hangs, none is silently dropped);
+* once the fault is gone the entry recovers by itself (its own scheduled polls or reconnects).
+
+A family takes part through a :class:`Peer` (start its emulator and entry, inject and clear a
+fault, let one poll/reconnect cycle pass). A fault a peer cannot produce is listed in its
+``faults`` and skipped with the reason (see ``UNSUPPORTED``). Midea and the SEPL connector are
+added by writing their ``Peer`` and listing them in ``PEERS``.
+"""
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+import logging
+from typing import Any, ClassVar
+
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
+from emulators.indi import PLUG, IndiEmulator
+from emulators.maxsmart import MaxSmartEmulator
+from tests.maxsmart.conftest import strip_kwargs
+from tests.maxsmart.integration import setup_entry
+
+FAULTS = ("no_answer", "garbage", "half_then_stall", "close_mid_reply", "late_answer", "restart")
+COMMAND_BOUND = 30.0
+"""Seconds within which a command issued during a fault must end (it must not hang)."""
+RECOVERY_BOUND = 60.0
+"""Seconds of (fired) time within which the entry must recover by itself."""
+
+
+class Peer:
+    """One family's emulator and config entry, and how to put it through each fault."""
+
+    key: ClassVar[str]
+    faults: ClassVar[frozenset[str]]
+    """The faults this peer can produce."""
+    stays_available: ClassVar[frozenset[str]] = frozenset()
+    """Faults under which the device stays available by design."""
+    device_name: ClassVar[str]
+    """The device's name, as the unavailability log line names it."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Bind to Home Assistant; nothing runs until :meth:`async_start`."""
+        self.hass = hass
+        self.entry: MockConfigEntry | None = None
+
+    async def async_start(self) -> None:
+        """Start the emulator and set up the entry (loaded, entities available)."""
+        raise NotImplementedError
+
+    async def async_stop(self) -> None:
+        """Unload the entry and stop the emulator."""
+        raise NotImplementedError
+
+    @property
+    def entity_id(self) -> str:
+        """A switch of the device under test."""
+        raise NotImplementedError
+
+    async def async_inject(self, fault: str) -> None:
+        """Start ``fault``."""
+        raise NotImplementedError
+
+    async def async_clear(self, fault: str) -> None:
+        """End ``fault``: the peer behaves again."""
+        raise NotImplementedError
+
+    async def async_tick(self) -> None:
+        """Let one poll / reconnect cycle happen by itself (time is fired, not refreshed)."""
+        coordinators = self.entry.runtime_data.runtime.coordinators.values() if self.entry else ()
+        interval = max(
+            (c.update_interval for c in coordinators if c.update_interval),
+            default=timedelta(seconds=5),
+        )
+        async_fire_time_changed(self.hass, dt_util.utcnow() + interval)
+        await asyncio.sleep(0.1)
+        await self.hass.async_block_till_done(wait_background_tasks=False)
+
+
+class MaxSmartPeer(Peer):
+    """A MaxSmart strip over HTTP (polled; the client gives up after 5 s)."""
+
+    key = "maxsmart"
+    faults = frozenset(FAULTS)
+    device_name = "Desk"
+
+    async def async_start(self) -> None:
+        """Start the strip emulator and its entry."""
+        self.emulator = MaxSmartEmulator("127.0.0.1", **strip_kwargs())
+        await self.emulator.start()
+        self.entry = await setup_entry(self.hass, self.emulator)
+
+    async def async_stop(self) -> None:
+        """Unload, stop."""
+        assert self.entry is not None
+        await self.hass.config_entries.async_unload(self.entry.entry_id)
+        await self.emulator.stop()
+
+    @property
+    def entity_id(self) -> str:
+        """Port 1 (``TV``)."""
+        return "switch.desk_tv"
+
+    async def async_inject(self, fault: str) -> None:
+        """HTTP faults of the emulator; a restart is the strip going away until cleared."""
+        faults = self.emulator.faults
+        if fault == "no_answer":
+            faults.timeout = True
+        elif fault == "garbage":
+            faults.garbage_json = True
+        elif fault == "half_then_stall":
+            faults.stall_mid_reply = True
+        elif fault == "close_mid_reply":
+            faults.drop_connection = True
+        elif fault == "late_answer":
+            faults.delay = 6.0  # the client waits 5 s
+        elif fault == "restart":
+            await self.emulator.stop()
+
+    async def async_clear(self, fault: str) -> None:
+        """Every fault off; a restarted strip comes back on the same address."""
+        if fault == "restart":
+            await self.emulator.start()
+        self.emulator.faults.clear()
+
+
+class IndiPeer(Peer):
+    """An INDI server (push over TCP; the client reconnects by itself)."""
+
+    key = "indi"
+    faults = frozenset({"garbage", "close_mid_reply", "restart"})
+    stays_available = frozenset({"garbage"})  # malformed elements are skipped, the link lives
+    device_name = "Switchboard Plug"
+
+    async def async_start(self) -> None:
+        """Start the indipydriver emulator and an entry for the server."""
+        self.emulator = IndiEmulator("127.0.0.1", 0, command_delay=0.05)
+        await self.emulator.start()
+        self.entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=f"INDI 127.0.0.1:{self.emulator.port}",
+            unique_id=f"127.0.0.1:{self.emulator.port}",
+            data={
+                CONF_FAMILY: "indi",
+                "host": "127.0.0.1",
+                "port": self.emulator.port,
+                "devices": [],
+            },
+        )
+        self.entry.add_to_hass(self.hass)
+        assert await self.hass.config_entries.async_setup(self.entry.entry_id)
+        await self.hass.async_block_till_done()
+
+    async def async_stop(self) -> None:
+        """Unload, stop."""
+        assert self.entry is not None
+        await self.hass.config_entries.async_unload(self.entry.entry_id)
+        await self.emulator.stop()
+
+    @property
+    def entity_id(self) -> str:
+        """The plug's POWER switch."""
+        assert self.entry is not None
+        entity_id = er.async_get(self.hass).async_get_entity_id(
+            "switch", DOMAIN, f"127.0.0.1:{self.emulator.port}/{PLUG}_POWER"
+        )
+        assert entity_id is not None
+        return entity_id
+
+    async def async_inject(self, fault: str) -> None:
+        """Garbage between elements; half an element then the server drops everyone."""
+        if fault == "garbage":
+            self.emulator.inject_raw(b"<<not xml & >> </setNumberVector> <defTextVector")
+            self.emulator.inject_raw(b' device="x">\n')
+        elif fault == "close_mid_reply":
+            self.emulator.inject_raw(b'<setSwitchVector device="Switchboard Plug" name="POW')
+            self._restart = asyncio.create_task(self.emulator.restart(downtime=1.0))
+        elif fault == "restart":
+            self._restart = asyncio.create_task(self.emulator.restart(downtime=1.0))
+
+    async def async_clear(self, fault: str) -> None:
+        """Wait for a restart to finish."""
+        if fault in ("close_mid_reply", "restart"):
+            await self._restart
+
+
+PEERS: dict[str, type[Peer]] = {peer.key: peer for peer in (MaxSmartPeer, IndiPeer)}
+UNSUPPORTED = {
+    "indi": "the INDI emulator cannot go silent or delay its stream; the client's snoop "
+    "timeout (silence) is tested in tests/indi",
+}
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for key, peer in PEERS.items():
+        for fault in FAULTS:
+            marks = []
+            if fault not in peer.faults:
+                marks.append(pytest.mark.skip(reason=UNSUPPORTED[key]))
+            cases.append(pytest.param(key, fault, marks=marks, id=f"{key}-{fault}"))
+    return cases
+
+
+async def _until(
+    peer: Peer, predicate: Callable[[], bool], bound: float, tick: bool = True
+) -> None:
+    async with asyncio.timeout(bound):
+        while not predicate():
+            if tick:
+                await peer.async_tick()
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize(("family", "fault"), _cases())
+async def test_fault(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    caplog: pytest.LogCaptureFixture,
+    family: str,
+    fault: str,
+) -> None:
+    """One family through one fault: unavailable once, no traceback, commands end, recovery."""
+    caplog.set_level(logging.DEBUG)
+    peer = PEERS[family](hass)
+    await peer.async_start()
+    try:
+        entity_id = peer.entity_id
+        state = lambda: hass.states.get(entity_id).state  # noqa: E731
+        await _until(peer, lambda: state() != STATE_UNAVAILABLE, 20)
+        caplog.clear()
+
+        await peer.async_inject(fault)
+        # A command during the fault ends with the confirmed state or a translated error.
+        before = state()
+        error: HomeAssistantError | None = None
+        try:
+            async with asyncio.timeout(COMMAND_BOUND):
+                await await_command(hass, entity_id)
+        except HomeAssistantError as err:
+            error = err
+        if error is not None:
+            assert error.translation_key, f"untranslated error: {error!r}"
+        else:
+            assert state() not in (before, STATE_UNAVAILABLE)
+        if fault in peer.stays_available:
+            # By design the device stays available (e.g. a skipped malformed element).
+            assert state() != STATE_UNAVAILABLE
+        else:
+            await _until(peer, lambda: state() == STATE_UNAVAILABLE, RECOVERY_BOUND)
+
+        await peer.async_clear(fault)
+        await _until(peer, lambda: state() != STATE_UNAVAILABLE, RECOVERY_BOUND)
+
+        went = [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno >= logging.INFO
+            and peer.device_name in r.getMessage()
+            and (" is unavailable" in r.getMessage() or r.getMessage().startswith("Error fetching"))
+        ]
+        assert len(went) == (0 if fault in peer.stays_available else 1), went
+        tracebacks = [
+            r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info
+        ]
+        assert tracebacks == []
+    finally:
+        await peer.async_stop()
+
+
+async def await_command(hass: HomeAssistant, entity_id: str) -> None:
+    """Toggle the switch (blocking, as a user's action)."""
+    await hass.services.async_call("switch", "toggle", {"entity_id": entity_id}, blocking=True)
