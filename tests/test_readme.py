@@ -18,7 +18,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 import yaml
 
-from custom_components.switchboard.bridge import parse_command
+from custom_components.switchboard.export.mqtt.bridge import parse_command
 from emulators.maxsmart import MaxSmartEmulator
 
 from .maxsmart.conftest import strip_kwargs

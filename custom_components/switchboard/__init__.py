@@ -13,11 +13,11 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
-from .bridge import BridgeSettings, MqttBridge
 from .const import CONF_FAMILY, DOMAIN
 from .data import SwitchboardConfigEntry, SwitchboardRuntimeData
 from .descriptions import PLATFORMS
 from .entity import async_track_devices
+from .export.mqtt.bridge import BridgeSettings, MqttBridge
 from .export.sepl.const import is_connector_entry
 from .export.sepl.entry import async_setup_connector_entry, async_unload_connector_entry
 from .families import FAMILIES

@@ -23,13 +23,16 @@ from homeassistant.helpers.selector import (
 )
 import probatio
 
-from .bridge import options_section as bridge_options_section, validate_options as validate_bridge
 from .const import (
     CONF_BURST_CYCLES,
     CONF_BURST_INTERVAL,
     CONF_FAMILY,
     CONF_SCAN_INTERVAL,
     DOMAIN,
+)
+from .export.mqtt.bridge import (
+    options_section as bridge_options_section,
+    validate_options as validate_bridge,
 )
 from .export.sepl.config_flow import SeplFlow, SeplOptionsFlow
 from .export.sepl.const import EXPORTER_SEPL, is_connector_entry

@@ -14,9 +14,9 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr, service
 import probatio
 
-from .bridge import MqttBridge, bridged_devices
 from .const import DOMAIN
 from .data import SwitchboardConfigEntry
+from .export.mqtt.bridge import MqttBridge, bridged_devices
 from .export.sepl.const import is_connector_entry
 
 SERVICE_RENAME_PORT = "rename_port"

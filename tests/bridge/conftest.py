@@ -26,14 +26,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.switchboard.bridge import (
+from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
+from custom_components.switchboard.export.mqtt.bridge import (
     CONF_BASE_TOPIC,
     CONF_BRIDGE,
     CONF_BRIDGE_ENABLED,
     CONF_DISCOVERY,
     MqttBridge,
 )
-from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
 from custom_components.switchboard.vendors.maxsmart.const import (
     CONF_DISCOVERY_PORT,
     CONF_MAC,

@@ -12,7 +12,7 @@ from tests.maxsmart.conftest import STRIP_SERIAL
 
 from .conftest import STRIP_TOPIC, UserClient, bridge_of
 
-BRIDGE_LOGGER = "custom_components.switchboard.bridge"
+BRIDGE_LOGGER = "custom_components.switchboard.export.mqtt.bridge"
 
 
 def bridge_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -19,13 +19,13 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.switchboard.bridge import (
+from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
+from custom_components.switchboard.export.mqtt.bridge import (
     CONF_BASE_TOPIC,
     CONF_BRIDGE,
     CONF_BRIDGE_ENABLED,
     CONF_DISCOVERY,
 )
-from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
 from custom_components.switchboard.vendors.meross.client import MerossCloud
 from custom_components.switchboard.vendors.meross.const import (
     CONF_API_BASE_URL,

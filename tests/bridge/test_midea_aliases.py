@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.switchboard.bridge import (
+from custom_components.switchboard.export.mqtt.bridge import (
     CONF_BASE_TOPIC,
     CONF_BRIDGE,
     CONF_BRIDGE_ENABLED,

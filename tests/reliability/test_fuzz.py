@@ -33,13 +33,13 @@ from hypothesis import assume, example, given, settings, strategies as st
 import probatio
 import pytest
 
-from custom_components.switchboard.bridge import (
+from custom_components.switchboard.const import DOMAIN
+from custom_components.switchboard.export.mqtt.bridge import (
     MAX_ID_LENGTH,
     CommandError,
     _id_of,
     parse_command,
 )
-from custom_components.switchboard.const import DOMAIN
 from custom_components.switchboard.vendors.indi.protocol import (
     DEF_TAGS,
     SET_TAGS,

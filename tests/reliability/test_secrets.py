@@ -24,9 +24,9 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.switchboard.bridge import CONF_BRIDGE, CONF_DISCOVERY
 from custom_components.switchboard.const import DOMAIN
 from custom_components.switchboard.diagnostics import async_get_config_entry_diagnostics
+from custom_components.switchboard.export.mqtt.bridge import CONF_BRIDGE, CONF_DISCOVERY
 from custom_components.switchboard.vendors.maxsmart.client import async_discover
 from custom_components.switchboard.vendors.meross.protocol import app_mqtt_password
 from custom_components.switchboard.vendors.midea.cloud import (

@@ -1,7 +1,15 @@
-"""The export core: what an exporter may run on Home Assistant entities, and what came of it.
+"""The export core: what exporters expose, what they may run, and what came of it.
 
-Exporters (the SEPL platform connector, ``export/sepl/``) never call Home Assistant actions
-directly: they hand ``(entity_id, action, args)`` to :class:`EntityCommandRunner`, which
+Two exporters stand on it: the MQTT bridge (``export/mqtt/``) exports Switchboard *devices*
+(their attribute snapshots and availability, :func:`device_snapshot`) and runs the actions
+each family allow-lists for a device (``ActionSpec``, validated by their probatio schema) through
+:class:`DeviceCommandRunner`; the SEPL platform connector (``export/sepl/``) exports Home
+Assistant *entities* and runs allow-listed Home Assistant actions through
+:class:`EntityCommandRunner`. Both runners validate, execute and return one
+:class:`ExportOutcome` (ok, or an error code with a message); neither raises.
+
+Exporters never call Home Assistant actions directly: the SEPL connector hands
+``(entity_id, action, args)`` to :class:`EntityCommandRunner`, which
 
 1. checks that the entity is exposed (the exporter's own filter) and exists,
 2. checks that ``action`` is in the allow-list of the entity's domain
@@ -16,8 +24,10 @@ directly: they hand ``(entity_id, action, args)`` to :class:`EntityCommandRunner
 Nothing outside the allow-list runs, whatever the exporter receives.
 """
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+import logging
 from typing import Any, Final
 
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
@@ -27,10 +37,22 @@ from homeassistant.helpers.translation import async_get_exception_message
 import probatio
 
 from ..const import DOMAIN
+from ..family import FamilyRuntime
+from ..model import DeviceState
 from .sepl.catalogue import DEVICE_TYPES, ActionDef, Field
 
+_LOGGER = logging.getLogger(__name__)
+
 ERROR_BAD_INPUT: Final = frozenset(
-    {"unknown_entity", "action_not_allowed", "invalid_action_args", "invalid_command"}
+    {
+        "unknown_entity",
+        "unknown_device",
+        "action_not_allowed",
+        "unknown_action",
+        "invalid_action_args",
+        "invalid_command",
+        "invalid_json",
+    }
 )
 """Codes of errors where nothing was executed because the input was wrong (status 400)."""
 
@@ -43,13 +65,18 @@ STATUS_FAILED: Final = 500
 class ExportOutcome:
     """The outcome of one exported command: ``code`` is ``None`` when it succeeded.
 
-    Codes: ``unknown_entity``, ``action_not_allowed``, ``invalid_action_args``,
+    Entity commands: ``unknown_entity``, ``action_not_allowed``, ``invalid_action_args``,
     ``invalid_command`` (bad input: nothing ran, status 400), ``entity_unavailable`` and
-    ``action_failed`` (status 500). ``message`` is the translated text (English).
+    ``action_failed`` (status 500); ``message`` is the translated text (English). Device
+    commands: ``unknown_device``, or the translation key of the coordinator's error
+    (``unknown_action``, ``invalid_action_args``, ``device_unavailable``, ``command_failed``,
+    ``command_rejected``, ...) with its message.
     """
 
     code: str | None = None
     message: str = ""
+    state: Mapping[str, Any] | None = None
+    """After a device command: the device's :func:`device_snapshot`."""
 
     @property
     def ok(self) -> bool:
@@ -208,3 +235,47 @@ class EntityCommandRunner:
         except HomeAssistantError as err:
             return error("action_failed", entity=entity_id, error=str(err) or repr(err))
         return ExportOutcome()
+
+
+def device_snapshot(state: DeviceState) -> dict[str, Any]:
+    """What an exporter shows of a device: ``{"available": bool, "attributes": {key: value}}``."""
+    return {
+        "available": state.available,
+        "attributes": {key: attribute.value for key, attribute in state.attributes.items()},
+    }
+
+
+class DeviceCommandRunner:
+    """Runs the actions a family allow-lists for its devices, one at a time per device.
+
+    ``async_run`` finds the device's coordinator and calls ``coordinator.async_execute``, which
+    refuses actions outside ``coordinator.actions(device_id)`` and validates the arguments
+    with their probatio schema; any error becomes an :class:`ExportOutcome`.
+    """
+
+    def __init__(self, runtime: FamilyRuntime) -> None:
+        """Run commands on the devices of ``runtime`` (one config entry)."""
+        self.runtime = runtime
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def async_run(
+        self, device_id: str, action: str, args: Mapping[str, Any]
+    ) -> ExportOutcome:
+        """Run ``action`` with ``args`` on ``device_id``; the outcome carries the new state."""
+        async with self._locks.setdefault(device_id, asyncio.Lock()):
+            coordinator = self.runtime.coordinator_for_device(device_id)
+            if coordinator is None:
+                return ExportOutcome(
+                    "unknown_device", f"the device {device_id} is not known (any more)"
+                )
+            try:
+                state = await coordinator.async_execute(device_id, action, args)
+            except HomeAssistantError as err:
+                return ExportOutcome(
+                    err.translation_key or "command_failed", str(err) or type(err).__name__
+                )
+            except Exception as err:
+                # A bug below must still give the command its one outcome.
+                _LOGGER.exception("%s on %s failed unexpectedly", action, device_id)
+                return ExportOutcome("command_failed", f"the command failed ({type(err).__name__})")
+        return ExportOutcome(state=device_snapshot(state))

@@ -72,10 +72,11 @@ from homeassistant.util import slugify
 from homeassistant.util.hass_dict import HassKey
 import probatio
 
-from .const import DOMAIN
-from .coordinator import SwitchboardCoordinator
-from .family import FamilyRuntime
-from .model import Attribute, AttributeValue, DeviceState
+from ...const import DOMAIN
+from ...coordinator import SwitchboardCoordinator
+from ...family import FamilyRuntime
+from ...model import Attribute, AttributeValue, DeviceState
+from ..core import DeviceCommandRunner
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -447,14 +448,6 @@ def error_outcome(
     }
 
 
-def state_payload(state: DeviceState) -> dict[str, Any]:
-    """``{"available": bool, "attributes": {key: value}}`` of a device."""
-    return {
-        "available": state.available,
-        "attributes": {key: attribute.value for key, attribute in state.attributes.items()},
-    }
-
-
 class MqttBridge:
     """The bridge of one config entry; see the module docstring for topics and semantics.
 
@@ -502,7 +495,7 @@ class MqttBridge:
         self._worker: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         """Publishes handed to the mqtt client and not yet acknowledged."""
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._runner = DeviceCommandRunner(runtime)
         self._recent: OrderedDict[tuple[str, str], Outcome | None] = OrderedDict()
         self._discovery_prefix = DEFAULT_DISCOVERY_PREFIX
         self._birth: tuple[str, str] | None = (DEFAULT_BIRTH_TOPIC, DEFAULT_BIRTH_PAYLOAD)
@@ -1177,50 +1170,24 @@ class MqttBridge:
             self._log_rejected(device_id, outcome)
             return outcome
         action: str = command["action"]
-        lock = self._locks.setdefault(device_id, asyncio.Lock())
-        async with lock:
-            coordinator = self.runtime.coordinator_for_device(device_id)
-            if coordinator is None:
-                outcome = error_outcome(
-                    command_id,
-                    "unknown_device",
-                    f"the device {device_id} is not known (any more)",
-                    action=action,
-                    device=device_id,
-                )
-                self._log_rejected(device_id, outcome)
-                return outcome
-            try:
-                state = await coordinator.async_execute(device_id, action, command["args"])
-            except HomeAssistantError as err:
-                outcome = error_outcome(
-                    command_id,
-                    err.translation_key or "command_failed",
-                    str(err) or type(err).__name__,
-                    action=action,
-                    device=device_id,
-                )
-                self._log_rejected(device_id, outcome)
-                return outcome
-            except Exception as err:
-                # A bug below must still give the command its one result.
-                _LOGGER.exception("MQTT bridge: %s on %s failed unexpectedly", action, device_id)
-                outcome = error_outcome(
-                    command_id,
-                    "command_failed",
-                    f"the command failed ({type(err).__name__})",
-                    action=action,
-                    device=device_id,
-                )
-                self._log_rejected(device_id, outcome)
-                return outcome
+        result = await self._runner.async_run(device_id, action, command["args"])
+        if not result.ok:
+            outcome = error_outcome(
+                command_id,
+                result.code or "command_failed",
+                result.message,
+                action=action,
+                device=device_id,
+            )
+            self._log_rejected(device_id, outcome)
+            return outcome
         self.stats.commands_ok += 1
         return {
             "id": command_id,
             "status": "ok",
             "action": action,
             "device": device_id,
-            "state": state_payload(state),
+            "state": result.state,
         }
 
     def _log_rejected(self, where: str, outcome: Outcome) -> None:

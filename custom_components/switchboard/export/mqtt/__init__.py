@@ -1,0 +1,1 @@
+"""The MQTT bridge: every Switchboard device on the user's broker (``bridge.py``)."""
