@@ -262,14 +262,16 @@ def async_setup_platform_entities[DescriptionT: SwitchboardEntityDescription](
 
     Each coordinator is asked for descriptions whenever its ``structure_version`` changes;
     new descriptions become entities, and entities whose description vanished (the device
-    left, or an INDI ``delProperty``) are removed from the entity registry.
+    left, or an INDI ``delProperty``) are removed from the entity registry. An entity whose
+    description got another name (an INDI vector defined later made its name ambiguous) takes
+    the new name.
     """
     runtime = entry.runtime_data.runtime
     registry = er.async_get(hass)
 
     @callback
     def watch(coordinator: SwitchboardCoordinator) -> None:
-        known: dict[str, str] = {}  # unique id -> device id
+        known: dict[str, Entity] = {}  # unique id -> entity
         seen_version = -1
 
         @callback
@@ -288,9 +290,11 @@ def async_setup_platform_entities[DescriptionT: SwitchboardEntityDescription](
                         continue
                     unique_id = f"{device_id}_{description.key}"
                     current.add(unique_id)
-                    if unique_id not in known:
-                        known[unique_id] = device_id
-                        new.append(factory(coordinator, device_id, description))
+                    if (entity := known.get(unique_id)) is None:
+                        known[unique_id] = entity = factory(coordinator, device_id, description)
+                        new.append(entity)
+                    else:
+                        _follow_name(registry, platform, unique_id, entity, description)
             for unique_id in set(known) - current:
                 del known[unique_id]
                 if entity_id := registry.async_get_entity_id(platform, DOMAIN, unique_id):
@@ -302,3 +306,28 @@ def async_setup_platform_entities[DescriptionT: SwitchboardEntityDescription](
         entry.async_on_unload(coordinator.async_add_listener(refresh))
 
     entry.async_on_unload(runtime.async_listen_coordinators(watch))
+
+
+@callback
+def _follow_name(
+    registry: er.EntityRegistry,
+    platform: Platform,
+    unique_id: str,
+    entity: Entity,
+    description: SwitchboardEntityDescription,
+) -> None:
+    """Give ``entity`` its description's new name (registry and state) when it changed.
+
+    A disabled entity is never added to Home Assistant; its registry entry is renamed all
+    the same.
+    """
+    name = description.name
+    current = getattr(entity, "entity_description", None)
+    if current is None or current.name == name or not isinstance(name, str):
+        return
+    entity.entity_description = description
+    entity._attr_name = name  # invalidates Entity's cached name
+    if entity_id := registry.async_get_entity_id(platform, DOMAIN, unique_id):
+        registry.async_update_entity(entity_id, original_name=name)
+    if entity.registry_entry is not None and entity.hass is not None:
+        entity.async_write_ha_state()

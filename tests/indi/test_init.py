@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Callable
+import re
 from typing import Any
 from unittest.mock import patch
 
@@ -193,7 +194,13 @@ async def test_emulator_entities_commands_and_push(
     assert hass.states.get(led).state == "Ok"
     assert hass.states.get(led).attributes["options"] == ["Idle", "Ok", "Busy", "Alert"]
     ra = _entity_id(hass, Platform.SENSOR, port, PLUG, "POINTING.RA")
-    assert float(hass.states.get(ra).state) == 12.5
+    # A printf format (%.2f) is the sensor's display precision.
+    meter = er.async_get(hass).async_get(watts)
+    assert meter is not None
+    assert meter.options["sensor"]["suggested_display_precision"] == 2
+    # A sexagesimal format (%m) is shown as the driver formats it; the number is an attribute.
+    assert hass.states.get(ra).state == "12:30:00"
+    assert hass.states.get(ra).attributes["value"] == 12.5
     serial = er.async_get(hass).async_get(
         _entity_id(hass, Platform.SENSOR, port, PLUG, "INFO.SERIAL")
     )
@@ -394,6 +401,17 @@ async def test_blobs_enabled_in_options(hass: HomeAssistant, indi_emulator: Indi
 # --------------------------------------------------------------------- real indiserver
 
 
+async def _connect(hass: HomeAssistant, port: int, *devices: str) -> None:
+    """Connect simulators with their CONNECTION switches."""
+    for device in devices:
+        await hass.services.async_call(
+            "switch",
+            "turn_on",
+            {"entity_id": _entity_id(hass, Platform.SWITCH, port, device, "CONNECTION")},
+            blocking=True,
+        )
+
+
 async def test_real_simulators(hass: HomeAssistant, indiserver: IndiServerAddress) -> None:
     port = indiserver.port
     entry = await _setup(hass, indiserver.host, port)
@@ -404,13 +422,7 @@ async def test_real_simulators(hass: HomeAssistant, indiserver: IndiServerAddres
         ), device
 
     # Connect the focuser, wheel and CCD with their CONNECTION switches.
-    for device in ("Focuser Simulator", "Filter Simulator", "CCD Simulator"):
-        await hass.services.async_call(
-            "switch",
-            "turn_on",
-            {"entity_id": _entity_id(hass, Platform.SWITCH, port, device, "CONNECTION")},
-            blocking=True,
-        )
+    await _connect(hass, port, "Focuser Simulator", "Filter Simulator", "CCD Simulator")
     ents = er.async_get(hass)
 
     def uid(platform: Platform, device: str, key: str) -> str | None:
@@ -461,4 +473,95 @@ async def test_real_simulators(hass: HomeAssistant, indiserver: IndiServerAddres
     assert hass.states.get(climate).attributes["current_temperature"] == pytest.approx(
         current - 0.5
     )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_real_simulators_names_units_formats_defaults(
+    hass: HomeAssistant, indiserver: IndiServerAddress
+) -> None:
+    """Issue 12 item 4 against the real simulators: unique names without stray whitespace,
+    units taken out of labels, the drivers' number formats, clean model strings, and only
+    the day-to-day standard properties enabled by default."""
+    port = indiserver.port
+    entry = await _setup(hass, indiserver.host, port)
+    await _connect(hass, port, "CCD Simulator", "Telescope Simulator")
+    ents = er.async_get(hass)
+
+    def entry_of(platform: Platform, device: str, key: str) -> er.RegistryEntry:
+        entity_id = ents.async_get_entity_id(platform, DOMAIN, f"127.0.0.1:{port}/{device}_{key}")
+        assert entity_id is not None, key
+        found = ents.async_get(entity_id)
+        assert found is not None
+        return found
+
+    await _until(
+        hass,
+        lambda: ents.async_get_entity_id(
+            Platform.NUMBER, DOMAIN, f"127.0.0.1:{port}/CCD Simulator_GUIDER_FRAME.X"
+        ),
+    )
+    await _until(
+        hass,
+        lambda: ents.async_get_entity_id(
+            Platform.NUMBER, DOMAIN, f"127.0.0.1:{port}/Telescope Simulator_EQUATORIAL_EOD_COORD.RA"
+        ),
+    )
+    await hass.async_block_till_done()
+    devices = dr.async_get(hass)
+    for device in SIMULATOR_DEVICES:
+        device_entry = devices.async_get_device_by_identifier(
+            (DOMAIN, f"127.0.0.1:{port}/{device}"), entry.entry_id
+        )
+        assert device_entry is not None
+        names = [
+            e.original_name
+            for e in er.async_entries_for_device(
+                ents, device_entry.id, include_disabled_entities=True
+            )
+        ]
+        assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+        assert all(name == name.strip() for name in names if isinstance(name, str))
+        # DRIVER_INFO texts arrive with the XML's line breaks and indentation.
+        assert device_entry.model == device
+        assert device_entry.sw_version is not None
+        assert device_entry.sw_version == device_entry.sw_version.strip()
+
+    ccd = "CCD Simulator"
+    # Members repeating across vectors are told apart by their vector's group.
+    assert (
+        entry_of(Platform.NUMBER, ccd, "CCD_FRAME.X").original_name == "Image Settings Frame Left"
+    )
+    assert (
+        entry_of(Platform.NUMBER, ccd, "GUIDER_FRAME.X").original_name == "Guider Head Frame Left"
+    )
+    assert (
+        entry_of(Platform.NUMBER, ccd, "CCD_STREAM_FRAME.X").original_name == "Streaming Frame Left"
+    )
+    # Units written into labels become the entity's unit.
+    pixel = entry_of(Platform.SENSOR, ccd, "CCD_INFO.CCD_PIXEL_SIZE")
+    assert pixel.original_name == "CCD Information Pixel size"
+    assert pixel.unit_of_measurement == "µm"
+    ramp = entry_of(Platform.NUMBER, ccd, "CCD_TEMP_RAMP.RAMP_SLOPE")
+    assert (ramp.original_name, ramp.unit_of_measurement) == ("Temp. Ramp Max. dT", "°C/min")
+    buffer = entry_of(Platform.NUMBER, ccd, "LIMITS.LIMITS_BUFFER_MAX")
+    assert (buffer.original_name, buffer.unit_of_measurement) == (
+        "Limits Maximum Buffer Size",
+        "MB",
+    )
+    # The climate entity is the cooler; the CCD_COOLER switch is renamed and disabled.
+    cooler_switch = entry_of(Platform.SWITCH, ccd, "CCD_COOLER")
+    assert cooler_switch.original_name == "Cooler switch"
+    assert cooler_switch.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    # Day-to-day standard properties enabled, the rest disabled by default.
+    for key in ("CCD_EXPOSURE.CCD_EXPOSURE_VALUE", "CCD_TEMPERATURE.CCD_TEMPERATURE_VALUE"):
+        assert entry_of(Platform.NUMBER, ccd, key).disabled_by is None, key
+    for key in ("CCD_BINNING.HOR_BIN", "CCD_FRAME.X", "CCD_TEMP_RAMP.RAMP_SLOPE"):
+        assert entry_of(Platform.NUMBER, ccd, key).disabled_by is not None, key
+    # A sexagesimal coordinate: the step of its format, and the driver's text.
+    ra = entry_of(Platform.NUMBER, "Telescope Simulator", "EQUATORIAL_EOD_COORD.RA")
+    assert ra.disabled_by is None
+    state = hass.states.get(ra.entity_id)
+    assert state is not None
+    assert state.attributes["step"] == pytest.approx(1 / 3600)
+    assert re.fullmatch(r"-?\d+:\d\d:\d\d", state.attributes["text"])
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -7,6 +7,7 @@ texts diagnostic sensors, lights enum sensors, BLOBs their format); the server's
 sensor and a cooled CCD's climate entity are fixed descriptions in the tables below.
 """
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Final
@@ -36,13 +37,39 @@ from ...model import (
 from .client import (
     IndiVector,
 )
-from .source import KNOWN_NUMBERS, IndiHub, member_key, on_off_members, select_options, state_key
+from .formats import clean_label, is_sexagesimal, label_unit, precision, step as format_step
+from .source import (
+    KNOWN_NUMBERS,
+    IndiHub,
+    member_key,
+    number_unit,
+    on_off_members,
+    select_options,
+    state_key,
+)
 
 LIGHT_STATES: Final = ["Idle", "Ok", "Busy", "Alert"]
 QUIET_GROUPS: Final = frozenset(
     {"Options", "Simulator Config", "Simulation", "Connection", "General Info", "Firmware"}
 )
 """Vectors in these groups are configuration: their entities are disabled by default."""
+DAY_TO_DAY: Final = frozenset(
+    {
+        "CONNECTION",
+        "CCD_COOLER",
+        "CCD_TEMPERATURE",
+        "CCD_EXPOSURE",
+        "EQUATORIAL_EOD_COORD",
+        "EQUATORIAL_COORD",
+        "HORIZONTAL_COORD",
+        "ABS_FOCUS_POSITION",
+        "FILTER_SLOT",
+    }
+)
+"""INDI standard properties a user drives day to day (connection, cooler, temperature,
+exposure, coordinates, focuser position, filter slot). On a device that defines any of them
+(besides CONNECTION), only these are enabled by default; a device of a custom driver with
+no standard property keeps its entities enabled."""
 
 SERVER_DESCRIPTIONS: Final[tuple[SwitchboardEntityDescription, ...]] = (
     SwitchboardBinarySensorDescription(
@@ -82,11 +109,29 @@ def describe_device(hub: IndiHub, state: DeviceState) -> list[SwitchboardEntityD
     if device is None:
         return []
     attributes = state.attributes
-    descriptions: list[SwitchboardEntityDescription] = []
-    for (vector_device, _), vector in list(hub.client.vectors.items()):
-        if vector_device == device and state_key(vector.name) in attributes:
-            descriptions.extend(describe_vector(vector, attributes, blobs=hub.blobs))
-    if CCD_COOLER.exists(state):
+    vectors = [
+        vector
+        for (vector_device, _), vector in list(hub.client.vectors.items())
+        if vector_device == device and state_key(vector.name) in attributes
+    ]
+    standard = any(vector.name in DAY_TO_DAY - {"CONNECTION"} for vector in vectors)
+    cooler = CCD_COOLER.exists(state)
+    described: list[tuple[IndiVector, SwitchboardEntityDescription]] = []
+    for vector in vectors:
+        for original in describe_vector(vector, attributes, blobs=hub.blobs):
+            description = original
+            if standard and vector.name not in DAY_TO_DAY:
+                description = replace(description, entity_registry_enabled_default=False)
+            if cooler and vector.name == "CCD_COOLER":
+                # The climate entity is the cooler; its on/off switch stays, by another name.
+                description = replace(
+                    description,
+                    name=f"{description.name} switch",
+                    entity_registry_enabled_default=False,
+                )
+            described.append((vector, description))
+    descriptions = _unique_names(described)
+    if cooler:
         temperature = hub.client.vectors.get((device, "CCD_TEMPERATURE"))
         member = temperature.members.get("CCD_TEMPERATURE_VALUE") if temperature else None
         descriptions.append(
@@ -103,6 +148,33 @@ def describe_device(hub: IndiHub, state: DeviceState) -> list[SwitchboardEntityD
     return descriptions
 
 
+def _unique_names(
+    described: list[tuple[IndiVector, SwitchboardEntityDescription]],
+) -> list[SwitchboardEntityDescription]:
+    """The descriptions with names unique within the device.
+
+    Vectors of different groups often share labels (CCD_BINNING and GUIDER_BINNING are both
+    "Binning"): where a name repeats, it is prefixed with its vector's group ("Guider Head
+    Binning X"), and where that still repeats, followed by the vector's name.
+    """
+    counts = Counter(description.name for _, description in described)
+    renamed: list[tuple[IndiVector, SwitchboardEntityDescription]] = []
+    for vector, description in described:
+        if counts[description.name] > 1 and isinstance(description.name, str):
+            group = clean_label(vector.group or "")
+            name = f"{group} {description.name}" if group else description.name
+            renamed.append((vector, replace(description, name=name)))
+        else:
+            renamed.append((vector, description))
+    counts = Counter(description.name for _, description in renamed)
+    return [
+        replace(description, name=f"{description.name} ({vector.name})")
+        if counts[description.name] > 1 and isinstance(description.name, str)
+        else description
+        for vector, description in renamed
+    ]
+
+
 def describe_vector(
     vector: IndiVector, attributes: Mapping[str, Attribute], *, blobs: bool
 ) -> Iterable[SwitchboardEntityDescription]:
@@ -113,9 +185,10 @@ def describe_vector(
     category = EntityCategory.CONFIG if quiet else None
     enabled = not quiet
     multi = len(vector.members) > 1
+    vector_label = label_unit(vector.label)[0] if not multi else clean_label(vector.label)
 
     def title(member_label: str) -> str:
-        return f"{vector.label} {member_label}" if multi else vector.label
+        return f"{vector_label} {label_unit(member_label)[0]}" if multi else vector_label
 
     if vector.kind == "switch":
         pair = on_off_members(vector)
@@ -132,7 +205,7 @@ def describe_vector(
         elif pair is not None:
             yield SwitchboardSwitchDescription(
                 key=name,
-                name=vector.label,
+                name=vector_label,
                 attribute=member_key(name, pair[0]),
                 turn_on=ActionCall("turn_on", {"vector": name, "member": pair[0]}),
                 turn_off=ActionCall("turn_off", {"vector": name, "member": pair[0]}),
@@ -143,7 +216,7 @@ def describe_vector(
         elif vector.rule == "OneOfMany":
             yield SwitchboardSelectDescription(
                 key=name,
-                name=vector.label,
+                name=vector_label,
                 attribute=f"{name}.selected",
                 options=list(select_options(vector)),
                 select_option=ActionCall("select_option", {"vector": name}),
@@ -166,7 +239,19 @@ def describe_vector(
     elif vector.kind == "number":
         for member in vector.members.values():
             key = member_key(name, member.name)
-            unit, device_class = KNOWN_NUMBERS.get((name, member.name), (None, None))
+            device_class = KNOWN_NUMBERS.get((name, member.name), (None, None))[1]
+            unit = number_unit(vector, member)
+            if vector.perm == "ro" and is_sexagesimal(member.format):
+                # Shown as the driver formats it (RA 5:35:17); the number is an attribute.
+                yield SwitchboardSensorDescription(
+                    key=key,
+                    name=title(member.label),
+                    attribute=f"{key}.text",
+                    entity_category=category,
+                    entity_registry_enabled_default=enabled,
+                    extra_attributes=(("value", key), *state),
+                )
+                continue
             if vector.perm == "ro":
                 yield SwitchboardSensorDescription(
                     key=key,
@@ -175,6 +260,7 @@ def describe_vector(
                     native_unit_of_measurement=unit,
                     device_class=device_class,
                     state_class=SensorStateClass.MEASUREMENT,
+                    suggested_display_precision=precision(member.format),
                     entity_category=category,
                     entity_registry_enabled_default=enabled,
                     extra_attributes=state,
@@ -183,7 +269,7 @@ def describe_vector(
             minimum, maximum = member.minimum, member.maximum
             if minimum is None or maximum is None or minimum >= maximum:
                 minimum, maximum = -1e9, 1e9  # INDI: min == max means "no limits"
-            step = member.step if member.step else _step_from_format(member.format)
+            step = member.step if member.step else format_step(member.format)
             yield SwitchboardNumberDescription(
                 key=key,
                 name=title(member.label),
@@ -196,7 +282,10 @@ def describe_vector(
                 set_value=ActionCall("set_value", {"vector": name, "member": member.name}),
                 entity_category=category,
                 entity_registry_enabled_default=enabled,
-                extra_attributes=state,
+                # A sexagesimal number (RA, DEC) also as the driver formats it.
+                extra_attributes=(("text", f"{key}.text"), *state)
+                if is_sexagesimal(member.format)
+                else state,
             )
     elif vector.kind == "text":
         for member in vector.members.values():
@@ -233,17 +322,6 @@ def describe_vector(
                 entity_category=EntityCategory.DIAGNOSTIC,
                 extra_attributes=(("size", f"{key}.size"), *state),
             )
-
-
-def _step_from_format(fmt: str | None) -> float:
-    """A step for a number without one: from the printf precision (``%.2f`` -> 0.01)."""
-    if fmt and "." in fmt and fmt.endswith("f"):
-        digits = fmt.rsplit(".", 1)[1][:-1]
-        if digits.isdigit():
-            return float(10 ** -int(digits))
-        if digits == "":
-            return 1.0
-    return 0.001
 
 
 def _number_device_class(device_class: SensorDeviceClass | None) -> NumberDeviceClass | None:

@@ -12,7 +12,7 @@ BLOBs ``<VECTOR>.<MEMBER>.format`` / ``.size``, and for a cooled CCD ``ccd.targe
 """
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 import contextlib
 from dataclasses import dataclass
 import logging
@@ -76,6 +76,8 @@ from .const import (
     EVENT_INDI_MESSAGE,
     MANUFACTURER,
 )
+from .formats import clean_label, format_number, is_sexagesimal, label_unit
+from .protocol import IndiMember
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -151,6 +153,20 @@ def select_options(vector: IndiVector) -> dict[str, str]:
     return {name: name for name in vector.members}
 
 
+def number_unit(vector: IndiVector, member: IndiMember) -> str | None:
+    """A number member's unit: a standard property's, else one written into its label.
+
+    ``Pixel size X (um)`` -> µm; for a vector of one member its own label counts too.
+    """
+    known = KNOWN_NUMBERS.get((vector.name, member.name), (None, None))[0]
+    if known is not None:
+        return known
+    unit = label_unit(member.label)[1]
+    if unit is None and len(vector.members) == 1:
+        unit = label_unit(vector.label)[1]
+    return unit
+
+
 def vector_attributes(vector: IndiVector, *, blobs: bool) -> dict[str, Attribute]:
     """The attributes one vector contributes to its device's state."""
     name = vector.name
@@ -160,8 +176,10 @@ def vector_attributes(vector: IndiVector, *, blobs: bool) -> dict[str, Attribute
         if vector.kind == "switch":
             attributes[key] = Attribute(member.value == "On")
         elif vector.kind == "number":
-            unit = KNOWN_NUMBERS.get((name, member.name), (None, None))[0]
+            unit = number_unit(vector, member)
             attributes[key] = Attribute(member.value, unit)
+            if is_sexagesimal(member.format) and isinstance(member.value, float):
+                attributes[f"{key}.text"] = Attribute(format_number(member.value, member.format))
         elif vector.kind == "text":
             text = member.value if isinstance(member.value, str) else ""
             attributes[key] = Attribute(text[:MAX_TEXT])
@@ -244,8 +262,9 @@ class IndiHub:
         info = self.client.vectors.get((device, "DRIVER_INFO"))
         model = sw_version = None
         if info is not None:
-            model = _text(info, "DRIVER_NAME")
-            sw_version = _text(info, "DRIVER_VERSION")
+            # Drivers' texts keep the XML's line breaks and indentation: collapse them.
+            model = clean_label(_text(info, "DRIVER_NAME") or "") or None
+            sw_version = clean_label(_text(info, "DRIVER_VERSION") or "") or None
         return DeviceDescriptor(
             id=self.device_id(device),
             name=device,
@@ -412,11 +431,13 @@ class IndiHub:
                 )
             record.attributes = self._rebuild(device)
         else:
-            attributes = dict(record.attributes)
-            attributes.update(vector_attributes(vector, blobs=self.blobs))
+            changed = vector_attributes(vector, blobs=self.blobs)
             if vector.name in ("CCD_TEMPERATURE", "CCD_COOLER"):
-                attributes.update(self._ccd_attributes(device))
-            record.attributes = attributes
+                changed.update(self._ccd_attributes(device))
+            record.attributes = {**record.attributes, **changed}
+            # The coordinator compares only these keys to find the entities to update.
+            self._publish(device, record, touched=changed.keys())
+            return
         self._publish(device, record)
 
     async def _async_enable_blob(self, device: str, vector: str) -> None:
@@ -446,7 +467,9 @@ class IndiHub:
             self.server_coordinator.async_set_push_healthy(connected)
         self._publish_server()
 
-    def _publish(self, device: str, record: _DeviceRecord) -> None:
+    def _publish(
+        self, device: str, record: _DeviceRecord, touched: Collection[str] | None = None
+    ) -> None:
         state = self.device_state(device)
         if state is None:
             return
@@ -456,7 +479,10 @@ class IndiHub:
             self.runtime.async_add_coordinator(state.descriptor.id, record.coordinator)
             self._publish_server()
             return
-        record.coordinator.async_push_devices({state.descriptor.id: state})
+        record.coordinator.async_push_devices(
+            {state.descriptor.id: state},
+            touched=None if touched is None else {state.descriptor.id: touched},
+        )
 
     def _publish_server(self) -> None:
         if self.server_coordinator is not None:
