@@ -135,3 +135,22 @@ async def test_options_filter_and_device_types(
     await hass.async_block_till_done()
     await synced(platform, entry)
     assert set(connector_of(entry).exposed()) == {other}
+
+
+async def test_unexpected_error_is_unknown_and_recovers(
+    hass: HomeAssistant, platform: SeplPlatform
+) -> None:
+    """An unexpected exception while probing is logged and shown as `unknown`; the next try
+    creates the entry."""
+    from unittest.mock import patch
+
+    from custom_components.switchboard.export.sepl.client import SeplClient
+
+    flow_id = await _start(hass)
+    with patch.object(SeplClient, "async_probe", side_effect=RuntimeError("boom")):
+        result = await hass.config_entries.flow.async_configure(flow_id, _account(platform.url))
+    assert result["errors"] == {"base": "unknown"}
+    result = await hass.config_entries.flow.async_configure(flow_id, _account(platform.url))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
