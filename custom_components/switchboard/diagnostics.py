@@ -13,7 +13,9 @@ from typing import Any
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 
+from .const import DOMAIN
 from .data import SwitchboardConfigEntry
 from .export.sepl.const import is_connector_entry
 from .export.sepl.entry import connector_diagnostics
@@ -74,6 +76,27 @@ async def async_get_config_entry_diagnostics(
             to_redact,
         ),
         secrets,
+    )
+    return diagnostics
+
+
+async def async_get_device_diagnostics(
+    hass: HomeAssistant, entry: SwitchboardConfigEntry, device: dr.DeviceEntry
+) -> dict[str, Any]:
+    """The entry's diagnostics plus what the family keeps about this one device.
+
+    ``device`` holds ``FamilyRuntime.device_diagnostics(device_id)`` (a Meross device's last
+    traffic capture), redacted like the rest.
+    """
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    if is_connector_entry(entry.data):
+        return diagnostics
+    runtime = entry.runtime_data.runtime
+    device_id = next((ident for domain, ident in device.identifiers if domain == DOMAIN), None)
+    extra = runtime.device_diagnostics(device_id) if device_id is not None else {}
+    to_redact = TO_REDACT | runtime.family.redact
+    diagnostics["device"] = _scrub(
+        async_redact_data(extra, to_redact), _secret_values(entry.data, to_redact)
     )
     return diagnostics
 

@@ -89,6 +89,13 @@ class FamilyRuntime(ABC):
         """Return family-specific diagnostics (redacted by the caller with ``Family.redact``)."""
         return {}
 
+    def device_diagnostics(self, device_id: str) -> dict[str, Any]:
+        """Return what the family keeps about one device, for its diagnostics download.
+
+        Redacted by the caller like ``diagnostics``.
+        """
+        return {}
+
     async def async_shutdown(self) -> None:
         """Stop coordinators and release every connection of the entry."""
         for coordinator in self.coordinators.values():

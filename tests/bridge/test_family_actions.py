@@ -406,11 +406,16 @@ async def test_meross_actions(
         for device_id, (coordinator, _) in runtime.devices().items()
     }
     assert declared == {
-        plug.uuid: {"turn_on", "turn_off"},
-        strip.uuid: {"turn_on", "turn_off"},
-        thermostat.uuid: {"set_temperature", "set_hvac_mode", "set_preset_mode"},
+        plug.uuid: {"turn_on", "turn_off", "capture_traffic"},
+        strip.uuid: {"turn_on", "turn_off", "capture_traffic"},
+        thermostat.uuid: {
+            "set_temperature",
+            "set_hvac_mode",
+            "set_preset_mode",
+            "capture_traffic",
+        },
         valve_id: {"set_temperature", "set_hvac_mode", "set_preset_mode"},
-        hub.uuid: set(),
+        hub.uuid: {"capture_traffic"},
         runtime.account.account_id: set(),
     }
     for topic in (

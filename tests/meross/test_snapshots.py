@@ -116,7 +116,8 @@ def _matcher(hass: HomeAssistant, env: MerossEnv) -> Any:
 
 
 @pytest.mark.parametrize(
-    "platform", [Platform.BINARY_SENSOR, Platform.CLIMATE, Platform.SENSOR, Platform.SWITCH]
+    "platform",
+    [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.CLIMATE, Platform.SENSOR, Platform.SWITCH],
 )
 async def test_entities(
     hass: HomeAssistant,

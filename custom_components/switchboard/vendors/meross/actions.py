@@ -68,3 +68,16 @@ def thermostat_actions(
             description="Switch on and to one of the device's modes (its own target temperature).",
         )
     return actions
+
+
+CAPTURE_ACTIONS: Mapping[str, ActionSpec] = {
+    "capture_traffic": ActionSpec(
+        name="capture_traffic",
+        schema=probatio.Schema({}),
+        description=(
+            "Record everything on the device's MQTT topics for 60 s (the Meross app's requests, "
+            "the device's replies and pushes), redacted, for the device's diagnostics."
+        ),
+    )
+}
+"""The ``Capture traffic`` button of every Meross device (not of a hub's valves)."""

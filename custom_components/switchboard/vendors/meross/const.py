@@ -17,6 +17,9 @@ CONF_MAX_REQUESTS: Final = "max_requests_per_minute"
 
 EVENT_PUSH: Final = "switchboard_push"
 SERVICE_MEROSS_REQUEST: Final = "meross_request"
+SERVICE_MEROSS_CAPTURE: Final = "meross_capture"
+SERVICE_MEROSS_DUMP_REGISTRY: Final = "meross_dump_registry"
+SERVICE_MEROSS_LOAD_REGISTRY: Final = "meross_load_registry"
 
 DEFAULT_MAX_REQUESTS: Final = 60
 """Requests per minute the limiter allows on average (the cloud disconnects heavier users)."""
@@ -25,3 +28,5 @@ TRACE_LENGTH: Final = 30
 """Messages kept per device for diagnostics."""
 DEVICE_LIST_REFRESH_SECONDS: Final = 3600
 CONSUMPTION_EVERY_SECONDS: Final = 300
+BUTTON_CAPTURE_SECONDS: Final = 60
+"""Length of the capture the device's "Capture traffic" button records."""

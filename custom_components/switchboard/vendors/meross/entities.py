@@ -17,6 +17,7 @@ from homeassistant.const import PERCENTAGE, EntityCategory
 from ...descriptions import (
     ActionCall,
     SwitchboardBinarySensorDescription,
+    SwitchboardButtonDescription,
     SwitchboardClimateDescription,
     SwitchboardEntityDescription,
     SwitchboardSensorDescription,
@@ -137,6 +138,15 @@ BATTERY_SENSORS: Final[tuple[SwitchboardSensorDescription, ...]] = (
 """Battery of a hub's valve."""
 
 
+CAPTURE_BUTTON: Final = SwitchboardButtonDescription(
+    key="capture_traffic",
+    translation_key="meross_capture_traffic",
+    press=ActionCall("capture_traffic"),
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+"""Records 60 s of the device's MQTT traffic into its diagnostics (every device, no valve)."""
+
+
 def channel_switch(channel: int, channels: int) -> SwitchboardSwitchDescription:
     """The switch of ``channel`` of a device with ``channels`` channels.
 
@@ -191,6 +201,8 @@ def describe_device(state: DeviceState) -> list[SwitchboardEntityDescription]:
     if THERMOSTAT.exists(state):
         descriptions.append(thermostat(state))
     descriptions.extend(existing(BATTERY_SENSORS, state))
+    if state.descriptor.via_device is None:
+        descriptions.append(CAPTURE_BUTTON)
     return descriptions
 
 

@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 import logging
-from typing import Any, override
+from typing import Any, cast, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -40,6 +40,7 @@ from .brokers import broker_name
 from .client import (
     MerossDeviceInfo,
     MerossError,
+    MerossSubdeviceInfo,
     MerossTokenExpiredError,
     account_title,
 )
@@ -54,6 +55,7 @@ from .const import (
     FAMILY_KEY,
 )
 from .entities import describe_device
+from .registry import dump_registry
 from .services import async_setup_services
 from .source import MQTT_CONNECT_WAIT, MerossAccount, MerossDeviceSource, map_error
 
@@ -92,6 +94,11 @@ class MerossRuntime(FamilyRuntime):
             "devices": [info.raw for info in account.devices.values()],
             "trace": {uuid: list(trace) for uuid, trace in account.traces.items()},
         }
+
+    @override
+    def device_diagnostics(self, device_id: str) -> dict[str, Any]:
+        """The device's last traffic capture (button or service), ``None`` before the first."""
+        return {"traffic_capture": self.account.captures.get(device_id)}
 
     @override
     async def async_shutdown(self) -> None:
@@ -148,20 +155,76 @@ class MerossRuntime(FamilyRuntime):
         except MerossError as err:
             _LOGGER.debug("Meross device list refresh failed: %s", err)
             return
+        await self._async_apply_device_list(family)
+
+    async def _async_apply_device_list(self, family: MerossFamily) -> dict[str, list[str]]:
+        """Make the coordinators follow ``account.devices``: add, remove, move, rename.
+
+        Returns the names of the devices ``added``, ``removed`` and ``moved`` (to another
+        broker).
+        """
+        account = self.account
+        removed = [
+            source.info.name
+            for uuid, source in account.sources.items()
+            if uuid not in account.devices
+        ]
         for uuid in [uuid for uuid in account.sources if uuid not in account.devices]:
             await self.async_remove_device(uuid)
         added = [info for uuid, info in account.devices.items() if uuid not in account.sources]
         # Together: a new device that does not answer yet must not hold up the others.
         await asyncio.gather(*(self.async_add_device(info, family) for info in added))
+        moved: list[str] = []
         for uuid, info in account.devices.items():
             source = account.sources[uuid]
             if source.info is not info:
                 source.info = info
-                if await account.async_place(info) and account.push_enabled:
-                    # Its ``domain`` changed: it now talks over another broker's connection.
-                    source.async_broker_changed(account.brokers.connected(uuid))
+                if await account.async_place(info):
+                    moved.append(info.name)
+                    if account.push_enabled:
+                        # Its ``domain`` changed: it talks over another broker's connection.
+                        source.async_broker_changed(account.brokers.connected(uuid))
                 if source.coordinator is not None and source.coordinator.data is not None:
                     source.coordinator.async_push_devices(source.states())
+        return {"added": [info.name for info in added], "removed": removed, "moved": moved}
+
+    async def async_load_registry(
+        self,
+        devices: list[MerossDeviceInfo],
+        subdevices: dict[str, list[MerossSubdeviceInfo]],
+        abilities: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Set the account's devices up from a registry dump (``registry.py``), no cloud call.
+
+        The dump replaces the cached device list (a later cloud refresh replaces it in turn).
+        Returns ``{"loaded": n, "devices": [names], "subdevices": n, "added", "removed",
+        "moved": [names]}``.
+        """
+        async with self._sync_lock:
+            account = self.account
+            account.apply_device_list(devices, subdevices)
+            extra = account.cache.setdefault("device_extra", {})
+            for uuid, ability in abilities.items():
+                if not (extra.get(uuid) or {}).get("abilities"):
+                    extra[uuid] = {**(extra.get(uuid) or {}), "abilities": ability}
+            changes = await self._async_apply_device_list(cast(MerossFamily, self.family))
+        return {
+            "loaded": len(devices),
+            "devices": [info.name for info in devices],
+            "subdevices": sum(len(items) for items in subdevices.values()),
+            **changes,
+        }
+
+    def dump_registry(self) -> dict[str, Any]:
+        """The cached device list as a registry dump (``registry.py``), redacted."""
+        account = self.account
+        extra = account.cache.get("device_extra", {})
+        return dump_registry(
+            [info.raw for info in account.devices.values()],
+            {hub: [sub.raw for sub in subs] for hub, subs in account.subdevices.items()},
+            {uuid: (extra.get(uuid) or {}).get("abilities") for uuid in account.devices},
+            account.secrets,
+        )
 
 
 class MerossFamily(Family):

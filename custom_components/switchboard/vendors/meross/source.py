@@ -30,6 +30,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
 from homeassistant.util.ssl import get_default_context, get_default_no_verify_context
 
 from ...const import DOMAIN
@@ -52,8 +53,9 @@ from ...model import (
     SwitchboardError,
 )
 from . import device as model
-from .actions import thermostat_actions, toggle_actions
+from .actions import CAPTURE_ACTIONS, thermostat_actions, toggle_actions
 from .brokers import BrokerAddress, MerossBrokers, device_broker
+from .capture import CaptureSecrets, async_capture
 from .client import (
     MerossCloud,
     MerossConnectionError,
@@ -71,8 +73,10 @@ from .client import (
     RequestLimiter,
 )
 from .const import (
+    BUTTON_CAPTURE_SECONDS,
     CONF_API_BASE_URL,
     CONF_CREDENTIALS,
+    CONF_EMAIL,
     CONF_MAX_REQUESTS,
     CONF_PUSH,
     CONF_PUSH_EVENTS,
@@ -171,6 +175,9 @@ class MerossAccount:
             lambda coro: entry.async_create_background_task(hass, coro, "meross mqtt"),
         )
         """One MQTT connection per broker of the account's devices (``brokers.py``)."""
+        self.captures: dict[str, dict[str, Any]] = {}
+        """The last traffic capture per device uuid (shown in the device's diagnostics)."""
+        self._capturing: set[str] = set()
         self.store: Store[dict[str, Any]] = Store(
             hass, STORE_VERSION, f"{DOMAIN}.meross_{entry.entry_id}"
         )
@@ -216,6 +223,54 @@ class MerossAccount:
         return await self.brokers.async_assign(info.uuid, address) is not None
 
     @property
+    def secrets(self) -> CaptureSecrets:
+        """What a capture or a registry dump must never contain."""
+        credentials = self.credentials
+        return CaptureSecrets(
+            user_id=credentials.user_id,
+            key=credentials.key,
+            token=credentials.token,
+            email=credentials.email or str(self.entry.data.get(CONF_EMAIL, "")),
+        )
+
+    def capturing(self, uuid: str) -> bool:
+        """Whether a traffic capture of device ``uuid`` is running."""
+        return uuid in self._capturing
+
+    async def async_capture(self, uuid: str, name: str, duration: float) -> dict[str, Any]:
+        """Record device ``uuid``'s traffic on its broker for ``duration`` s (``capture.py``).
+
+        Returns the redacted capture (also kept for the device's diagnostics) with
+        ``device`` (``name``) and ``started`` (ISO time). Raises CommandRejectedError
+        (``meross_capture_running``) while a capture of the device runs, and
+        DeviceConnectionError (``meross_capture_failed``) when the broker cannot be reached.
+        """
+        if uuid in self._capturing:
+            raise CommandRejectedError(
+                f"a capture of {uuid} is running",
+                translation_key="meross_capture_running",
+            )
+        host, port = self.brokers.address(uuid) or self.default_broker
+        self._capturing.add(uuid)
+        started = dt_util.utcnow().isoformat()
+        try:
+            capture = await async_capture(
+                host=host,
+                port=port,
+                uuid=uuid,
+                secrets=self.secrets,
+                duration=duration,
+                ssl_context=self.ssl_context,
+            )
+        except MerossError as err:
+            raise DeviceConnectionError(str(err), translation_key="meross_capture_failed") from err
+        finally:
+            self._capturing.discard(uuid)
+        result = {"device": name, "started": started, **capture}
+        self.captures[uuid] = result
+        return result
+
+    @property
     def account_id(self) -> str:
         """Device id of the account's diagnostic device."""
         return f"meross_account_{self.credentials.user_id}"
@@ -254,6 +309,12 @@ class MerossAccount:
         for info in devices:
             if model.kind_of(None, info.device_type) == "hub":
                 subdevices[info.uuid] = await self.cloud.async_list_subdevices(info.uuid)
+        self.apply_device_list(devices, subdevices)
+
+    def apply_device_list(
+        self, devices: list[MerossDeviceInfo], subdevices: dict[str, list[MerossSubdeviceInfo]]
+    ) -> None:
+        """Take a device list (from the cloud or a registry dump) and cache it."""
         self._apply_device_list(devices, subdevices)
         self.cache["devices"] = [info.raw for info in devices]
         self.cache["subdevices"] = {
@@ -568,6 +629,30 @@ class MerossDeviceSource(DeviceSource):
                 self.values.setdefault(device_id, {}).update(model.valve_values(item))
 
     @callback
+    def async_start_capture(self, duration: float) -> None:
+        """Start a traffic capture in the background (the button).
+
+        The result is kept for the device's diagnostics. Raises CommandRejectedError
+        (``meross_capture_running``) while one runs.
+        """
+        account = self.account
+        if account.capturing(self.info.uuid):
+            raise CommandRejectedError(
+                f"a capture of {self.info.uuid} is running",
+                translation_key="meross_capture_running",
+            )
+
+        async def _capture() -> None:
+            try:
+                await account.async_capture(self.info.uuid, self.info.name, duration)
+            except SwitchboardError as err:
+                _LOGGER.warning("Traffic capture of %s failed: %s", self.info.name, err)
+
+        account.entry.async_create_background_task(
+            account.hass, _capture(), f"meross capture {self.info.uuid}"
+        )
+
+    @callback
     def async_broker_changed(self, connected: bool) -> None:
         """The device's broker connection went up or down (or the device moved to another).
 
@@ -636,9 +721,12 @@ class MerossDeviceSource(DeviceSource):
 
     @override
     def actions(self, device_id: str) -> Mapping[str, ActionSpec]:
-        """turn_on/turn_off per channel; set_temperature/set_hvac_mode for thermostats."""
+        """Toggles per channel; temperature, HVAC mode and preset of thermostats and valves.
+
+        ``capture_traffic`` (the button) on every device itself, not on a hub's valves.
+        """
         if device_id == self.info.uuid and self.kind == "toggle":
-            return toggle_actions(len(self.info.channel_names))
+            return {**toggle_actions(len(self.info.channel_names)), **CAPTURE_ACTIONS}
         if (device_id == self.info.uuid and self.kind == "thermostat") or (
             device_id != self.info.uuid and device_id in dict(self.valve_ids())
         ):
@@ -648,13 +736,14 @@ class MerossDeviceSource(DeviceSource):
             if device_id == self.info.uuid:
                 modes.append(HVACMode.COOL)
                 presets = model.MTS200_PRESETS
-            return thermostat_actions(
+            actions = thermostat_actions(
                 float(values.get("min_temperature", 5.0)),
                 float(values.get("max_temperature", 35.0)),
                 modes,
                 list(presets.values()),
             )
-        return {}
+            return {**actions, **CAPTURE_ACTIONS} if device_id == self.info.uuid else actions
+        return dict(CAPTURE_ACTIONS) if device_id == self.info.uuid else {}
 
     @override
     async def async_execute(
@@ -662,6 +751,9 @@ class MerossDeviceSource(DeviceSource):
     ) -> SwitchboardData | None:
         """Send the SET; apply what the device acknowledged."""
         uuid = self.info.uuid
+        if action == "capture_traffic":
+            self.async_start_capture(BUTTON_CAPTURE_SECONDS)
+            return self.states()
         values = self.values.setdefault(device_id, {})
         if device_id == uuid and self.kind == "toggle":
             channel = int(args.get("channel", 0))
