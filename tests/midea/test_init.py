@@ -435,6 +435,15 @@ async def test_account_follows_appliances_added_and_removed(
     )
     assert device is not None
     assert await async_remove_config_entry_device(hass, entry, device)
+    # Back in the account, but the cloud refuses its key: offered under Discovered.
+    stack.account.appliances.append(stack.air_conditioner)
+    stack.account.refuse_token.add(stack.air_conditioner.appliance_id)
+    await async_refresh_account(hass, entry, source)
+    await hass.async_block_till_done()
+    offered = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["step_id"] for flow in offered] == ["midea_discovery_confirm"]
+    assert offered[0]["context"]["unique_id"] == str(stack.air_conditioner.appliance_id)
+    hass.config_entries.flow.async_abort(offered[0]["flow_id"])
     # A refused password asks the user to sign in again.
     stack.cloud.accounts["comfee@example.com"].password = "changed"
     await async_refresh_account(hass, entry, source)

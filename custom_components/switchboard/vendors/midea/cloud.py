@@ -12,13 +12,15 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import discovery_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from midealocal.cloud import MideaCloud, get_midea_cloud
 from midealocal.exceptions import CloudLoginError, MideaCloudError
 
+from ...const import DOMAIN
 from .client import ApplianceConfig, async_check_appliance
 from .const import (
     CONF_ACCOUNT,
@@ -29,7 +31,7 @@ from .const import (
     CONF_FOLLOW,
     DEFAULT_DISCOVERY_PORT,
 )
-from .discovery import async_discover_appliances
+from .discovery import async_discover_appliances, discovery_data
 from .lan import SUPPORTED_TYPES, DiscoveredAppliance, MideaLanError
 
 if TYPE_CHECKING:
@@ -200,12 +202,31 @@ async def async_refresh_account(
     resolved = await async_resolve(
         hass, cloud, added, int(entry.data.get(CONF_DISCOVERY_PORT, DEFAULT_DISCOVERY_PORT))
     )
+    discovery_port = int(entry.data.get(CONF_DISCOVERY_PORT, DEFAULT_DISCOVERY_PORT))
     for config in resolved.pending:
         _LOGGER.warning(
-            "Midea account %s: the cloud gave no working key for new appliance %s; add it with "
-            "its token and key",
+            "Midea account %s: the cloud gave no working key for new appliance %s; it is offered "
+            "under Discovered, to be added with its token and key",
             entry.title,
             config.name,
+        )
+        found = DiscoveredAppliance(
+            appliance_id=config.appliance_id,
+            device_type=config.device_type,
+            host=config.host,
+            port=config.port,
+            serial=config.serial,
+            model=config.model,
+            mac=config.mac,
+            protocol=config.protocol,
+            subtype=config.subtype,
+            firmware=config.firmware,
+        )
+        discovery_flow.async_create_flow(
+            hass,
+            DOMAIN,
+            context={"source": SOURCE_INTEGRATION_DISCOVERY},
+            data=discovery_data(found, discovery_port),
         )
     if not removed and not resolved.ready:
         return
