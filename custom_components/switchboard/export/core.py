@@ -38,7 +38,7 @@ import probatio
 
 from ..const import DOMAIN
 from ..family import FamilyRuntime
-from ..model import DeviceState
+from ..model import ActionSpec, DeviceState
 from .sepl.catalogue import DEVICE_TYPES, ActionDef, Field
 
 _LOGGER = logging.getLogger(__name__)
@@ -182,6 +182,101 @@ def action_schemas() -> dict[str, dict[str, Any]]:
         f"{domain}.{action.name}": json_schema(domain, action)
         for domain, type_def in DEVICE_TYPES.items()
         for action in type_def.actions
+    }
+
+
+_PYTHON_TYPES: Final[dict[Any, str]] = {
+    int: "integer",
+    float: "number",
+    str: "string",
+    bool: "boolean",
+}
+_NAMED_VALIDATORS: Final[dict[str, dict[str, Any]]] = {
+    "string": {"type": "string"},
+    "boolean": {"type": "boolean"},
+    "positive_int": {"type": "integer", "minimum": 0},
+    "positive_float": {"type": "number", "minimum": 0},
+    "finite_float": {"type": "number"},
+    "strict_int": {"type": "integer"},
+    "finite_scalar": {"type": ["boolean", "integer", "number", "string"]},
+    "Strip": {},
+}
+
+
+def validator_json_schema(validator: Any) -> dict[str, Any]:
+    """JSON Schema of one probatio validator, as far as it can be told (for documentation).
+
+    Understood: nested schemas, ``All`` (merged), ``Any`` (``anyOf``), ``In`` (``enum``),
+    ``Range``, ``Length``, ``Coerce``, Python types, lists, constants and the common named
+    validators; anything else becomes ``{"description": <its name>}``.
+    """
+    if isinstance(validator, probatio.Schema):
+        validator = validator.schema
+    if isinstance(validator, dict):
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        additional: dict[str, Any] | bool = False
+        for key, value in validator.items():
+            name = getattr(key, "schema", key)
+            if not isinstance(name, str):  # a validator as key: any key it accepts
+                additional = validator_json_schema(value)
+                continue
+            properties[name] = validator_json_schema(value)
+            if isinstance(key, probatio.Required):
+                required.append(name)
+        return {
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": additional,
+        }
+    if isinstance(validator, list):
+        items = [validator_json_schema(item) for item in validator]
+        return {"type": "array", "items": items[0] if len(items) == 1 else {"anyOf": items}}
+    if isinstance(validator, type) and validator in _PYTHON_TYPES:
+        return {"type": _PYTHON_TYPES[validator]}
+    kind = type(validator).__name__
+    if kind == "All":
+        merged: dict[str, Any] = {}
+        for item in validator.validators:
+            merged.update(validator_json_schema(item))
+        if merged.get("type") == "object":  # a Length on a mapping counts its keys
+            for length, count in (("minLength", "minProperties"), ("maxLength", "maxProperties")):
+                if length in merged:
+                    merged[count] = merged.pop(length)
+        return merged
+    if kind == "Any":
+        return {"anyOf": [validator_json_schema(item) for item in validator.validators]}
+    if kind == "In":
+        return {"enum": list(validator.container)}
+    if kind == "Coerce":
+        return {"type": _PYTHON_TYPES.get(validator.type, "string")}
+    if kind == "Range":
+        bounds: dict[str, Any] = {}
+        if validator.min is not None:
+            bounds["minimum" if validator.min_included else "exclusiveMinimum"] = validator.min
+        if validator.max is not None:
+            bounds["maximum" if validator.max_included else "exclusiveMaximum"] = validator.max
+        return bounds
+    if kind == "Length":
+        return {
+            key: value
+            for key, value in (("minLength", validator.min), ("maxLength", validator.max))
+            if value is not None
+        }
+    if isinstance(validator, (str, int, float, bool)):
+        return {"const": validator}
+    name = str(getattr(validator, "__name__", kind))
+    return dict(_NAMED_VALIDATORS.get(name, {"description": name}))
+
+
+def action_spec_json_schema(spec: ActionSpec) -> dict[str, Any]:
+    """JSON Schema of a device action's arguments (an ``ActionSpec``), titled and described."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": spec.name,
+        "description": spec.description,
+        **validator_json_schema(spec.schema),
     }
 
 
