@@ -21,6 +21,7 @@ from .export.mqtt.bridge import BridgeSettings, MqttBridge
 from .export.sepl.const import is_connector_entry
 from .export.sepl.entry import async_setup_connector_entry, async_unload_connector_entry
 from .families import FAMILIES
+from .repairs import async_wait_for_mqtt
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -65,6 +66,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry) 
         except HomeAssistantError as err:
             # Exporters are optional: without Home Assistant's mqtt the devices still work.
             _LOGGER.warning("%s of %s not started: %s", exporter.key, entry.title, err)
+            if err.translation_key == "mqtt_not_available":
+                # A repair issue until MQTT is set up; the exporter starts then.
+                async_wait_for_mqtt(hass, entry, exporter.async_start)
     return True
 
 

@@ -5,16 +5,25 @@ import asyncio
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchboard.const import DOMAIN
 from custom_components.switchboard.diagnostics import async_get_config_entry_diagnostics
 from emulators.maxsmart import MaxSmartEmulator
+from emulators.mosquitto import Mosquitto
 from tests.maxsmart.conftest import STRIP_SERIAL
 
-from .conftest import BASE, STRIP_TOPIC, UserClient, bridge_of, strip_entry
+from .conftest import (
+    BASE,
+    STRIP_TOPIC,
+    UserClient,
+    bridge_of,
+    mqtt_config_entry,
+    strip_entry,
+    wait_connected,
+)
 
 
 def strip_device_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
@@ -194,3 +203,48 @@ async def test_diagnostics_show_the_bridge(
     assert bridge["settings"]["base_topic"] == BASE
     assert bridge["devices"] == {STRIP_SERIAL: STRIP_TOPIC}
     assert bridge["stats"]["published"] > 30
+
+
+async def test_bridge_without_mqtt_repair_issue_clears_when_mqtt_comes(
+    hass: HomeAssistant,
+    strip: MaxSmartEmulator,
+    broker: Mosquitto,
+    fast_mqtt: None,
+    mock_hass_config: None,
+) -> None:
+    """Bridge on, MQTT not set up: a repair issue; MQTT set up later: bridge runs, issue goes."""
+    entry = strip_entry(strip)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    issues = ir.async_get(hass)
+    issue_id = f"mqtt_bridge_without_mqtt_{entry.entry_id}"
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "mqtt_bridge_without_mqtt"
+    assert issue.translation_placeholders == {"entry": "Desk"}
+    assert not bridge_of(entry).running
+
+    mqtt_entry = mqtt_config_entry(broker.port)
+    mqtt_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
+    await wait_connected(hass)
+    async with asyncio.timeout(10):
+        while issues.async_get_issue(DOMAIN, issue_id) is not None:
+            await asyncio.sleep(0.02)
+    assert bridge_of(entry).running
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
+
+
+async def test_bridge_without_mqtt_repair_issue_goes_with_the_entry(
+    hass: HomeAssistant, strip: MaxSmartEmulator
+) -> None:
+    """Unloading the entry (for example to switch the bridge off) clears the issue."""
+    entry = strip_entry(strip)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    issue_id = f"mqtt_bridge_without_mqtt_{entry.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 import re
 from typing import Any
 from unittest.mock import patch
@@ -11,9 +12,18 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 
 from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
 from emulators.indi import LAMP, PLUG, IndiEmulator
@@ -564,4 +574,41 @@ async def test_real_simulators_names_units_formats_defaults(
     assert state is not None
     assert state.attributes["step"] == pytest.approx(1 / 3600)
     assert re.fullmatch(r"-?\d+:\d\d:\d\d", state.attributes["text"])
+
+
+async def test_server_down_15_minutes_raises_repair_issue(
+    hass: HomeAssistant, indi_emulator: IndiEmulator
+) -> None:
+    """An INDI server down for more than 15 minutes is a repair issue until it is back.
+
+    Time is moved with ``async_fire_time_changed`` (a frozen clock would stall the INDI
+    client's own timers).
+    """
+    port = indi_emulator.port
+    entry = await _setup(hass, "127.0.0.1", port)
+    entry.runtime_data.runtime.hub.client.reconnect_min = 0.05
+    issues = ir.async_get(hass)
+    issue_id = f"push_down_{entry.entry_id}"
+    watts = _entity_id(hass, Platform.SENSOR, port, PLUG, "METER.WATTS")
+
+    await indi_emulator.stop()
+    await _until(hass, lambda: hass.states.get(watts).state == STATE_UNAVAILABLE)
+    down_since = dt_util.utcnow()
+    async_fire_time_changed(hass, down_since + timedelta(minutes=14))
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, issue_id) is None  # not yet
+    async_fire_time_changed(hass, down_since + timedelta(minutes=16))
+    await hass.async_block_till_done()
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "push_down"
+    assert issue.translation_placeholders == {
+        "entry": entry.title,
+        "channel": f"INDI server 127.0.0.1:{port}",
+        "minutes": "15",
+    }
+
+    await indi_emulator.start()  # the server is back: the issue goes by itself
+    await _until(hass, lambda: hass.states.get(watts).state == "12.5")
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -1,6 +1,7 @@
 """The Meross family through Home Assistant: config flow, entities, push, polling, services."""
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
@@ -8,8 +9,14 @@ from homeassistant import config_entries
 from homeassistant.const import CONF_PASSWORD, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.util import dt as dt_util
 import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.switchboard.const import DOMAIN
 from custom_components.switchboard.diagnostics import async_get_config_entry_diagnostics
@@ -453,3 +460,43 @@ async def test_new_device_appears_without_reload(
         assert hass.states.get(_entity(hass, new_plug.uuid, "channel_0", "switch")) is not None
     finally:
         await _unload(hass, entry)
+
+
+async def test_repair_issues_push_down_and_rate_limit(
+    hass: HomeAssistant, meross_env: MerossEnv
+) -> None:
+    """The broker down for 15 minutes and a rate-limited cloud are repair issues until fixed."""
+    entry = await _setup(hass, meross_env)
+    runtime = entry.runtime_data.runtime
+    issues = ir.async_get(hass)
+    push_down = f"push_down_{entry.entry_id}"
+    rate_limited = f"meross_rate_limited_{entry.entry_id}"
+    coordinator = runtime.coordinators[meross_env.plug.uuid]
+
+    await meross_env.broker.stop()
+    await _wait_for(lambda: not coordinator.push_healthy)
+    down_since = dt_util.utcnow()
+    async_fire_time_changed(hass, down_since + timedelta(minutes=14))
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, push_down) is None
+    async_fire_time_changed(hass, down_since + timedelta(minutes=16))
+    await hass.async_block_till_done()
+    issue = issues.async_get_issue(DOMAIN, push_down)
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "entry": entry.title,
+        "channel": "The Meross MQTT connection",
+        "minutes": "15",
+    }
+    await meross_env.broker.start()
+    await _wait_for(lambda: coordinator.push_healthy, timeout=15)
+    assert issues.async_get_issue(DOMAIN, push_down) is None
+
+    meross_env.cloud.rate_limit()
+    await runtime.async_sync_devices(runtime.family)
+    issue = issues.async_get_issue(DOMAIN, rate_limited)
+    assert issue is not None
+    assert issue.translation_placeholders == {"entry": entry.title, "code": "1028"}
+    await runtime.async_sync_devices(runtime.family)  # the cloud answers again
+    assert issues.async_get_issue(DOMAIN, rate_limited) is None
+    await _unload(hass, entry)

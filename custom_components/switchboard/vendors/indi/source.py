@@ -50,6 +50,7 @@ from ...model import (
     DeviceResponseError,
     DeviceState,
 )
+from ...repairs import PushChannelWatch
 from .actions import device_actions
 from .client import (
     Connected,
@@ -229,6 +230,8 @@ class IndiHub:
             on_event=self._on_event,
         )
         self.server_id = f"{self.host}:{self.port}"
+        self.push_watch = PushChannelWatch(hass, entry, f"INDI server {self.server_id}")
+        """Raises the ``push_down`` repair issue while the server is unreachable too long."""
         self.devices: dict[str, _DeviceRecord] = {}
         self.ccd_targets: dict[str, float] = {}
         self.server_coordinator: SwitchboardCoordinator | None = None
@@ -363,7 +366,8 @@ class IndiHub:
                     break
 
     async def async_stop(self) -> None:
-        """Close the client."""
+        """Close the client; clear the push-down repair issue."""
+        self.push_watch.async_stop()
         await self.client.async_close()
 
     def _new_coordinator(self, device: str | None) -> SwitchboardCoordinator:
@@ -458,6 +462,7 @@ class IndiHub:
         self._publish(device, record)
 
     def _on_connection(self, connected: bool) -> None:
+        self.push_watch.async_set_connected(connected)
         for device, record in self.devices.items():
             if record.coordinator is not None:
                 record.coordinator.async_set_push_healthy(connected)

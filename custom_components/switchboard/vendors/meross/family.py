@@ -104,6 +104,7 @@ class MerossRuntime(FamilyRuntime):
     async def async_shutdown(self) -> None:
         """Stop polling, close the MQTT connection and the limiter, save the cache."""
         await super().async_shutdown()
+        self.account.push_watch.async_stop()
         await self.account.brokers.async_stop()
         self.account.limiter.close()
         await self.account.store.async_save(self.account.cache)
@@ -278,6 +279,8 @@ class MerossFamily(Family):
         for info in account.devices.values():
             await account.async_place(info)
         if not await account.brokers.async_wait_connected(MQTT_CONNECT_WAIT):
+            if account.push_enabled:
+                account.push_watch.async_set_connected(False)
             for item in account.brokers.diagnostics():
                 if not item["connected"]:
                     _LOGGER.warning(

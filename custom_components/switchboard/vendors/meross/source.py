@@ -52,6 +52,12 @@ from ...model import (
     DeviceState,
     SwitchboardError,
 )
+from ...repairs import (
+    ISSUE_MEROSS_RATE_LIMITED,
+    PushChannelWatch,
+    async_delete_issue,
+    async_raise_meross_rate_issue,
+)
 from . import device as model
 from .actions import CAPTURE_ACTIONS, thermostat_actions, toggle_actions
 from .brokers import BrokerAddress, MerossBrokers, device_broker
@@ -157,6 +163,8 @@ class MerossAccount:
             burst=LIMITER_BURST,
         )
         self.push_enabled: bool = entry.options.get(CONF_PUSH, True)
+        self.push_watch = PushChannelWatch(hass, entry, "The Meross MQTT connection")
+        """Raises the ``push_down`` repair issue while push is on but the broker unreachable."""
         self.push_events: bool = entry.options.get(CONF_PUSH_EVENTS, False)
         self.verify_ssl = bool(entry.data.get(CONF_VERIFY_SSL, True))
         """Whether the broker's certificate is verified (the default; see the config flow)."""
@@ -303,12 +311,21 @@ class MerossAccount:
         self.store.async_delay_save(lambda: self.cache, STORE_SAVE_DELAY)
 
     async def async_fetch_device_list(self) -> None:
-        """Read the device list (and hubs' sub-devices) from the cloud into the cache."""
-        devices = await self.cloud.async_list_devices()
-        subdevices: dict[str, list[MerossSubdeviceInfo]] = {}
-        for info in devices:
-            if model.kind_of(None, info.device_type) == "hub":
-                subdevices[info.uuid] = await self.cloud.async_list_subdevices(info.uuid)
+        """Read the device list (and hubs' sub-devices) from the cloud into the cache.
+
+        A rate-limit refusal raises the ``meross_rate_limited`` repair issue (and is raised
+        on); the next successful read clears it.
+        """
+        try:
+            devices = await self.cloud.async_list_devices()
+            subdevices: dict[str, list[MerossSubdeviceInfo]] = {}
+            for info in devices:
+                if model.kind_of(None, info.device_type) == "hub":
+                    subdevices[info.uuid] = await self.cloud.async_list_subdevices(info.uuid)
+        except MerossRateLimitError as err:
+            async_raise_meross_rate_issue(self.hass, self.entry, err.code)
+            raise
+        async_delete_issue(self.hass, ISSUE_MEROSS_RATE_LIMITED, self.entry)
         self.apply_device_list(devices, subdevices)
 
     def apply_device_list(
@@ -370,6 +387,7 @@ class MerossAccount:
             self.account_coordinator.async_set_updated_data(self.account_data())
         if not self.push_enabled:
             return
+        self.push_watch.async_set_connected(self.brokers.all_connected)
         for uuid in self.brokers.devices_on(address):
             source = self.sources.get(uuid)
             if source is not None:

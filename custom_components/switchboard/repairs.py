@@ -1,0 +1,171 @@
+"""Repair issues: what a user must know about and can act on, each clearing itself.
+
+* ``mqtt_bridge_without_mqtt``: the MQTT bridge is enabled in an entry's options, but Home
+  Assistant's MQTT integration is not set up. The bridge starts (and the issue goes) as soon as
+  MQTT is loaded, or when the bridge is switched off or the entry unloaded.
+* ``push_down``: a push channel (the Meross account's MQTT connection, an INDI server) has been
+  down for more than :data:`PUSH_DOWN_AFTER` (model: core ``shelly``'s ``push_update_failure``).
+  Goes when the channel is back or the entry unloads.
+* ``meross_rate_limited``: the Meross cloud refused requests because too many were sent. Goes
+  at the next successful cloud request, or when the entry unloads.
+
+Issue ids end with the config entry id, so each entry has its own.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EVENT_COMPONENT_LOADED
+from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+
+from .const import DOMAIN
+
+PUSH_DOWN_AFTER: Final = timedelta(minutes=15)
+"""How long a push channel may be down before a repair issue says so."""
+
+ISSUE_MQTT_BRIDGE: Final = "mqtt_bridge_without_mqtt"
+ISSUE_PUSH_DOWN: Final = "push_down"
+ISSUE_MEROSS_RATE_LIMITED: Final = "meross_rate_limited"
+
+
+def issue_id(kind: str, entry: ConfigEntry) -> str:
+    """The id of issue ``kind`` for ``entry``."""
+    return f"{kind}_{entry.entry_id}"
+
+
+def _issue_fields(entry: ConfigEntry, placeholders: dict[str, str]) -> dict[str, Any]:
+    return {
+        "is_fixable": False,
+        "is_persistent": False,
+        "severity": ir.IssueSeverity.WARNING,
+        "translation_placeholders": {"entry": entry.title, **placeholders},
+    }
+
+
+@callback
+def async_raise_mqtt_bridge_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Raise ``mqtt_bridge_without_mqtt`` for ``entry``."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(ISSUE_MQTT_BRIDGE, entry),
+        translation_key="mqtt_bridge_without_mqtt",
+        **_issue_fields(entry, {}),
+    )
+
+
+@callback
+def async_raise_push_down_issue(hass: HomeAssistant, entry: ConfigEntry, channel: str) -> None:
+    """Raise ``push_down`` for ``entry``'s push channel ``channel``."""
+    minutes = f"{PUSH_DOWN_AFTER.total_seconds() / 60:g}"
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(ISSUE_PUSH_DOWN, entry),
+        translation_key="push_down",
+        **_issue_fields(entry, {"channel": channel, "minutes": minutes}),
+    )
+
+
+@callback
+def async_raise_meross_rate_issue(hass: HomeAssistant, entry: ConfigEntry, code: int) -> None:
+    """Raise ``meross_rate_limited`` for ``entry`` (``code``: the cloud's apiStatus)."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(ISSUE_MEROSS_RATE_LIMITED, entry),
+        translation_key="meross_rate_limited",
+        **_issue_fields(entry, {"code": str(code)}),
+    )
+
+
+@callback
+def async_delete_issue(hass: HomeAssistant, kind: str, entry: ConfigEntry) -> None:
+    """Clear issue ``kind`` of ``entry`` (nothing happens when it is not raised)."""
+    ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry))
+
+
+@callback
+def async_wait_for_mqtt(
+    hass: HomeAssistant, entry: ConfigEntry, start: Callable[[], Awaitable[None]]
+) -> None:
+    """Raise ``mqtt_bridge_without_mqtt`` and run ``start`` once MQTT is loaded.
+
+    The issue is cleared when ``start`` succeeds and when the entry unloads.
+    """
+    async_raise_mqtt_bridge_issue(hass, entry)
+    unsubscribe: CALLBACK_TYPE | None = None
+
+    @callback
+    def _stop_listening() -> None:
+        nonlocal unsubscribe
+        if unsubscribe is not None:
+            unsubscribe()
+            unsubscribe = None
+
+    async def _async_component_loaded(event: Event) -> None:
+        if event.data.get("component") != "mqtt":
+            return
+        try:
+            await start()
+        except HomeAssistantError:
+            return  # still not usable: keep waiting, keep the issue
+        async_delete_issue(hass, ISSUE_MQTT_BRIDGE, entry)
+        _stop_listening()
+
+    unsubscribe = hass.bus.async_listen(EVENT_COMPONENT_LOADED, _async_component_loaded)
+
+    @callback
+    def _unload() -> None:
+        async_delete_issue(hass, ISSUE_MQTT_BRIDGE, entry)
+        _stop_listening()
+
+    entry.async_on_unload(_unload)
+
+
+class PushChannelWatch:
+    """Raises ``push_down`` while a push channel has been down for :data:`PUSH_DOWN_AFTER`.
+
+    Call :meth:`async_set_connected` on every connection change (``channel`` names it in the
+    issue, e.g. ``INDI server 127.0.0.1:7624``), also with ``False`` when the channel did not
+    come up at start, and :meth:`async_stop` when the entry unloads.
+    """
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, channel: str) -> None:
+        """Prepare the watch; the clock runs from the first ``async_set_connected(False)``."""
+        self._hass = hass
+        self._entry = entry
+        self._channel = channel
+        self._cancel: CALLBACK_TYPE | None = None
+        self._job = HassJob(self._async_down_too_long, cancel_on_shutdown=True)
+
+    @callback
+    def async_set_connected(self, connected: bool) -> None:
+        """Note the channel's state: connected clears the issue, down starts the clock."""
+        if connected:
+            self._cancel_timer()
+            async_delete_issue(self._hass, ISSUE_PUSH_DOWN, self._entry)
+        elif self._cancel is None:
+            self._cancel = async_call_later(self._hass, PUSH_DOWN_AFTER.total_seconds(), self._job)
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop watching and clear the issue."""
+        self._cancel_timer()
+        async_delete_issue(self._hass, ISSUE_PUSH_DOWN, self._entry)
+
+    @callback
+    def _cancel_timer(self) -> None:
+        if self._cancel is not None:
+            self._cancel()
+            self._cancel = None
+
+    @callback
+    def _async_down_too_long(self, _now: datetime) -> None:
+        self._cancel = None
+        async_raise_push_down_issue(self._hass, self._entry, self._channel)
