@@ -70,6 +70,11 @@ class MideaRuntime(FamilyRuntime):
         """Per appliance: configuration (redacted by the caller), availability, raw attributes."""
         return {"appliances": self.source.diagnostics()}
 
+    @override
+    def device_diagnostics(self, device_id: str) -> dict[str, Any]:
+        """One appliance's part of :meth:`diagnostics` (its device page's download)."""
+        return {"appliance": self.source.diagnostics().get(device_id, {})}
+
 
 class MideaFamily(Family):
     """Midea / Comfee dehumidifiers and air conditioners, local push through midea-local."""
