@@ -66,12 +66,15 @@ EXPECTED = (
 )
 
 
-async def _stop_session(process: asyncio.subprocess.Process) -> None:
-    """SIGTERM the subprocess's session (the orchestrator stops Home Assistant), then SIGKILL."""
+async def stop_session(process: asyncio.subprocess.Process, grace: float = 45) -> None:
+    """SIGTERM the subprocess's session (the orchestrator stops Home Assistant), then SIGKILL.
+
+    Also used by the browser test's ``scripts/develop --isolated``.
+    """
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     try:
-        async with asyncio.timeout(45):
+        async with asyncio.timeout(grace):
             await process.wait()
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
@@ -107,7 +110,7 @@ async def test_develop_check() -> None:
             output, _ = await process.communicate()
     finally:
         if process.returncode is None:
-            await _stop_session(process)
+            await stop_session(process)
     elapsed = time.monotonic() - started
     text = output.decode(errors="replace")
     assert process.returncode == 0, text

@@ -109,6 +109,25 @@ def _all_keys(node: Any, prefix: str = "") -> set[str]:
     return keys
 
 
+def _strings(node: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every string of a translation tree with its dotted path."""
+    if isinstance(node, dict):
+        return [item for key, value in node.items() for item in _strings(value, f"{path}.{key}")]
+    return [(path.lstrip("."), node)] if isinstance(node, str) else []
+
+
+def test_translation_strings_have_no_markup() -> None:
+    """No string holds ``<...>``: the frontend parses it as markup (issue 12, item 1).
+
+    ``<base>/<area>`` rendered as "Translation error: UNCLOSED_TAG" in every entry's options.
+    """
+    for file in sorted((COMPONENT / "translations").glob("*.json")):
+        strings = _strings(json.loads(file.read_text()))
+        assert strings
+        markup = [(path, text) for path, text in strings if re.search(r"<[^<>]*>", text)]
+        assert not markup, f"{file.name}: {markup}"
+
+
 def test_translation_keys_used_in_code_exist() -> None:
     """Every translation_key literal is in ``entity``, ``exceptions``, ``issues`` or a selector."""
     entity_keys = {key for platform in EN["entity"].values() for key in platform}

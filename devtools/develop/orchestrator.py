@@ -360,14 +360,17 @@ class HassClient:
 class StackContext:
     """What a stack knows when it starts.
 
-    ``check`` is True for ``--check`` (headless, possibly next to an interactive run: use
-    addresses, ports and identities that cannot collide with it); ``config_dir`` is the Home
-    Assistant configuration directory in use; ``hass_url`` where Home Assistant will answer.
+    ``check`` is True for ``--check`` and ``--isolated`` (possibly next to an interactive run:
+    use addresses, ports and identities that cannot collide with it); ``isolated`` tells
+    ``--isolated`` from ``--check`` where fixed private addresses must differ between the two
+    (MaxSmart's loopback hosts); ``config_dir`` is the Home Assistant configuration directory in
+    use; ``hass_url`` where Home Assistant will answer.
     """
 
     check: bool
     config_dir: Path
     hass_url: str
+    isolated: bool = False
 
 
 class Stack(ABC):
@@ -402,6 +405,7 @@ class _StripSpec:
     name: str
     interactive_host: str
     check_host: str
+    isolated_host: str
     serial: str
     firmware: str
     port_count: int
@@ -420,7 +424,8 @@ class MaxSmartStack(Stack):
     Interactive: ``Desk`` (6 ports, firmware 1.30) on 127.0.0.2 and ``Rack`` (6 ports,
     firmware 2.11) on 127.0.0.3, HTTP on port 80 and UDP discovery on 8888 like real strips,
     and a relay on 0.0.0.0:8888 so that the config flow's broadcast to 127.255.255.255 finds
-    both. ``--check`` uses 127.0.0.4/127.0.0.5 and serials derived from its process id, so it
+    both. ``--check`` uses 127.0.0.4/127.0.0.5 (``--isolated`` 127.0.0.6/127.0.0.7) and serials
+    derived from its process id, so it
     never collides with an interactive run (or another check). If port 80 or 8888 cannot be
     bound (not root, or taken), the strips get free high ports and :meth:`describe` shows the
     ``host:port`` and discovery port to enter by hand.
@@ -444,6 +449,7 @@ class MaxSmartStack(Stack):
                 name="Desk",
                 interactive_host="127.0.0.2",
                 check_host="127.0.0.4",
+                isolated_host="127.0.0.6",
                 serial=f"SWP6023{tag:06d}001",
                 firmware="1.30",
                 port_count=6,
@@ -454,6 +460,7 @@ class MaxSmartStack(Stack):
                 name="Rack",
                 interactive_host="127.0.0.3",
                 check_host="127.0.0.5",
+                isolated_host="127.0.0.7",
                 serial=f"SWP6023{tag:06d}002",
                 firmware="2.11",
                 port_count=6,
@@ -470,7 +477,9 @@ class MaxSmartStack(Stack):
         """
         self.check_mode = context.check
         for spec in self._specs(context.check):
-            host = spec.check_host if context.check else spec.interactive_host
+            host = spec.interactive_host
+            if context.check:
+                host = spec.isolated_host if context.isolated else spec.check_host
             kwargs: dict[str, Any] = {
                 "serial": spec.serial,
                 "name": spec.name,
@@ -1661,7 +1670,7 @@ async def _run_interactive(
     info_file = config_dir / INFO_FILE
     info_file.unlink(missing_ok=True)
     url = f"http://127.0.0.1:{port}"
-    context = StackContext(check=isolated, config_dir=config_dir, hass_url=url)
+    context = StackContext(check=isolated, isolated=isolated, config_dir=config_dir, hass_url=url)
     try:
         stacks = await _start_stacks(context, report)
     except StackError as err:

@@ -166,7 +166,9 @@ async def test_import_creates_energy_statistics(
         assert meta["unit_class"] == "energy"
         assert meta["mean_type"] == 0  # StatisticMeanType.NONE
         assert str(meta["name"]).startswith("Desk")
-    assert metadata[ports[2]][1]["name"] == "Desk port 3 energy"
+    # Named like the port's sensors, so searching the strip or port name finds it (issue 12).
+    assert metadata[ports[2]][1]["name"] == "Desk Router energy (strip history)"
+    assert metadata[total][1]["name"] == "Desk energy (strip history)"
 
     listed = await get_instance(hass).async_add_executor_job(
         lambda: list_statistic_ids(hass, statistic_type="sum")

@@ -111,6 +111,23 @@ def _period_end(start: datetime, span: str) -> datetime:
     return datetime.combine(_add_months(start.date(), 1), datetime.min.time())
 
 
+HISTORY_SUFFIX = "energy (strip history)"
+"""How an imported statistic's name ends, beside the live sensor's "<strip> <port> energy".
+
+The Energy dashboard offers both; the README says to pick the "(strip history)" ones, which
+hold the strip's own hourly record (also from before Home Assistant knew the strip).
+"""
+
+
+def statistic_name(strip: str, port: str | None) -> str:
+    """The imported statistic's name: ``Desk Monitor energy (strip history)``.
+
+    Named like the port's sensors (strip, then port name) so that searching the strip's or the
+    port's name finds it; ``port`` None names the strip's total.
+    """
+    return f"{strip} {port} {HISTORY_SUFFIX}" if port else f"{strip} {HISTORY_SUFFIX}"
+
+
 def statistic_id(serial: str, port: int | None) -> str:
     """External statistic id of a port's (or, with ``None``, the strip's) energy."""
     suffix = "" if port is None else f"_port_{port}"
@@ -157,18 +174,20 @@ async def async_import_statistics(hass: HomeAssistant, source: MaxSmartSource) -
             totals[row.start] = totals.get(row.start, 0.0) + row.energy
     written = 0
     name = source.descriptor.name
+    ports = source.port_names
     for index, rows in enumerate(per_port):
+        port = ports[index] if index < len(ports) and ports[index] else f"Port {index + 1}"
         written += await _async_write(
             hass,
             statistic_id(source.serial, index + 1),
-            f"{name} port {index + 1} energy",
+            statistic_name(name, port),
             rows,
             since,
         )
     written += await _async_write(
         hass,
         statistic_id(source.serial, None),
-        f"{name} energy",
+        statistic_name(name, None),
         [EnergyRow(start, energy) for start, energy in sorted(totals.items())],
         since,
     )

@@ -1,0 +1,1 @@
+"""The browser test: a person's path through Home Assistant's frontend."""
