@@ -57,10 +57,16 @@ def _address(emulator: MaxSmartEmulator) -> dict:
 
 
 async def test_manual_entry_creates_entry(hass: HomeAssistant, strip: MaxSmartEmulator) -> None:
-    """No strip found by broadcast: the manual step adds one by host:port."""
+    """No strip found by broadcast: the address form says so and adds one by host:port."""
     result = await _menu_to_maxsmart(hass)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "maxsmart_manual"
+    # The form says discovery ran and found no strip not set up yet (issue 12, item 9).
+    assert result["step_id"] == "maxsmart_none_found"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**_address(strip), "host": "not a host!"}
+    )
+    assert result["step_id"] == "maxsmart_none_found"
+    assert result["errors"] == {"host": "invalid_host"}
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _address(strip))
 

@@ -134,7 +134,8 @@ class MaxSmartFlow(ConfigFlow):
             if info.serial not in configured
         }
         if not self._maxsmart_found:
-            return await self.async_step_maxsmart_manual()
+            # Say that discovery ran and found nothing new, then ask for the address.
+            return await self.async_step_maxsmart_none_found()
         options = [
             SelectOptionDict(value=info.serial, label=f"{info.name} ({info.host}, {info.serial})")
             for info in self._maxsmart_found.values()
@@ -191,12 +192,19 @@ class MaxSmartFlow(ConfigFlow):
             return info, host, port, udp_port
         return None
 
+    async def async_step_maxsmart_none_found(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The address form, saying that discovery found no strip that is not set up yet."""
+        return await self.async_step_maxsmart_manual(user_input, step_id="maxsmart_none_found")
+
     async def async_step_maxsmart_manual(
         self,
         user_input: dict[str, Any] | None = None,
         *,
         suggested: dict[str, Any] | None = None,
         errors: dict[str, str] | None = None,
+        step_id: str = "maxsmart_manual",
     ) -> ConfigFlowResult:
         """Add a strip by address: ``host`` or ``host:port``."""
         errors = dict(errors or {})
@@ -205,7 +213,7 @@ class MaxSmartFlow(ConfigFlow):
         ):
             return await self._async_maxsmart_create(*result)
         return self.async_show_form(
-            step_id="maxsmart_manual",
+            step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
                 self._maxsmart_address_schema(), user_input or suggested or {}
             ),

@@ -10,6 +10,7 @@ from the device source's attributes (``source.UNITS``).
 from dataclasses import replace
 from typing import Any, Final
 
+from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.components.climate import HVACMode
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import PERCENTAGE, EntityCategory
@@ -41,7 +42,8 @@ ACCOUNT_DESCRIPTIONS: Final[tuple[SwitchboardEntityDescription, ...]] = (
         key="push_connected",
         translation_key="meross_push_connected",
         attribute="push_connected",
-        device_class=None,
+        # Reads "Connected" / "Disconnected", not "On" / "Off" (issue 12, item 7).
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
     ),
 )
