@@ -6,6 +6,9 @@
 * ``push_down``: a push channel (the Meross account's MQTT connection, an INDI server) has been
   down for more than :data:`PUSH_DOWN_AFTER` (model: core ``shelly``'s ``push_update_failure``).
   Goes when the channel is back or the entry unloads.
+* ``midea_key_refused``: a Midea appliance refuses its token or key (it was reset, or paired
+  again); one issue per appliance, pointing to Reconfigure. Goes when the appliance accepts a
+  connection again, or when the entry unloads.
 * ``meross_rate_limited``: the Meross cloud refused requests because too many were sent. Goes
   at the next successful cloud request, or when the entry unloads.
 
@@ -31,6 +34,7 @@ PUSH_DOWN_AFTER: Final = timedelta(minutes=15)
 ISSUE_MQTT_BRIDGE: Final = "mqtt_bridge_without_mqtt"
 ISSUE_PUSH_DOWN: Final = "push_down"
 ISSUE_MEROSS_RATE_LIMITED: Final = "meross_rate_limited"
+ISSUE_MIDEA_KEY_REFUSED: Final = "midea_key_refused"
 
 
 def issue_id(kind: str, entry: ConfigEntry) -> str:
@@ -81,6 +85,25 @@ def async_raise_meross_rate_issue(hass: HomeAssistant, entry: ConfigEntry, code:
         issue_id(ISSUE_MEROSS_RATE_LIMITED, entry),
         translation_key="meross_rate_limited",
         **_issue_fields(entry, {"code": str(code)}),
+    )
+
+
+def midea_key_issue_kind(appliance_id: str) -> str:
+    """The issue kind of one appliance's refused token or key (see :func:`issue_id`)."""
+    return f"{ISSUE_MIDEA_KEY_REFUSED}_{appliance_id}"
+
+
+@callback
+def async_raise_midea_key_issue(
+    hass: HomeAssistant, entry: ConfigEntry, appliance_id: str, appliance: str, what: str
+) -> None:
+    """Raise ``midea_key_refused`` for one appliance of ``entry`` (``what``: token or key)."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(midea_key_issue_kind(appliance_id), entry),
+        translation_key=ISSUE_MIDEA_KEY_REFUSED,
+        **_issue_fields(entry, {"appliance": appliance, "what": what}),
     )
 
 

@@ -15,7 +15,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -495,3 +495,23 @@ async def test_refused_token_after_a_reset(
     await asyncio.sleep(1)  # several normal reconnection intervals (0.2 s in tests)
     assert stack.air_conditioner_server.connections == connections
     assert caplog.text.count("Bedroom refuses its token") == 1
+    issues = ir.async_get(hass)
+    issue = issues.async_get_issue(
+        DOMAIN, f"midea_key_refused_{appliance.appliance_id}_{account_entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "entry": account_entry.title,
+        "appliance": "Bedroom",
+        "what": "token",
+    }
+    # Reconfigure reloads the entry with the right token and key: the issue goes.
+    appliance.faults.reject_token = False
+    assert await hass.config_entries.async_reload(account_entry.entry_id)
+    await until(hass, lambda: state(hass, "climate.bedroom") == "off")
+    assert (
+        issues.async_get_issue(
+            DOMAIN, f"midea_key_refused_{appliance.appliance_id}_{account_entry.entry_id}"
+        )
+        is None
+    )

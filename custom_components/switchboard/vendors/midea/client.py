@@ -186,17 +186,18 @@ class MideaApplianceClient:
                 WrongKey: "wrong_key",
                 UnsupportedAppliance: "unsupported",
             }.get(type(err), "unreachable")
-            if kind != self.last_error:
-                if kind in ("wrong_token", "wrong_key"):
-                    _LOGGER.warning(
-                        "Midea %s refuses its %s; reconfigure the appliance with the right "
-                        "token and key",
-                        self.config.name,
-                        "token" if kind == "wrong_token" else "key",
-                    )
-                else:
-                    _LOGGER.debug("Midea %s: cannot connect: %s", self.config.name, err)
+            changed = kind != self.last_error
             self.last_error = kind
+            if changed and kind in ("wrong_token", "wrong_key"):
+                _LOGGER.warning(
+                    "Midea %s refuses its %s; reconfigure the appliance with the right "
+                    "token and key",
+                    self.config.name,
+                    "token" if kind == "wrong_token" else "key",
+                )
+                self._on_update(self)
+            elif changed:
+                _LOGGER.debug("Midea %s: cannot connect: %s", self.config.name, err)
             return False
         loop = asyncio.get_running_loop()
         device = await loop.run_in_executor(None, self._create_device)

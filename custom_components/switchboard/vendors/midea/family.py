@@ -95,7 +95,7 @@ class MideaFamily(Family):
     @override
     async def async_setup_entry(self, hass: HomeAssistant, entry: ConfigEntry) -> FamilyRuntime:
         """Connect every followed appliance and build the runtime."""
-        source = MideaSource(entry_appliances(entry))
+        source = MideaSource(hass, entry, entry_appliances(entry))
         coordinator = SwitchboardCoordinator(
             hass,
             entry,

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 import logging
 from typing import Any, override
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import PERCENTAGE, UnitOfEnergy, UnitOfPower, UnitOfTemperature
+from homeassistant.core import HomeAssistant
 
 from ...coordinator import DeviceSource, SwitchboardCoordinator, SwitchboardData
 from ...model import (
@@ -23,6 +25,7 @@ from ...model import (
     DeviceDescriptor,
     DeviceState,
 )
+from ...repairs import async_delete_issue, async_raise_midea_key_issue, midea_key_issue_kind
 from .actions import (
     DEHUMIDIFIER,
     FAN_MODES,
@@ -175,8 +178,13 @@ def appliance_descriptor(config: ApplianceConfig) -> DeviceDescriptor:
 class MideaSource(DeviceSource):
     """Every appliance of one entry, by appliance id (str)."""
 
-    def __init__(self, configs: Mapping[str, ApplianceConfig]) -> None:
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry, configs: Mapping[str, ApplianceConfig]
+    ) -> None:
         """Create a client per appliance; nothing connects before :meth:`async_setup`."""
+        self.hass = hass
+        self.entry = entry
+        self._key_issues: set[str] = set()
         self.coordinator: SwitchboardCoordinator | None = None
         self.clients: dict[str, MideaApplianceClient] = {
             appliance_id: MideaApplianceClient(config, self._on_update)
@@ -186,8 +194,24 @@ class MideaSource(DeviceSource):
     def _on_update(self, client: MideaApplianceClient) -> None:
         """A frame or an availability change of one appliance: push it to the entities."""
         appliance_id = str(client.appliance_id)
-        if self.coordinator is not None and self.clients.get(appliance_id) is client:
+        if self.clients.get(appliance_id) is not client:
+            return
+        self._update_key_issue(appliance_id, client)
+        if self.coordinator is not None:
             self.coordinator.async_push_devices({appliance_id: appliance_state(client)})
+
+    def _update_key_issue(self, appliance_id: str, client: MideaApplianceClient) -> None:
+        """Raise a repair issue while the appliance refuses its token or key; clear it after."""
+        refused = not client.available and client.last_error in ("wrong_token", "wrong_key")
+        if refused and appliance_id not in self._key_issues:
+            self._key_issues.add(appliance_id)
+            what = "token" if client.last_error == "wrong_token" else "key"
+            async_raise_midea_key_issue(
+                self.hass, self.entry, appliance_id, client.config.name, what
+            )
+        elif not refused and appliance_id in self._key_issues:
+            self._key_issues.discard(appliance_id)
+            async_delete_issue(self.hass, midea_key_issue_kind(appliance_id), self.entry)
 
     @override
     async def async_setup(self) -> None:
@@ -250,6 +274,9 @@ class MideaSource(DeviceSource):
     async def async_shutdown(self) -> None:
         """Stop every appliance's thread and socket."""
         await asyncio.gather(*(client.async_stop() for client in self.clients.values()))
+        for appliance_id in self._key_issues:
+            async_delete_issue(self.hass, midea_key_issue_kind(appliance_id), self.entry)
+        self._key_issues.clear()
 
     def diagnostics(self) -> dict[str, Any]:
         """Per appliance: configuration, availability, last error, raw attributes."""
