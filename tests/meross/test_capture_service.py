@@ -5,7 +5,7 @@ import json
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 import probatio
 import pytest
@@ -148,4 +148,24 @@ async def test_capture_button_fills_the_device_diagnostics(
         e.unique_id == f"{valve}_capture_traffic"
         for e in hass.data["entity_registry"].entities.values()
     )
+    await _unload(hass, entry)
+
+
+async def test_capture_when_the_broker_is_gone(hass: HomeAssistant, meross_env: MerossEnv) -> None:
+    entry = await _setup(hass, meross_env)
+    device_id = _device_id(hass, entry, meross_env.strip.uuid)
+    await meross_env.broker.stop()
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "meross_capture",
+            {"device_id": device_id, "duration": 10},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "meross_capture_failed"
+    assert err.value.translation_placeholders["device"] == "Media strip"
+    # Nothing is left running: once the broker is back, a capture works again.
+    assert not entry.runtime_data.runtime.account.capturing(meross_env.strip.uuid)
+    await meross_env.broker.start()
     await _unload(hass, entry)

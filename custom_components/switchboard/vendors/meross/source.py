@@ -245,21 +245,32 @@ class MerossAccount:
         """Whether a traffic capture of device ``uuid`` is running."""
         return uuid in self._capturing
 
-    async def async_capture(self, uuid: str, name: str, duration: float) -> dict[str, Any]:
-        """Record device ``uuid``'s traffic on its broker for ``duration`` s (``capture.py``).
+    def begin_capture(self, uuid: str) -> None:
+        """Mark a capture of device ``uuid`` as running.
 
-        Returns the redacted capture (also kept for the device's diagnostics) with
-        ``device`` (``name``) and ``started`` (ISO time). Raises CommandRejectedError
-        (``meross_capture_running``) while a capture of the device runs, and
-        DeviceConnectionError (``meross_capture_failed``) when the broker cannot be reached.
+        Raises CommandRejectedError (``meross_capture_running``) when one already runs.
         """
         if uuid in self._capturing:
             raise CommandRejectedError(
                 f"a capture of {uuid} is running",
                 translation_key="meross_capture_running",
             )
-        host, port = self.brokers.address(uuid) or self.default_broker
         self._capturing.add(uuid)
+
+    async def async_capture(
+        self, uuid: str, name: str, duration: float, *, begun: bool = False
+    ) -> dict[str, Any]:
+        """Record device ``uuid``'s traffic on its broker for ``duration`` s (``capture.py``).
+
+        Returns the redacted capture (also kept for the device's diagnostics) with
+        ``device`` (``name``) and ``started`` (ISO time). Raises CommandRejectedError
+        (``meross_capture_running``) while a capture of the device runs (unless ``begun``:
+        the caller called ``begin_capture``), and DeviceConnectionError
+        (``meross_capture_failed``) when the broker cannot be reached.
+        """
+        if not begun:
+            self.begin_capture(uuid)
+        host, port = self.brokers.address(uuid) or self.default_broker
         started = dt_util.utcnow().isoformat()
         try:
             capture = await async_capture(
@@ -654,15 +665,11 @@ class MerossDeviceSource(DeviceSource):
         (``meross_capture_running``) while one runs.
         """
         account = self.account
-        if account.capturing(self.info.uuid):
-            raise CommandRejectedError(
-                f"a capture of {self.info.uuid} is running",
-                translation_key="meross_capture_running",
-            )
+        account.begin_capture(self.info.uuid)
 
         async def _capture() -> None:
             try:
-                await account.async_capture(self.info.uuid, self.info.name, duration)
+                await account.async_capture(self.info.uuid, self.info.name, duration, begun=True)
             except SwitchboardError as err:
                 _LOGGER.warning("Traffic capture of %s failed: %s", self.info.name, err)
 
