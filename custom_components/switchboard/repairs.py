@@ -102,7 +102,7 @@ def async_raise_midea_key_issue(
         hass,
         DOMAIN,
         issue_id(midea_key_issue_kind(appliance_id), entry),
-        translation_key=ISSUE_MIDEA_KEY_REFUSED,
+        translation_key="midea_key_refused",
         **_issue_fields(entry, {"appliance": appliance, "what": what}),
     )
 
