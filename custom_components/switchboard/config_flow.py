@@ -9,6 +9,7 @@ polling settings every family has, plus the family's own fields.
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from homeassistant.components.mqtt import DOMAIN as MQTT_DOMAIN
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
@@ -31,6 +32,8 @@ from .const import (
     DOMAIN,
 )
 from .export.mqtt.bridge import (
+    CONF_BRIDGE,
+    CONF_BRIDGE_ENABLED,
     options_section as bridge_options_section,
     validate_options as validate_bridge,
 )
@@ -125,6 +128,13 @@ class SwitchboardOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         if user_input is not None:
             errors |= validate_bridge(user_input, self.config_entry.options)
+            if (user_input.get(CONF_BRIDGE) or {}).get(
+                CONF_BRIDGE_ENABLED
+            ) and not self.hass.config_entries.async_loaded_entries(MQTT_DOMAIN):
+                # The bridge publishes through Home Assistant's MQTT integration: refuse
+                # rather than save a bridge that does nothing (a repair covers MQTT removed
+                # later).
+                errors[CONF_BRIDGE] = "mqtt_not_set_up"
             if user_input[CONF_BURST_INTERVAL] > user_input[CONF_SCAN_INTERVAL]:
                 errors[CONF_BURST_INTERVAL] = "burst_slower_than_normal"
             elif not errors:

@@ -248,3 +248,27 @@ async def test_bridge_without_mqtt_repair_issue_goes_with_the_entry(
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_options_flow_refuses_bridge_without_mqtt(
+    hass: HomeAssistant, strip: MaxSmartEmulator
+) -> None:
+    """Without Home Assistant's MQTT integration, enabling the bridge is refused (issue 12)."""
+    entry = strip_entry(strip, enabled=False)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    polling = {"scan_interval": 5, "burst_interval": 2, "burst_cycles": 4}
+    bridge = {"base_topic": "switchboard", "discovery": False}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**polling, "mqtt_bridge": {**bridge, "enabled": True}}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"mqtt_bridge": "mqtt_not_set_up"}
+    assert entry.options["mqtt_bridge"]["enabled"] is False  # nothing saved
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**polling, "mqtt_bridge": {**bridge, "enabled": False}}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["mqtt_bridge"]["enabled"] is False
+    assert await hass.config_entries.async_unload(entry.entry_id)
