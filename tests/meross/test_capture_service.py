@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from typing import Any
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
@@ -168,4 +169,37 @@ async def test_capture_when_the_broker_is_gone(hass: HomeAssistant, meross_env: 
     # Nothing is left running: once the broker is back, a capture works again.
     assert not entry.runtime_data.runtime.account.capturing(meross_env.strip.uuid)
     await meross_env.broker.start()
+    await _unload(hass, entry)
+
+
+async def test_two_devices_captured_at_once(hass: HomeAssistant, meross_env: MerossEnv) -> None:
+    env = meross_env
+    entry = await _setup(hass, env)
+
+    async def capture(uuid: str) -> Any:
+        return await hass.services.async_call(
+            DOMAIN,
+            "meross_capture",
+            {"device_id": _device_id(hass, entry, uuid), "duration": 10},
+            blocking=True,
+            return_response=True,
+        )
+
+    account = entry.runtime_data.runtime.account
+    both = asyncio.gather(capture(env.plug.uuid), capture(env.strip.uuid))
+    await _wait_for(lambda: account.capturing(env.plug.uuid) and account.capturing(env.strip.uuid))
+    async with asyncio.timeout(15):
+        while not both.done():
+            await env.plug.push_toggle(True)
+            await env.strip.push_toggle(True, channel=1)
+            await asyncio.sleep(0.5)
+    plug, strip = await both
+    for response, device in ((plug, env.plug), (strip, env.strip)):
+        pushes = [m for m in response["messages"] if m["message"]["header"]["method"] == "PUSH"]
+        assert pushes
+        # Each capture holds its own device only.
+        assert all(m["message"]["header"]["from"] == device.publish_topic for m in pushes)
+        # No message twice (the filters do not overlap).
+        ids = [(m["topic"], m["message"]["header"]["messageId"]) for m in response["messages"]]
+        assert len(ids) == len(set(ids))
     await _unload(hass, entry)

@@ -113,13 +113,14 @@ def _redact_text(text: str, pairs: Iterable[tuple[str, str]]) -> str:
     return text
 
 
-def _capture_topics(uuid: str, user_id: str) -> list[str]:
-    return [
-        f"/appliance/{uuid}/subscribe",
-        f"/appliance/{uuid}/publish",
-        f"/app/{user_id}/subscribe",
-        "/app/+/subscribe",
-    ]
+def _capture_topics(uuid: str) -> list[str]:
+    """The device's two topics and every app topic, without overlapping filters.
+
+    ``/app/+/subscribe`` covers ``/app/<userid>/subscribe`` (pushes) and
+    ``/app/<userid>-<app id>/subscribe`` (replies); a broker may deliver a message once per
+    matching subscription, so no second filter for the pushes.
+    """
+    return [f"/appliance/{uuid}/subscribe", f"/appliance/{uuid}/publish", "/app/+/subscribe"]
 
 
 def _concerns(topic: str, message: Any, uuid: str) -> bool:
@@ -207,7 +208,7 @@ async def async_capture(
     started = time.monotonic()
     try:
         async with client:
-            await client.subscribe([(topic, 0) for topic in _capture_topics(uuid, secrets.user_id)])
+            await client.subscribe([(topic, 0) for topic in _capture_topics(uuid)])
             if ready is not None:
                 ready.set()
             started = time.monotonic()
