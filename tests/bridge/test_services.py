@@ -271,4 +271,5 @@ async def test_options_flow_refuses_bridge_without_mqtt(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["mqtt_bridge"]["enabled"] is False
+    await hass.async_block_till_done()  # the entry reloads with its new options
     assert await hass.config_entries.async_unload(entry.entry_id)
