@@ -28,13 +28,14 @@ from collections.abc import Callable
 import contextlib
 import os
 from pathlib import Path
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from typing import Any
+
+from aiohttp.test_utils import unused_port
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -122,12 +123,6 @@ def serve(port: int, devices: int, vectors: int) -> None:
 
 
 # ----------------------------------------------------------------------------- measuring side
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Run:
@@ -397,7 +392,7 @@ def main() -> None:
     if args.serve:
         serve(args.serve, DEVICES, VECTORS_PER_DEVICE)
         return
-    port = free_port()
+    port = unused_port()
     child = subprocess.Popen(
         [sys.executable, __file__, "--serve", str(port)],
         stdout=subprocess.DEVNULL,

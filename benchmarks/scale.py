@@ -47,11 +47,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
+from aiohttp.test_utils import unused_port  # noqa: E402
 
 from devtools.develop.orchestrator import (  # noqa: E402
     HassClient,
     HomeAssistantProcess,
-    free_port,
     prepare_config,
 )
 from emulators.maxsmart import MaxSmartEmulator  # noqa: E402
@@ -333,7 +333,7 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
     """Phases 1 and 2: set up, restart, time to available, the measured window."""
     config_dir = tmp / "switchboard"
     config_dir.mkdir()
-    port = free_port()
+    port = unused_port()
     prepare(config_dir, port)
     url = f"http://127.0.0.1:{port}"
     log = config_dir / "hass-console.log"
@@ -352,7 +352,7 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
     ]
     meross_broker = Mosquitto(tls=True, allow_anonymous=False, anonymous_tls_listener=True)
     ha_broker = Mosquitto(tls=False)
-    indi_port = free_port()
+    indi_port = unused_port()
     indi = await asyncio.create_subprocess_exec(
         sys.executable,
         __file__,
@@ -544,7 +544,7 @@ async def run_baseline(entities: int, window: float, tmp: Path) -> Figures:
     """Phase 3: the same number of idle plain entities, no devices."""
     config_dir = tmp / "baseline"
     config_dir.mkdir()
-    port = free_port()
+    port = unused_port()
     prepare(config_dir, port, probe_entities=entities)
     shutil.rmtree(config_dir / "custom_components" / "switchboard", ignore_errors=True)
     (config_dir / "custom_components" / "switchboard").unlink(missing_ok=True)

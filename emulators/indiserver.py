@@ -21,6 +21,8 @@ import time
 from types import TracebackType
 from typing import Self
 
+from aiohttp.test_utils import unused_port
+
 HOST = "127.0.0.1"
 
 SIMULATORS = (
@@ -49,12 +51,6 @@ def indiserver_missing(drivers: tuple[str, ...] = SIMULATORS) -> list[str]:
     return [name for name in ("indiserver", *drivers) if shutil.which(name) is None]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 class IndiServer:
     """``indiserver -p PORT -u /tmp/indiserver-switchboard-PORT DRIVERS...``.
 
@@ -76,7 +72,7 @@ class IndiServer:
         if binary is None:
             raise IndiServerError("indiserver is not installed (Debian package indi-bin)")
         if not self.port:
-            self.port = _free_port()
+            self.port = unused_port()
         self.process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
             [
                 binary,

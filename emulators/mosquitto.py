@@ -27,13 +27,13 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import tempfile
 import time
 from types import TracebackType
 from typing import Self
 
+from aiohttp.test_utils import unused_port
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -53,14 +53,6 @@ def mosquitto_binary() -> str | None:
 def mosquitto_available() -> bool:
     """Tell whether a mosquitto broker can be started (for ``pytest.skip``)."""
     return mosquitto_binary() is not None
-
-
-def free_port(host: str = HOST) -> int:
-    """Return a TCP port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def hash_password(password: str, *, iterations: int = 101) -> str:
@@ -168,9 +160,9 @@ class Mosquitto:
         self.tls = tls
         self.users: dict[str, str] = dict(users or {})
         self.allow_anonymous = allow_anonymous
-        self.port = port or free_port()
-        self.tls_port = (tls_port or free_port()) if tls else 0
-        self.anonymous_tls_port = free_port() if anonymous_tls_listener else 0
+        self.port = port or unused_port()
+        self.tls_port = (tls_port or unused_port()) if tls else 0
+        self.anonymous_tls_port = unused_port() if anonymous_tls_listener else 0
         self._start_timeout = start_timeout
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._process: asyncio.subprocess.Process | None = None

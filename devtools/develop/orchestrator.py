@@ -91,6 +91,7 @@ import time
 from typing import Any, ClassVar, override
 
 import aiohttp
+from aiohttp.test_utils import unused_port
 
 from emulators.indiserver import (
     SIMULATOR_DEVICES as INDI_DEVICES,
@@ -116,7 +117,7 @@ from emulators.midea import (
     default_air_conditioner,
     default_dehumidifier,
 )
-from emulators.mosquitto import Mosquitto, MosquittoError, free_port, mosquitto_available
+from emulators.mosquitto import Mosquitto, MosquittoError, mosquitto_available
 from emulators.sepl import SeplPlatform
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -1576,7 +1577,7 @@ async def run_check(limit: float = CHECK_TIMEOUT) -> int:
     with tempfile.TemporaryDirectory(prefix="switchboard-develop-") as tmp:
         config_dir = Path(tmp)
         shutil.copy2(CONFIG_DIR / "configuration.yaml", config_dir / "configuration.yaml")
-        port = free_port()
+        port = unused_port()
         prepare_config(config_dir, port)
         url = f"http://127.0.0.1:{port}"
         log = config_dir / "hass-console.log"
@@ -1648,7 +1649,7 @@ async def run_interactive(port: int, stop: asyncio.Event, *, isolated: bool = Fa
     with tempfile.TemporaryDirectory(prefix="switchboard-develop-") as tmp:
         config_dir = Path(tmp)
         shutil.copy2(CONFIG_DIR / "configuration.yaml", config_dir / "configuration.yaml")
-        return await _run_interactive(config_dir, port or free_port(), stop, isolated=True)
+        return await _run_interactive(config_dir, port or unused_port(), stop, isolated=True)
 
 
 async def _run_interactive(

@@ -27,7 +27,6 @@ from custom_components.switchboard.vendors.meross.errors import (
 )
 from custom_components.switchboard.vendors.meross.limiter import RequestLimiter, RequestPriority
 from custom_components.switchboard.vendors.meross.mqtt import MerossMqttClient, MessageTrace
-from emulators.mosquitto import free_port
 
 from .conftest import EMAIL, PASSWORD, VALVE_ID, MerossEnv
 
@@ -229,9 +228,12 @@ async def test_log_user_refusal_does_not_fail_login(
 
 
 async def test_cloud_connection_errors(
-    meross_env: MerossEnv, http_session: aiohttp.ClientSession, socket_enabled: None
+    meross_env: MerossEnv,
+    http_session: aiohttp.ClientSession,
+    socket_enabled: None,
+    unused_tcp_port: int,
 ) -> None:
-    closed = MerossCloud(http_session, f"http://127.0.0.1:{free_port()}")
+    closed = MerossCloud(http_session, f"http://127.0.0.1:{unused_tcp_port}")
     with pytest.raises(MerossConnectionError):
         await closed.async_login(EMAIL, PASSWORD)
     # An unknown path answers HTTP 404.

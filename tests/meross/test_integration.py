@@ -32,7 +32,6 @@ from custom_components.switchboard.vendors.meross.const import (
     EVENT_PUSH,
 )
 from emulators.meross import MerossPlug
-from emulators.mosquitto import free_port
 
 from .conftest import EMAIL, PASSWORD, VALVE_ID, MerossEnv
 
@@ -93,12 +92,14 @@ async def _unload(hass: HomeAssistant, entry: config_entries.ConfigEntry) -> Non
 # -- config flow -----------------------------------------------------------------------------
 
 
-async def test_flow_errors_recover(hass: HomeAssistant, meross_env: MerossEnv) -> None:
+async def test_flow_errors_recover(
+    hass: HomeAssistant, meross_env: MerossEnv, unused_tcp_port: int
+) -> None:
     result = await _start_flow(hass)
     flow_id = result["flow_id"]
     result = await hass.config_entries.flow.async_configure(flow_id, _user_input(meross_env, "x"))
     assert result["errors"] == {"base": "invalid_auth"}
-    closed = f"http://127.0.0.1:{free_port()}"
+    closed = f"http://127.0.0.1:{unused_tcp_port}"
     result = await hass.config_entries.flow.async_configure(
         flow_id, _user_input(meross_env, url=closed)
     )

@@ -44,13 +44,14 @@ from enum import StrEnum
 import hashlib
 import json
 import logging
-import random
 import ssl
 import time
 from typing import Any, Final
 import uuid
 
 import aiohttp
+
+from ...net import Backoff
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -410,8 +411,7 @@ class SeplClient:
 
     def backoff_delay(self, attempt: int) -> float:
         """Seconds before reconnect ``attempt`` (0-based): exponential, capped, jittered."""
-        delay: float = min(self.backoff_max, self.backoff_base * 2.0**attempt)
-        return delay * random.uniform(0.5, 1.0)
+        return Backoff(base=self.backoff_base, cap=self.backoff_max).delay(attempt)
 
     async def _run(self) -> None:
         attempt = 0

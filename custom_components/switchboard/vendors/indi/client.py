@@ -36,7 +36,8 @@ Semantics
   seconds it asks again (servers in between may have restarted and forgotten the request); when
   the re-ask is answered by silence for another `snoop_timeout`, the connection is dead: it is
   closed and reconnected.
-* Reconnect: `async_run` reconnects with exponential backoff (1 s doubling to 60 s by default).
+* Reconnect: `async_run` reconnects with the shared back-off (``net.Backoff``: 1 s doubling to
+  60 s by default, with jitter).
   Vectors stay in `vectors` while disconnected (stale); the server re-defines them after the
   reconnect, which emits `Defined` again. `enableBLOB` settings are replayed on every connection.
 * Events: `on_event` is called synchronously, on the event loop, once per received element
@@ -55,6 +56,7 @@ from types import MappingProxyType
 from typing import Final
 import xml.etree.ElementTree as ET
 
+from ...net import Backoff
 from .protocol import (
     DEF_TAGS,
     SET_TAGS,
@@ -269,7 +271,7 @@ class IndiClient:
     async def async_run(self) -> None:
         """Keep the connection: read, re-ask on silence, reconnect with backoff until closed."""
         self._run_task = asyncio.current_task()
-        delay = self.reconnect_min
+        attempt = 0
         try:
             while not self._closing:
                 if self._writer is None:
@@ -277,11 +279,11 @@ class IndiClient:
                         await self.async_connect()
                     except IndiConnectionError as err:
                         self._log_unavailable(str(err))
-                        if await self._sleep_or_stop(delay):
+                        if await self._sleep_or_stop(self._backoff.delay(attempt)):
                             return
-                        delay = min(delay * 2, self.reconnect_max)
+                        attempt += 1
                         continue
-                delay = self.reconnect_min
+                attempt = 0
                 reason = await self._read_loop()
                 await self._drop_connection()
                 if self._stop_event.is_set():
@@ -289,11 +291,16 @@ class IndiClient:
                 self._log_unavailable(reason)
                 self._fail_waiters(IndiConnectionError(reason))
                 self._emit(Disconnected(reason))
-                if await self._sleep_or_stop(min(delay, self.reconnect_max)):
+                if await self._sleep_or_stop(self._backoff.delay(0)):
                     return
         finally:
             await self._drop_connection()
             self._run_task = None
+
+    @property
+    def _backoff(self) -> Backoff:
+        """The shared reconnect policy from ``reconnect_min`` to ``reconnect_max`` seconds."""
+        return Backoff(base=self.reconnect_min, cap=self.reconnect_max)
 
     async def _sleep_or_stop(self, delay: float) -> bool:
         """Sleep for `delay`; True when the client was closed meanwhile."""

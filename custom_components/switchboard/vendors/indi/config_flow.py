@@ -21,6 +21,7 @@ from homeassistant.helpers.selector import (
 import probatio
 
 from ...const import CONF_FAMILY
+from ...net import parse_host
 from .client import IndiConnectionError, async_probe
 from .const import CONF_DEVICES, DEFAULT_PORT, FAMILY_KEY
 
@@ -31,14 +32,11 @@ _LOGGER = logging.getLogger(__name__)
 
 
 def parse_address(host: str, port: int) -> tuple[str, int]:
-    """Split ``host:port`` typed into the host field; raise ValueError when invalid."""
-    host = host.strip()
-    if host.count(":") == 1:
-        host, _, text = host.partition(":")
-        port = int(text)
-    if not host or not 0 < port < 65536 or any(c.isspace() for c in host):
-        raise ValueError(host)
-    return host, port
+    """Split ``host[:port]`` typed into the host field; raise ValueError when invalid.
+
+    ``port`` (the port field) applies when the host has none; parsed by ``net.parse_host``.
+    """
+    return parse_host(host, port)
 
 
 class IndiFlow(ConfigFlow):

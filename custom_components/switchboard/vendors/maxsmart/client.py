@@ -13,7 +13,6 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-import ipaddress
 import json
 import logging
 import math
@@ -23,6 +22,8 @@ from typing import Any, Final, override
 
 import aiohttp
 from yarl import URL
+
+from ...net import parse_host as _parse_host
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ CURRENCIES: Final[dict[int, str]] = {0: "EUR", 1: "USD", 2: "JPY", 3: "CHF"}
 """ISO 4217 codes of the cmd 510 ``money`` index (§3, cmd 205)."""
 
 _CODE_OK: Final = 200
-_HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
 
 
@@ -167,60 +167,8 @@ class MaxSmartStatistics:
 
 
 def parse_host(value: str, default_port: int = DEFAULT_HTTP_PORT) -> tuple[str, int]:
-    """Split ``host[:port]`` into ``(host, port)``.
-
-    Accepts an IPv4 address, a host name, either with ``:port``, a bare IPv6 address or
-    ``[IPv6]`` with an optional ``:port``. The host is returned without brackets. Raises
-    ValueError for anything else (empty input, a scheme or path, a bad port, an invalid name).
-    """
-    text = value.strip()
-    if not text:
-        raise ValueError("empty host")
-    port_text: str | None = None
-    if text.startswith("["):
-        close = text.find("]")
-        if close < 0:
-            raise ValueError(f"unbalanced brackets in {value!r}")
-        host, rest = text[1:close], text[close + 1 :]
-        if rest:
-            if not rest.startswith(":"):
-                raise ValueError(f"unexpected text after ']' in {value!r}")
-            port_text = rest[1:]
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError as err:
-            raise ValueError(f"invalid IPv6 address in {value!r}") from err
-    elif text.count(":") > 1:
-        host = text
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError as err:
-            raise ValueError(f"invalid IPv6 address {value!r}") from err
-    else:
-        host, sep, port_part = text.partition(":")
-        if sep:
-            port_text = port_part
-        _validate_name_or_ipv4(host, value)
-    port = default_port
-    if port_text is not None:
-        if not port_text.isascii() or not port_text.isdigit():
-            raise ValueError(f"invalid port in {value!r}")
-        port = int(port_text)
-    if not 0 < port < 65536:
-        raise ValueError(f"port out of range in {value!r}")
-    return host, port
-
-
-def _validate_name_or_ipv4(host: str, original: str) -> None:
-    """Raise ValueError unless ``host`` is an IPv4 address or a valid host name."""
-    labels = host.removesuffix(".").split(".")
-    if not host or len(host) > 253 or not all(_HOSTNAME_LABEL.match(label) for label in labels):
-        raise ValueError(f"invalid host {original!r}")
-    if all(label.isdigit() for label in labels):
-        try:
-            ipaddress.IPv4Address(host)
-        except ValueError as err:
-            raise ValueError(f"invalid IPv4 address {original!r}") from err
+    """``net.parse_host`` with the strip's HTTP port (80) as the default."""
+    return _parse_host(value, default_port)
 
 
 # --------------------------------------------------------------------- value conversion

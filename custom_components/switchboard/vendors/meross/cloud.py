@@ -13,6 +13,7 @@ import uuid as uuid_lib
 
 import aiohttp
 
+from ...net import parse_host
 from .errors import (
     MerossApiError,
     MerossAuthError,
@@ -65,11 +66,15 @@ _ERRORS: dict[int, type[MerossApiError]] = {
 
 
 def split_host_port(address: str, default_port: int = DEFAULT_MQTT_PORT) -> tuple[str, int]:
-    """Split ``host[:port]`` (the form of ``mqttDomain`` and device ``domain``)."""
-    host, sep, port = address.rpartition(":")
-    if sep and port.isdigit() and host and not host.endswith(":"):
-        return host, int(port)
-    return address, default_port
+    """Split ``host[:port]`` (the form of ``mqttDomain`` and device ``domain``).
+
+    Parsed by ``net.parse_host``; an address it refuses is kept whole with ``default_port``
+    (the cloud's value is passed on to the TLS connection, which then reports the error).
+    """
+    try:
+        return parse_host(address, default_port)
+    except ValueError:
+        return address, default_port
 
 
 def account_title(email: str) -> str:

@@ -3,7 +3,7 @@
 Built on aiomqtt: paho's connect (TCP + TLS handshake) runs in an executor thread and the socket is
 then driven by the asyncio loop, so nothing blocks the event loop (meross-iot, by contrast, calls
 paho's blocking ``connect()`` inside the loop). One background task keeps the connection up and
-reconnects with exponential backoff.
+reconnects with the shared back-off (``net.Backoff``: exponential, capped, jitter).
 
 Credentials (docs/protocols/meross.md §3): client id ``app:<app_id>``, username = user id,
 password = ``md5(userid + key)``; pushes arrive on ``/app/<userid>/subscribe``, replies on
@@ -16,13 +16,13 @@ import contextlib
 from dataclasses import dataclass
 import json
 import logging
-import random
 import ssl
 import time
 from typing import Any, Literal, cast, override
 
 import aiomqtt
 
+from ...net import Backoff
 from .errors import MerossConnectionError, MerossDeviceError, MerossTimeoutError
 from .limiter import RequestLimiter, RequestPriority
 from .protocol import (
@@ -249,9 +249,11 @@ class MerossMqttClient:
                 self._fail_pending("connection lost")
             if self._stop.is_set():
                 break
-            delay = min(self._reconnect_max, self._reconnect_min * 2**attempt)
+            delay = Backoff(base=self._reconnect_min, cap=self._reconnect_max, jitter=0.2).delay(
+                attempt
+            )
             attempt += 1
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            await asyncio.sleep(delay)
 
     def _handle(self, raw: Any) -> None:
         """Handle one received payload; never raises (a bad message is dropped and counted)."""
