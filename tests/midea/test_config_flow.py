@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchboard.const import DOMAIN
 from emulators.midea import MideaLanServer, default_air_conditioner
@@ -437,4 +438,65 @@ async def test_unknown_errors_recover(
         single["flow_id"], _appliance_input(stack)
     )
     assert single["step_id"] == "midea_appliance_pick"
+    await _unload_all(hass)
+
+
+async def test_background_discovery_offers_unknown_appliances(
+    hass: HomeAssistant, stack: MideaStack, loopback: None
+) -> None:
+    """At start (then every 15 minutes) a broadcast finds the appliances: the configured one
+    is left alone, the other is offered under Discovered."""
+    from .conftest import appliance_record
+
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Cellar",
+        unique_id=str(stack.dehumidifier.appliance_id),
+        data={
+            "family": "midea",
+            "discovery_port": stack.discovery_port,
+            "appliances": {
+                str(stack.dehumidifier.appliance_id): appliance_record(stack.dehumidifier)
+            },
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["unique_id"] for flow in flows] == [
+        str(stack.air_conditioner.appliance_id)
+    ]
+    assert flows[0]["step_id"] == "midea_discovery_confirm"
+    # Confirming leads to the token and key of the (V3) appliance.
+    result = await hass.config_entries.flow.async_configure(flows[0]["flow_id"], {})
+    assert result["step_id"] == "midea_appliance_keys"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"token": stack.air_conditioner.token, "key": stack.air_conditioner.key},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    await _unload_all(hass)
+
+
+async def test_discovery_matches_by_mac(hass: HomeAssistant, stack: MideaStack) -> None:
+    """An appliance answering with another id but a known MAC gets the known one's address."""
+    entry = await setup_account_entry(hass, stack)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={
+            "family": "midea",
+            "appliance_id": 42,
+            "host": "127.0.0.1",
+            "port": 6999,
+            "mac": stack.air_conditioner.mac,
+            "device_type": 0xAC,
+            "protocol": 3,
+        },
+    )
+    assert result["reason"] == "already_configured"
+    assert entry.data["appliances"][str(stack.air_conditioner.appliance_id)]["port"] == 6999
+    await hass.async_block_till_done()
     await _unload_all(hass)
