@@ -99,6 +99,8 @@ async def test_flow_errors_recover(
     flow_id = result["flow_id"]
     result = await hass.config_entries.flow.async_configure(flow_id, _user_input(meross_env, "x"))
     assert result["errors"] == {"base": "invalid_auth"}
+    # The Advanced section holding the changed API URL stays open after the error (issue 12).
+    assert result["data_schema"].schema["advanced"].options["collapsed"] is False
     closed = f"http://127.0.0.1:{unused_tcp_port}"
     result = await hass.config_entries.flow.async_configure(
         flow_id, _user_input(meross_env, url=closed)

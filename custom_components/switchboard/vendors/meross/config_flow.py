@@ -37,7 +37,17 @@ class MerossFlow(ConfigFlow):
 
     _meross_pending: dict[str, Any]
 
-    def _meross_schema(self) -> probatio.Schema:
+    def _meross_schema(self, advanced: Mapping[str, Any] | None = None) -> probatio.Schema:
+        """Email, password and the Advanced section.
+
+        The section opens by itself when ``advanced`` (the values about to be shown) differs
+        from the defaults, so a user who changed it sees it again after an error.
+        """
+        advanced = advanced or {}
+        changed = (
+            advanced.get(CONF_API_BASE_URL, DEFAULT_API_BASE_URL) != DEFAULT_API_BASE_URL
+            or advanced.get(CONF_VERIFY_SSL, True) is not True
+        )
         fields: dict[Any, Any] = {
             probatio.Required(CONF_EMAIL): str,
             probatio.Required(CONF_PASSWORD): str,
@@ -49,7 +59,7 @@ class MerossFlow(ConfigFlow):
                     probatio.Required(CONF_VERIFY_SSL, default=True): bool,
                 }
             ),
-            {"collapsed": True},
+            {"collapsed": not changed},
         )
         return probatio.Schema(fields)
 
@@ -128,7 +138,7 @@ class MerossFlow(ConfigFlow):
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                schema or self._meross_schema(), user_input
+                schema or self._meross_schema(user_input.get(CONF_ADVANCED)), user_input
             ),
             errors=errors,
             description_placeholders={"email": email or ""},
@@ -202,5 +212,7 @@ class MerossFlow(ConfigFlow):
         }
         return self.async_show_form(
             step_id="meross_reconfigure",
-            data_schema=self.add_suggested_values_to_schema(self._meross_schema(), current),
+            data_schema=self.add_suggested_values_to_schema(
+                self._meross_schema(current[CONF_ADVANCED]), current
+            ),
         )
