@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     HomeAssistantError,
@@ -132,6 +132,21 @@ async def test_poll_errors_are_translated(
     assert coordinator.last_exception.translation_key == key
     if isinstance(error, DeviceRateLimitError):
         assert coordinator.last_exception.retry_after == 30
+
+
+async def test_no_poll_and_no_error_while_home_assistant_stops(
+    hass: HomeAssistant,
+    source_and_coordinator: tuple[StandInSource, SwitchboardCoordinator],
+) -> None:
+    """Stopping is not an error: the last state stands, the closing source is not polled."""
+    source, coordinator = source_and_coordinator
+    polls = source.polls
+    source.poll_error = DeviceConnectionError("not connected to the broker")
+    hass.set_state(CoreState.stopping)
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success is True
+    assert source.polls == polls
+    hass.set_state(CoreState.running)
 
 
 @pytest.mark.parametrize(

@@ -234,7 +234,13 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
 
     @override
     async def _async_update_data(self) -> SwitchboardData:
-        """Poll the source; count down a running burst."""
+        """Poll the source; count down a running burst.
+
+        While Home Assistant stops, the last data stands and nothing is polled: the clients are
+        closing, and shutting down is not an error worth logging (issue 12, item 11).
+        """
+        if self.hass.is_stopping and self.data is not None:
+            return self.data
         self._changes = None
         if self.burst_remaining > 0:
             self.burst_remaining -= 1

@@ -120,7 +120,7 @@ class MerossRuntime(FamilyRuntime):
             account.entry,
             source=source,
             polling=family.polling.with_options(account.entry.options),
-            name=f"Meross {info.name}",
+            name=f"{info.name} (Meross)",
         )
         source.coordinator = coordinator
         account.sources[info.uuid] = source
