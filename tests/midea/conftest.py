@@ -10,6 +10,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
+from custom_components.switchboard.net import Backoff
 from custom_components.switchboard.vendors.midea.client import (
     ApplianceConfig,
     MideaApplianceClient,
@@ -147,7 +148,9 @@ async def setup_account_entry(
 
 @pytest.fixture(autouse=True)
 def fast_reconnect(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reconnect every 0.2 s and give up on a reply after 1 s (real: 3 s and 5 s)."""
-    monkeypatch.setattr(MideaApplianceClient, "reconnect_interval", 0.2)
+    """Reconnect within 0.2 s and give up on a reply after 1 s (real: 3 s at most, and 5 s)."""
+    monkeypatch.setattr(
+        MideaApplianceClient, "reconnect_backoff", Backoff(base=0.1, cap=0.2, jitter=0)
+    )
     monkeypatch.setattr(MideaApplianceClient, "reply_timeout", 1.0)
     monkeypatch.setattr(midealocal.cloud, "_TRANSIENT_RETRY_BACKOFF_SECONDS", 0.0)

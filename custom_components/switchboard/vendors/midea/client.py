@@ -13,8 +13,8 @@ update callbacks run on that thread. :class:`MideaApplianceClient` wraps one suc
   the thread by shutting its socket down and joining it instead); a wrong key is caught by our
   own handshake check (``lan.async_check_credentials``) before midea-local could log it as an
   error with a traceback; the library's reconnect back-off (up to 600 s) is replaced by our
-  own loop that probes every ``reconnect_interval`` seconds, however long the appliance was
-  away;
+  own loop, whose waits are capped at 3 s (``RECONNECT_BACKOFF``), however long the appliance
+  was away;
 * commands are serialised per appliance and wait for the appliance's reply, because a set
   carries the cached state and a second set sent before the first reply would undo it (§4).
 """
@@ -33,6 +33,7 @@ import midealocal.devices.a1
 import midealocal.devices.ac  # noqa: F401 - imported here so device_selector never imports
 from midealocal.exceptions import MideaLocalError
 
+from ...net import Backoff
 from .lan import (
     SUPPORTED_TYPES,
     ApplianceUnreachable,
@@ -46,8 +47,9 @@ _LOGGER = logging.getLogger(__name__)
 
 REPLY_TIMEOUT = 5.0
 """Seconds to wait for an appliance's reply to a command or a status query."""
-RECONNECT_INTERVAL = 3.0
-"""Seconds between reconnection attempts while an appliance is unavailable."""
+RECONNECT_BACKOFF = Backoff(base=0.5, cap=3.0)
+"""Waits between reconnection attempts while an appliance is unavailable: 0.5 s, 1 s, 2 s, then
+3 s at most (with jitter), however long it is away: it is back within seconds of answering."""
 AUTH_RETRY_INTERVAL = 60.0
 """Seconds between attempts while the appliance refuses the token or key (no hammering)."""
 JOIN_TIMEOUT = 15.0
@@ -124,7 +126,7 @@ class MideaApplianceClient:
     called on the event loop after every change of either.
     """
 
-    reconnect_interval: float = RECONNECT_INTERVAL
+    reconnect_backoff: Backoff = RECONNECT_BACKOFF
     auth_retry_interval: float = AUTH_RETRY_INTERVAL
     reply_timeout: float = REPLY_TIMEOUT
 
@@ -300,11 +302,15 @@ class MideaApplianceClient:
     async def _async_reconnect(self) -> None:
         """Drop midea-local's thread (its back-off grows to 600 s) and probe until it answers."""
         await self._async_drop_device()
+        attempt = 0
         while not self._closing:
             if await self._async_try_connect():
                 return
             refused = self.last_error in ("wrong_token", "wrong_key")
-            await asyncio.sleep(self.auth_retry_interval if refused else self.reconnect_interval)
+            await asyncio.sleep(
+                self.auth_retry_interval if refused else self.reconnect_backoff.delay(attempt)
+            )
+            attempt += 1
 
     async def _async_drop_device(self) -> None:
         device, self._device = self._device, None
