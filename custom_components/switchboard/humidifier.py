@@ -10,6 +10,9 @@ from .data import SwitchboardConfigEntry
 from .descriptions import SwitchboardHumidifierDescription
 from .entity import SwitchboardEntity, async_setup_platform_entities
 
+# Commands to one device are serialised in SwitchboardCoordinator.async_execute, the one
+# place every caller (entities, services, exporters) goes through; different devices run
+# in parallel.
 PARALLEL_UPDATES = 0
 
 

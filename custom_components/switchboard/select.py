@@ -9,6 +9,9 @@ from .data import SwitchboardConfigEntry
 from .descriptions import SwitchboardSelectDescription
 from .entity import SwitchboardEntity, async_setup_platform_entities
 
+# Commands to one device are serialised in SwitchboardCoordinator.async_execute, the one
+# place every caller (entities, services, exporters) goes through; different devices run
+# in parallel.
 PARALLEL_UPDATES = 0
 
 

@@ -24,7 +24,6 @@ Exporters never call Home Assistant actions directly: the SEPL connector hands
 Nothing outside the allow-list runs, whatever the exporter receives.
 """
 
-import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import logging
@@ -341,36 +340,36 @@ def device_snapshot(state: DeviceState) -> dict[str, Any]:
 
 
 class DeviceCommandRunner:
-    """Runs the actions a family allow-lists for its devices, one at a time per device.
+    """Runs the actions a family allow-lists for its devices.
 
     ``async_run`` finds the device's coordinator and calls ``coordinator.async_execute``, which
-    refuses actions outside ``coordinator.actions(device_id)`` and validates the arguments
-    with their probatio schema; any error becomes an :class:`ExportOutcome`.
+    refuses actions outside ``coordinator.actions(device_id)``, validates the arguments with
+    their probatio schema and runs commands to one device one at a time, in arrival order (the
+    coordinator is the one place that serialises them); any error becomes an
+    :class:`ExportOutcome`.
     """
 
     def __init__(self, runtime: FamilyRuntime) -> None:
         """Run commands on the devices of ``runtime`` (one config entry)."""
         self.runtime = runtime
-        self._locks: dict[str, asyncio.Lock] = {}
 
     async def async_run(
         self, device_id: str, action: str, args: Mapping[str, Any]
     ) -> ExportOutcome:
         """Run ``action`` with ``args`` on ``device_id``; the outcome carries the new state."""
-        async with self._locks.setdefault(device_id, asyncio.Lock()):
-            coordinator = self.runtime.coordinator_for_device(device_id)
-            if coordinator is None:
-                return ExportOutcome(
-                    "unknown_device", f"the device {device_id} is not known (any more)"
-                )
-            try:
-                state = await coordinator.async_execute(device_id, action, args)
-            except HomeAssistantError as err:
-                return ExportOutcome(
-                    err.translation_key or "command_failed", str(err) or type(err).__name__
-                )
-            except Exception as err:
-                # A bug below must still give the command its one outcome.
-                _LOGGER.exception("%s on %s failed unexpectedly", action, device_id)
-                return ExportOutcome("command_failed", f"the command failed ({type(err).__name__})")
+        coordinator = self.runtime.coordinator_for_device(device_id)
+        if coordinator is None:
+            return ExportOutcome(
+                "unknown_device", f"the device {device_id} is not known (any more)"
+            )
+        try:
+            state = await coordinator.async_execute(device_id, action, args)
+        except HomeAssistantError as err:
+            return ExportOutcome(
+                err.translation_key or "command_failed", str(err) or type(err).__name__
+            )
+        except Exception as err:
+            # A bug below must still give the command its one outcome.
+            _LOGGER.exception("%s on %s failed unexpectedly", action, device_id)
+            return ExportOutcome("command_failed", f"the command failed ({type(err).__name__})")
         return ExportOutcome(state=device_snapshot(state))
