@@ -155,8 +155,16 @@ class SwitchboardClimate(SwitchboardEntity, ClimateEntity):
 
     @property
     def target_temperature(self) -> float | None:
-        """The target temperature in °C."""
-        return self.number_value(self.entity_description.target_temperature_attribute)
+        """The target temperature in °C, on the grid of the declared step.
+
+        A device may report a target off its own step (a Meross MTS200 reports 18.8 while it
+        takes 0.5 steps): shown as is, the frontend's slider and its value disagree.
+        """
+        value = self.number_value(self.entity_description.target_temperature_attribute)
+        step = self.entity_description.target_temperature_step
+        if value is None or not step:
+            return value
+        return round(round(value / step) * step, 2)
 
     @property
     def preset_mode(self) -> str | None:
