@@ -3,6 +3,8 @@
 import asyncio
 import hashlib
 import json
+from pathlib import Path
+import sys
 from typing import Any
 
 import aiohttp
@@ -16,7 +18,7 @@ from emulators.sepl import (
     process_engine_value,
 )
 
-from .conftest import PASSWORD, USER, raw_peer
+from .conftest import PASSWORD, USER, RawPeer, raw_peer
 
 SWITCH = DEVICE_TYPES["switch"].id
 SENSOR = DEVICE_TYPES["sensor"].id
@@ -313,9 +315,57 @@ async def test_pings_until_client_pings_and_read_deadline(
         assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.TEXT
         assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.PING
         await ws.ping(b"1")
-        assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.PONG
+        while (message := await ws.receive(timeout=5)).type == aiohttp.WSMsgType.PING:
+            pass  # pings the server sent before it saw ours
+        assert message.type == aiohttp.WSMsgType.PONG
         # after the client's ping the server never pings again; silence ends the session
         message = await ws.receive(timeout=5)
         assert message.type in {aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR}
         await ws.close()
         await asyncio.sleep(0)
+
+
+async def test_command_line_injects_commands(
+    http: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "emulators.sepl",
+        "--port",
+        "0",
+        "--user",
+        f"{USER}:{PASSWORD}",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        cwd=Path(__file__).parents[2],
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(20):
+            banner = (await process.stdout.readline()).decode()
+            url = banner.split()[3].rstrip(",")
+            ws = await http.ws_connect(url)
+            peer = RawPeer(ws)
+            await peer.login()
+            await peer.request("put", put("lamp"))
+            process.stdin.write(b"command alice lamp turn_on\n")
+            await process.stdin.drain()
+            command = await peer.receive()
+            assert command["handler"] == "command"
+            response = dict(
+                command["payload"],
+                protocol_parts=[
+                    {"name": "metadata", "value": ""},
+                    {"name": "data", "value": "200"},
+                ],
+            )
+            await peer.request("response", response)
+            printed = json.loads(await process.stdout.readline())
+            assert printed == {"status": 200, "message": ""}
+            await ws.close()
+    finally:
+        process.terminate()
+        await process.wait()
