@@ -62,6 +62,9 @@ EXPECTED = (
     r"^ok   Midea: add account: entry 'Midea c\*\*\*@example\.com' with 2 appliances",
     r"^ok   Midea: dehumidifier target humidity: humidifier\.cellar humidity 45 at once",
     r"^ok   Midea: air conditioner mode: climate\.bedroom cool at once",
+    r"^ok   MQTT: add Home Assistant's MQTT integration: broker 127\.0\.0\.1:\d+",
+    r"^ok   MQTT: bridge on for a MaxSmart strip: entry 'Desk'",
+    r"^ok   MQTT: the bridge publishes: first message on switchboard/",
     r"^check passed: \d+ ok, 0 failed",
 )
 

@@ -117,7 +117,14 @@ async def test_person_path(browser: BrowserContext, stack: Stack, socket_enabled
     await expect(dialog.get_by_text("MaxSmart strips found")).to_be_visible()
     await dialog.get_by_role("radio", name=re.compile(rf"^Desk \({re.escape(desk_host)}, ")).click()
     await dialog.get_by_role("button", name="Submit").click()
-    await page.get_by_role("button", name="Skip and finish").click()
+    finish = page.get_by_role("button", name="Skip and finish")
+    retry = page.get_by_text("Could not reach the device.")
+    await expect(finish.or_(retry)).to_be_visible()
+    if await retry.is_visible():
+        # On a machine this busy the strip may miss the 5 s probe: a person tries again
+        # (the form keeps the strip's address).
+        await dialog.get_by_role("button", name="Submit").click()
+    await finish.click()
     await expect(page.get_by_text("Name and assign")).to_be_hidden()
     await page.wait_for_timeout(500)
 
