@@ -505,3 +505,32 @@ async def test_repair_issues_push_down_and_rate_limit(
     await runtime.async_sync_devices(runtime.family)  # the cloud answers again
     assert issues.async_get_issue(DOMAIN, rate_limited) is None
     await _unload(hass, entry)
+
+
+async def test_options_use_toggles_and_a_request_limit_in_requests_per_minute(
+    hass: HomeAssistant, meross_env: MerossEnv
+) -> None:
+    """The Meross options: toggles like every family's, the limit with its unit (issue 12)."""
+    entry = await _setup(hass, meross_env)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    schema = result["data_schema"].schema
+    assert type(schema["push"]).__name__ == "BooleanSelector"
+    assert type(schema["push_events"]).__name__ == "BooleanSelector"
+    limit = schema["max_requests_per_minute"].validators[0]
+    assert limit.config["unit_of_measurement"] == "requests/min"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "scan_interval": 30,
+            "burst_interval": 2,
+            "burst_cycles": 4,
+            "push": False,
+            "push_events": True,
+            "max_requests_per_minute": 42.0,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["max_requests_per_minute"] == 42
+    assert entry.options["push"] is False
+    await hass.async_block_till_done()
+    await _unload(hass, entry)

@@ -20,8 +20,13 @@ from typing import Any, cast, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+)
 import probatio
 
 from ...coordinator import (
@@ -313,12 +318,26 @@ class MerossFamily(Family):
     def options_schema(self, entry: ConfigEntry) -> Mapping[probatio.Marker, Any]:
         """Push on/off, the push event, and the request limit."""
         return {
-            probatio.Required(CONF_PUSH, default=entry.options.get(CONF_PUSH, True)): cv.boolean,
+            # Toggles and a number with its unit, like every family's options (issue 12).
+            probatio.Required(
+                CONF_PUSH, default=entry.options.get(CONF_PUSH, True)
+            ): BooleanSelector(),
             probatio.Required(
                 CONF_PUSH_EVENTS, default=entry.options.get(CONF_PUSH_EVENTS, False)
-            ): cv.boolean,
+            ): BooleanSelector(),
             probatio.Required(
                 CONF_MAX_REQUESTS,
                 default=entry.options.get(CONF_MAX_REQUESTS, DEFAULT_MAX_REQUESTS),
-            ): probatio.All(probatio.Coerce(int), probatio.Range(min=5, max=600)),
+            ): probatio.All(
+                NumberSelector(
+                    NumberSelectorConfig(
+                        min=5,
+                        max=600,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement="requests/min",
+                    )
+                ),
+                probatio.Coerce(int),
+            ),
         }
