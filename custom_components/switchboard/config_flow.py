@@ -135,7 +135,7 @@ class SwitchboardOptionsFlow(OptionsFlowWithReload):
                 # rather than save a bridge that does nothing (a repair covers MQTT removed
                 # later).
                 errors[CONF_BRIDGE] = "mqtt_not_set_up"
-            if user_input[CONF_BURST_INTERVAL] > user_input[CONF_SCAN_INTERVAL]:
+            if user_input.get(CONF_BURST_INTERVAL, 0) > user_input[CONF_SCAN_INTERVAL]:
                 errors[CONF_BURST_INTERVAL] = "burst_slower_than_normal"
             elif not errors:
                 return self.async_create_entry(data=user_input)
@@ -145,11 +145,19 @@ class SwitchboardOptionsFlow(OptionsFlowWithReload):
                 probatio.Required(
                     CONF_SCAN_INTERVAL, default=current.normal.total_seconds()
                 ): _seconds(1, 3600, 1),
-                probatio.Required(
-                    CONF_BURST_INTERVAL, default=current.burst.total_seconds()
-                ): _seconds(0.5, 600, 0.5),
-                probatio.Required(CONF_BURST_CYCLES, default=current.burst_cycles): NumberSelector(
-                    NumberSelectorConfig(min=0, max=30, step=1, mode=NumberSelectorMode.BOX)
+                **(
+                    {
+                        probatio.Required(
+                            CONF_BURST_INTERVAL, default=current.burst.total_seconds()
+                        ): _seconds(0.5, 600, 0.5),
+                        probatio.Required(
+                            CONF_BURST_CYCLES, default=current.burst_cycles
+                        ): NumberSelector(
+                            NumberSelectorConfig(min=0, max=30, step=1, mode=NumberSelectorMode.BOX)
+                        ),
+                    }
+                    if family.bursts
+                    else {}
                 ),
                 **family.options_schema(self.config_entry),
                 **bridge_options_section(self.config_entry),

@@ -115,6 +115,10 @@ class Family(ABC):
     redact: ClassVar[frozenset[str]] = frozenset()
     """Keys redacted from diagnostics (credentials, keys, tokens)."""
 
+    bursts: ClassVar[bool] = True
+    """Whether fast polls after a command apply; False for push-only families (INDI), whose
+    options then leave out the burst settings."""
+
     async def async_setup(self, hass: HomeAssistant) -> None:
         """Do integration-wide work once (for example background discovery)."""
 

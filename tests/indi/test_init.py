@@ -139,6 +139,23 @@ async def test_config_flow_creates_entry(hass: HomeAssistant, indi_emulator: Ind
     await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_options_leave_out_bursts(hass: HomeAssistant, indi_emulator: IndiEmulator) -> None:
+    """INDI pushes every change: its options have no burst settings (issue 12, item 6)."""
+    entry = await _setup(hass, indi_emulator.host, indi_emulator.port)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    fields = {str(key) for key in result["data_schema"].schema}
+    assert "burst_interval" not in fields
+    assert "burst_cycles" not in fields
+    assert {"scan_interval", "enable_blobs", "snoop_timeout"} <= fields
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"scan_interval": 20, "enable_blobs": False, "snoop_timeout": 60}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["scan_interval"] == 20
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_reconfigure(hass: HomeAssistant, indi_emulator: IndiEmulator) -> None:
     other = IndiEmulator("127.0.0.1", 0)
     await other.start()

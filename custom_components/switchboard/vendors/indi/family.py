@@ -99,6 +99,7 @@ class IndiFamily(Family):
     polling = PollingSettings(
         normal=timedelta(seconds=30), burst=timedelta(seconds=30), burst_cycles=0, push=None
     )
+    bursts = False  # the server pushes every change: no burst settings in the options
 
     @override
     async def async_setup(self, hass: HomeAssistant) -> None:
