@@ -515,3 +515,26 @@ async def test_refused_token_after_a_reset(
         )
         is None
     )
+
+
+async def test_refused_key_issue_clears_by_itself(
+    hass: HomeAssistant,
+    stack: MideaStack,
+    account_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The repair issue goes as soon as the appliance accepts its token again, no reload."""
+    from custom_components.switchboard.vendors.midea.client import MideaApplianceClient
+
+    monkeypatch.setattr(MideaApplianceClient, "auth_retry_interval", 0.2)
+    appliance = stack.dehumidifier
+    issue_id = f"midea_key_refused_{appliance.appliance_id}_{account_entry.entry_id}"
+    issues = ir.async_get(hass)
+    appliance.faults.reject_token = True
+    await stack.dehumidifier_server.stop()
+    await stack.dehumidifier_server.start()
+    await until(hass, lambda: issues.async_get_issue(DOMAIN, issue_id) is not None)
+    assert state(hass, "humidifier.cellar") == STATE_UNAVAILABLE
+    appliance.faults.reject_token = False
+    await until(hass, lambda: state(hass, "humidifier.cellar") == STATE_OFF)
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
