@@ -1314,8 +1314,12 @@ class MerossCloudEmulator:
             await asyncio.gather(*(d.wait_connected(timeout) for d in devices))
 
     async def __aenter__(self) -> Self:
-        """Start."""
-        await self.start()
+        """Start (a failed start stops what it started, so no device task is left behind)."""
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
         return self
 
     async def __aexit__(
