@@ -194,13 +194,17 @@ def storage_entry(
     }
 
 
+BRIDGE = True
+"""``--no-bridge`` turns the MQTT bridge off in every entry (to see what the bridge costs)."""
+
+
 def bridge_options() -> dict[str, Any]:
     """Switchboard options with the MQTT bridge on at its defaults (discovery off).
 
     With discovery on, this same Home Assistant would subscribe to the configs and mirror
     every device as MQTT entities: discovery is for another Home Assistant.
     """
-    return {"mqtt_bridge": {"enabled": True, "base_topic": BASE_TOPIC, "discovery": False}}
+    return {"mqtt_bridge": {"enabled": BRIDGE, "base_topic": BASE_TOPIC, "discovery": False}}
 
 
 def add_entries(config_dir: Path, entries: list[dict[str, Any]]) -> None:
@@ -467,7 +471,7 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
                 await process.start()
                 assert process.process is not None
                 pid = process.process.pid
-                await wait_api(hass, process)
+                await wait_api(hass, process, limit=300)
                 available_s: float | None = None
                 stable_since = 0.0
                 last = (-1, -1)
@@ -574,7 +578,7 @@ def report(load: Load, sb: Figures, base: Figures, devices: dict[str, int]) -> b
     print(
         f"Scale: {', '.join(f'{n} {k}' for k, n in devices.items())}; INDI {load.indi} "
         f"properties at {load.indi_rate:g} updates/s; Meross pushes every 30 s per plug; "
-        f"MQTT bridge on; window {load.window:g} s; {os.cpu_count()} CPUs"
+        f"MQTT bridge {'on' if BRIDGE else 'off'}; window {load.window:g} s; {os.cpu_count()} CPUs"
     )
     header = f"{'metric':<36}{'switchboard':>13}{'baseline':>11}{'added':>10}"
     print(header)
@@ -662,11 +666,16 @@ def main() -> None:
     parser.add_argument("--indi-rate", type=float, default=20.0, help="INDI updates/s in total")
     parser.add_argument("--window", type=float, default=600.0, help="seconds measured per run")
     parser.add_argument("--samples", type=int, default=50, help="commands per switch")
+    parser.add_argument(
+        "--no-bridge", action="store_true", help="MQTT bridge off (what does it cost?)"
+    )
     parser.add_argument("--serve-indi", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_indi:
         serve_indi(args.serve_indi, args.indi, args.indi_rate)
         return
+    global BRIDGE  # noqa: PLW0603 - a command-line switch read by bridge_options
+    BRIDGE = not args.no_bridge
     if args.quick:
         args.strips, args.meross, args.indi, args.window, args.samples = 10, 5, 100, 20.0, 10
     load = Load(args.strips, args.meross, args.indi, args.indi_rate, args.window, args.samples)
