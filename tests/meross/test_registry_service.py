@@ -1,5 +1,6 @@
 """Registry dump and reload through Home Assistant's services (emulated cloud, real broker)."""
 
+from collections.abc import AsyncGenerator
 import copy
 import json
 from typing import Any
@@ -11,7 +12,10 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockUser
 
 from custom_components.switchboard.const import DOMAIN
+from emulators.maxsmart import MaxSmartEmulator
 
+from ..maxsmart.conftest import strip_kwargs
+from ..maxsmart.integration import setup_entry
 from .conftest import EMAIL, MerossEnv
 from .test_integration import _entity, _setup, _unload, _wait_for
 
@@ -119,3 +123,22 @@ async def test_load_is_for_admins(
     with pytest.raises(Unauthorized):
         await _load(hass, entry.entry_id, dump, context=Context(user_id=hass_read_only_user.id))
     await _unload(hass, entry)
+
+
+@pytest.fixture
+async def maxsmart_strip(socket_enabled: None) -> AsyncGenerator[MaxSmartEmulator]:
+    """A MaxSmart strip: an entry of another family."""
+    emulator = MaxSmartEmulator("127.0.0.1", **strip_kwargs())
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+async def test_dump_of_an_entry_that_is_not_meross(
+    hass: HomeAssistant, maxsmart_strip: MaxSmartEmulator
+) -> None:
+    entry = await setup_entry(hass, maxsmart_strip)
+    with pytest.raises(ServiceValidationError) as err:
+        await _dump(hass, entry.entry_id)
+    assert err.value.translation_key == "meross_not_an_account"
+    assert await hass.config_entries.async_unload(entry.entry_id)
