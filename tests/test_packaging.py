@@ -407,3 +407,63 @@ def test_quality_scale_docs(rule: str, heading: str) -> None:
     if rule == "docs-actions":
         for service in SERVICES:
             assert f"`switchboard.{service}`" in README or f"`{service}`" in README, service
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(COMPONENT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """The integration's modules ``path`` imports (relative or absolute, at any level)."""
+    package = (
+        _module_name(path).split(".")
+        if path.name == "__init__.py"
+        else (_module_name(path).split(".")[:-1])
+    )
+    package = [part for part in package if part]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                target = [*base, *(node.module or "").split(".")] if node.module else base
+            elif node.module and node.module.startswith(f"custom_components.{DOMAIN}"):
+                target = node.module.split(".")[2:]
+            else:
+                continue
+            target = [part for part in target if part]
+            found.add(".".join(target))
+            found.update(".".join([*target, alias.name]) for alias in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith(f"custom_components.{DOMAIN}."):
+                    found.add(".".join(alias.name.split(".")[2:]))
+    return found
+
+
+def test_no_import_cycles() -> None:
+    """No module of the integration imports another in a cycle, not even under TYPE_CHECKING."""
+    modules = {_module_name(path): path for path in SOURCES}
+    graph = {
+        name: {target for target in _imports(path) if target in modules and target != name}
+        for name, path in modules.items()
+    }
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for target in sorted(graph[name]):
+            if state.get(target) == 1:
+                cycles.append([*trail[trail.index(target) :], target])
+            elif target not in state:
+                visit(target, [*trail, target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert not cycles
