@@ -475,7 +475,9 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
                 available_s: float | None = None
                 stable_since = 0.0
                 last = (-1, -1)
-                while time.monotonic() - started < 120:
+                # Every entity available, then 5 s without change (at most 120 s after RUNNING).
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
                     counts = await count_available(hass, "switchboard")
                     now = time.monotonic() - started
                     if counts != last:
