@@ -7,7 +7,8 @@ the discovered strip; its device page; a port switched off and on with its power
 a port renamed on the strip itself, its switch and sensors following; the entry's options
 with every section rendered and no "Translation error"; the Meross account with a wrong
 password, then the right one; an INDI server; the Energy dashboard's device picker offering the
-strip's imported history. Every check reads what a person sees (texts, states), never ids.
+strip's imported history, picked and shown on the dashboard. Every check reads what a person
+sees (texts, states), never ids.
 
 With ``SWITCHBOARD_SCREENSHOTS=<dir>`` the walk also saves the README's screenshots there
 (``docs/screenshots`` in the repository).
@@ -241,3 +242,11 @@ async def test_person_path(browser: BrowserContext, stack: Stack, socket_enabled
     await expect(page.get_by_text("Desk Beamer energy (strip history)")).to_be_visible()
     await expect(page.get_by_text("Desk energy (strip history)")).to_be_visible()
     await screenshot(page, "energy-device-picker")
+    # Pick the strip's history and see it on the Energy dashboard.
+    await page.get_by_text("Desk energy (strip history)").click()
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_text("Desk energy (strip history)").first).to_be_visible()
+    await page.goto(f"{url}/energy")
+    await expect(page.get_by_text("Desk energy (strip history)").first).to_be_visible()
+    await page.wait_for_timeout(1500)  # let the charts draw for the screenshot
+    await screenshot(page, "energy-dashboard")
