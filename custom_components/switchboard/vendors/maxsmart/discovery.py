@@ -7,16 +7,15 @@ host of strips already configured (matched by serial, or by MAC), as core's ``tp
 
 import asyncio
 from datetime import timedelta
-from ipaddress import IPv4Interface
 import logging
 
-from homeassistant.components import network
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import discovery_flow
 from homeassistant.helpers.event import async_track_time_interval
 
 from ...const import CONF_FAMILY, DOMAIN
+from ...discovery import async_discovery_targets
 from .client import DEFAULT_UDP_PORT, MaxSmartDeviceInfo, MaxSmartError, async_discover
 from .const import (
     CONF_DISCOVERY_PORT,
@@ -31,24 +30,6 @@ _LOGGER = logging.getLogger(__name__)
 
 DISCOVERY_PORT = DEFAULT_UDP_PORT
 """UDP port discovery datagrams are broadcast to (read at call time)."""
-
-
-async def async_discovery_targets(hass: HomeAssistant) -> list[str]:
-    """Broadcast addresses of the adapters enabled in Home Assistant's network settings.
-
-    Each enabled adapter's IPv4 networks give their directed broadcast address (for example
-    ``192.168.1.255``, or ``127.255.255.255`` for loopback), so discovery reaches exactly the
-    networks the user chose and never leaves them.
-    """
-    targets: set[str] = set()
-    for adapter in await network.async_get_adapters(hass):
-        if not adapter["enabled"]:
-            continue
-        for address in adapter["ipv4"]:
-            interface = IPv4Interface(f"{address['address']}/{address['network_prefix']}")
-            if interface.network.prefixlen < 32:
-                targets.add(str(interface.network.broadcast_address))
-    return sorted(targets)
 
 
 async def async_discover_devices(hass: HomeAssistant) -> list[MaxSmartDeviceInfo]:

@@ -17,7 +17,7 @@ from homeassistant.helpers import discovery_flow
 from homeassistant.helpers.event import async_track_time_interval
 
 from ...const import CONF_FAMILY, DOMAIN
-from ..maxsmart.discovery import async_discovery_targets
+from ...discovery import async_discovery_targets
 from .const import (
     CONF_APPLIANCES,
     CONF_DISCOVERY_PORT,
