@@ -157,6 +157,8 @@ class MerossEmulatedDevice:
         self.bad_sign_requests = 0
         self.sign_replies_with_wrong_key = False
         self.reply_delay = 0.0
+        self.garbage_replies = False
+        """Reply to every request with bytes that are not a Meross message (a fault switch)."""
         self.reconnect_delay = 0.1
         self.connect_delay = 0.0
         """Seconds between ``start()`` and the first connection (a device still booting)."""
@@ -416,6 +418,9 @@ class MerossEmulatedDevice:
             reply_method, reply = self.dispatch(method, namespace, payload)
         if self.reply_delay:
             await asyncio.sleep(self.reply_delay)
+        if self.garbage_replies:
+            await client.publish(reply_to, b'{"header": garbage \xff', qos=0)
+            return
         envelope = self._envelope(reply_method, namespace, reply, message_id)
         await client.publish(reply_to, json.dumps(envelope), qos=0)
         if sign_ok and reply_method == "SETACK":

@@ -17,6 +17,7 @@ added by writing their ``Peer`` and listing them in ``PEERS``.
 
 import asyncio
 from collections.abc import Callable
+import contextlib
 from datetime import timedelta
 import logging
 from typing import Any, ClassVar
@@ -33,10 +34,13 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
+from custom_components.switchboard.vendors.meross.source import REQUEST_TIMEOUT
 from emulators.indi import PLUG, IndiEmulator
 from emulators.maxsmart import MaxSmartEmulator
 from tests.maxsmart.conftest import strip_kwargs
 from tests.maxsmart.integration import setup_entry
+from tests.meross.conftest import meross_account, meross_broker
+from tests.meross.test_integration import _setup as setup_meross_entry
 
 FAULTS = ("no_answer", "garbage", "half_then_stall", "close_mid_reply", "late_answer", "restart")
 COMMAND_BOUND = 30.0
@@ -201,8 +205,83 @@ class IndiPeer(Peer):
             await self._restart
 
 
-PEERS: dict[str, type[Peer]] = {peer.key: peer for peer in (MaxSmartPeer, IndiPeer)}
+class MerossPeer(Peer):
+    """A Meross plug on the emulated cloud's TLS mosquitto (push, polled every 10 min).
+
+    The device talks to the broker, the broker to us: MQTT carries whole messages only, so a
+    half message or a connection closed mid-reply never reaches the integration.
+    """
+
+    key = "meross"
+    faults = frozenset({"no_answer", "garbage", "late_answer", "restart"})
+    device_name = "Desk plug"
+
+    async def async_start(self) -> None:
+        """Start mosquitto, the emulated cloud and its devices, and the account's entry."""
+        self._stack = contextlib.AsyncExitStack()
+        broker = await self._stack.enter_async_context(meross_broker())
+        self.env = await self._stack.enter_async_context(meross_account(broker))
+        self.plug = self.env.plug
+        self.entry = await setup_meross_entry(self.hass, self.env)  # type: ignore[assignment]
+
+    async def async_stop(self) -> None:
+        """Unload, stop the cloud and the broker."""
+        assert self.entry is not None
+        await self.hass.config_entries.async_unload(self.entry.entry_id)
+        await self._stack.aclose()
+
+    @property
+    def entity_id(self) -> str:
+        """The plug's switch."""
+        entity_id = er.async_get(self.hass).async_get_entity_id(
+            "switch", DOMAIN, f"{self.plug.uuid}_channel_0"
+        )
+        assert entity_id is not None
+        return entity_id
+
+    async def async_inject(self, fault: str) -> None:
+        """The plug stays connected to the broker but goes silent, babbles or answers late;
+        a restart is the plug off its broker until cleared (no offline push: the cloud's
+        notice can be late or missing)."""
+        if fault == "no_answer":
+            self.plug.online = False
+        elif fault == "garbage":
+            self.plug.garbage_replies = True
+        elif fault == "late_answer":
+            self.plug.reply_delay = REQUEST_TIMEOUT + 1
+        elif fault == "restart":
+            await self.plug.stop()
+
+    async def async_clear(self, fault: str) -> None:
+        """The plug behaves again; a restarted plug reconnects (and the cloud says online)."""
+        self.plug.online = True
+        self.plug.garbage_replies = False
+        self.plug.reply_delay = 0.0
+        if fault == "restart":
+            await self.plug.start(self.plug.broker_host, self.plug.broker_port)
+
+    async def async_tick(self) -> None:
+        """Let each coordinator's scheduled poll come due, and nothing else.
+
+        Firing Home Assistant's clock by the push interval (10 min) would also run every other
+        timer of the loop with ``time.monotonic`` moved on, among them paho's keepalive check,
+        which then closes the MQTT connection ("connection lost") although the broker is fine.
+        """
+        assert self.entry is not None
+        for coordinator in self.entry.runtime_data.runtime.coordinators.values():
+            cancel = coordinator._unsub_refresh  # the poll's TimerHandle.cancel
+            handle = getattr(cancel, "__self__", None)
+            if isinstance(handle, asyncio.TimerHandle) and not handle.cancelled():
+                handle._run()
+                handle.cancel()
+        await asyncio.sleep(0.1)
+        await self.hass.async_block_till_done(wait_background_tasks=False)
+
+
+PEERS: dict[str, type[Peer]] = {peer.key: peer for peer in (MaxSmartPeer, IndiPeer, MerossPeer)}
 UNSUPPORTED = {
+    "meross": "MQTT carries whole messages: the broker never forwards half a device's reply "
+    "or a connection the device closed mid-reply (the device's own link is the broker's)",
     "indi": "the INDI emulator cannot go silent or delay its stream; the client's snoop "
     "timeout (silence) is tested in tests/indi",
 }
