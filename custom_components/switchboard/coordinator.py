@@ -164,7 +164,13 @@ class DeviceSource(ABC):
     its :class:`ActionSpec`) and returns the states the device reported in its reply, or
     ``None`` to ask the coordinator for an immediate read. Both raise the errors of
     :mod:`.model`.
+
+    A source belongs to exactly one coordinator, which binds itself in its constructor:
+    ``coordinator`` is that coordinator (``None`` only before it exists), so a source whose
+    device pushes hands its states to ``self.coordinator.async_push_devices``.
     """
+
+    coordinator: SwitchboardCoordinator | None = None
 
     async def async_setup(self) -> None:
         """Do one-time work before the first poll (connect, read identifiers)."""
@@ -211,6 +217,7 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
             always_update=False,
         )
         self.source = source
+        source.coordinator = self
         self.polling = polling
         self.burst_remaining = 0
         self.push_healthy = False

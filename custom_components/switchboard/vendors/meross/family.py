@@ -127,7 +127,6 @@ class MerossRuntime(FamilyRuntime):
             polling=family.polling.with_options(account.entry.options),
             name=f"{info.name} (Meross)",
         )
-        source.coordinator = coordinator
         account.sources[info.uuid] = source
         await account.async_place(info)
         if account.push_enabled and account.brokers.connected(info.uuid):

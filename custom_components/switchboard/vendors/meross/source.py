@@ -449,7 +449,6 @@ class MerossDeviceSource(DeviceSource):
         """Serve device ``info``; its MAC and abilities come from the cache or the first poll."""
         self.account = account
         self.info = info
-        self.coordinator: SwitchboardCoordinator | None = None
         cached = account.cache.setdefault("device_extra", {}).get(info.uuid, {})
         self.mac: str | None = cached.get("mac")
         self.abilities: dict[str, Any] | None = cached.get("abilities")

@@ -103,7 +103,6 @@ class MideaFamily(Family):
             polling=self.polling.with_options(entry.options),
             name=f"Midea {entry.title}",
         )
-        source.coordinator = coordinator
         await coordinator.async_config_entry_first_refresh()
         runtime = MideaRuntime(self, coordinator, source)
         if CONF_ACCOUNT in entry.data:

@@ -16,7 +16,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import PERCENTAGE, UnitOfEnergy, UnitOfPower, UnitOfTemperature
 from homeassistant.core import HomeAssistant
 
-from ...coordinator import DeviceSource, SwitchboardCoordinator, SwitchboardData
+from ...coordinator import DeviceSource, SwitchboardData
 from ...model import (
     ActionSpec,
     Attribute,
@@ -185,7 +185,6 @@ class MideaSource(DeviceSource):
         self.hass = hass
         self.entry = entry
         self._key_issues: set[str] = set()
-        self.coordinator: SwitchboardCoordinator | None = None
         self.clients: dict[str, MideaApplianceClient] = {
             appliance_id: MideaApplianceClient(config, self._on_update)
             for appliance_id, config in configs.items()
