@@ -35,12 +35,14 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
 from custom_components.switchboard.vendors.meross.source import REQUEST_TIMEOUT
+from custom_components.switchboard.vendors.midea.client import MideaApplianceClient
 from emulators.indi import PLUG, IndiEmulator
 from emulators.maxsmart import MaxSmartEmulator
 from tests.maxsmart.conftest import strip_kwargs
 from tests.maxsmart.integration import setup_entry
 from tests.meross.conftest import meross_account, meross_broker
 from tests.meross.test_integration import _setup as setup_meross_entry
+from tests.midea.conftest import setup_account_entry, start_stack, stop_stack
 
 FAULTS = ("no_answer", "garbage", "half_then_stall", "close_mid_reply", "late_answer", "restart")
 COMMAND_BOUND = 30.0
@@ -59,6 +61,8 @@ class Peer:
     """Faults under which the device stays available by design."""
     device_name: ClassVar[str]
     """The device's name, as the unavailability log line names it."""
+    command_domain: ClassVar[str] = "switch"
+    """The domain of :attr:`entity_id` (its ``toggle`` service is the command)."""
 
     def __init__(self, hass: HomeAssistant) -> None:
         """Bind to Home Assistant; nothing runs until :meth:`async_start`."""
@@ -94,6 +98,25 @@ class Peer:
             default=timedelta(seconds=5),
         )
         async_fire_time_changed(self.hass, dt_util.utcnow() + interval)
+        await asyncio.sleep(0.1)
+        await self.hass.async_block_till_done(wait_background_tasks=False)
+
+    async def async_tick_polls(self) -> None:
+        """Let each coordinator's scheduled poll come due, and nothing else.
+
+        For a peer polled slowly (Meross every 10 min while push is up, Midea every 60 s),
+        firing Home Assistant's clock by the interval also runs every other timer of the loop
+        that is due by then, with ``time.monotonic`` moved on: paho's keepalive check (which
+        then closes a healthy MQTT connection: "connection lost"), the clients' reply timeouts,
+        and this module's own bounds (a 60 s tick ends the 60 s recovery wait at once).
+        """
+        assert self.entry is not None
+        for coordinator in self.entry.runtime_data.runtime.coordinators.values():
+            cancel = coordinator._unsub_refresh  # the poll's TimerHandle.cancel
+            handle = getattr(cancel, "__self__", None)
+            if isinstance(handle, asyncio.TimerHandle) and not handle.cancelled():
+                handle._run()
+                handle.cancel()
         await asyncio.sleep(0.1)
         await self.hass.async_block_till_done(wait_background_tasks=False)
 
@@ -261,24 +284,67 @@ class MerossPeer(Peer):
             await self.plug.start(self.plug.broker_host, self.plug.broker_port)
 
     async def async_tick(self) -> None:
-        """Let each coordinator's scheduled poll come due, and nothing else.
+        """Only the coordinators' polls come due (see :meth:`Peer.async_tick_polls`)."""
+        await self.async_tick_polls()
 
-        Firing Home Assistant's clock by the push interval (10 min) would also run every other
-        timer of the loop with ``time.monotonic`` moved on, among them paho's keepalive check,
-        which then closes the MQTT connection ("connection lost") although the broker is fine.
-        """
+
+class MideaPeer(Peer):
+    """A Midea dehumidifier over its V3 LAN protocol (midea-local's thread; polled)."""
+
+    key = "midea"
+    faults = frozenset(FAULTS)
+    device_name = "Cellar"
+    command_domain = "humidifier"
+
+    async def async_start(self) -> None:
+        """Start the emulated appliances, discovery and cloud, and the account's entry."""
+        self.stack = await start_stack()
+        self.appliance = self.stack.dehumidifier
+        self.entry = await setup_account_entry(self.hass, self.stack)
+
+    async def async_stop(self) -> None:
+        """Unload, stop."""
         assert self.entry is not None
-        for coordinator in self.entry.runtime_data.runtime.coordinators.values():
-            cancel = coordinator._unsub_refresh  # the poll's TimerHandle.cancel
-            handle = getattr(cancel, "__self__", None)
-            if isinstance(handle, asyncio.TimerHandle) and not handle.cancelled():
-                handle._run()
-                handle.cancel()
-        await asyncio.sleep(0.1)
-        await self.hass.async_block_till_done(wait_background_tasks=False)
+        await self.hass.config_entries.async_unload(self.entry.entry_id)
+        await stop_stack(self.stack)
+
+    @property
+    def entity_id(self) -> str:
+        """The dehumidifier."""
+        return "humidifier.cellar"
+
+    async def async_inject(self, fault: str) -> None:
+        """The emulator's fault switches; a restart is the appliance off until cleared."""
+        faults = self.appliance.faults
+        if fault == "no_answer":
+            faults.silent = True
+        elif fault == "garbage":
+            faults.garbage = True
+        elif fault == "half_then_stall":
+            faults.truncated = True
+        elif fault == "close_mid_reply":
+            faults.drop_connection = True
+        elif fault == "late_answer":
+            faults.delay = MideaApplianceClient.reply_timeout + 1
+        elif fault == "restart":
+            await self.stack.dehumidifier_server.stop()
+
+    async def async_clear(self, fault: str) -> None:
+        """Every switch off; a restarted appliance comes back on the same address."""
+        faults = self.appliance.faults
+        faults.silent = faults.garbage = faults.truncated = faults.drop_connection = False
+        faults.delay = 0.0
+        if fault == "restart":
+            await self.stack.dehumidifier_server.start()
+
+    async def async_tick(self) -> None:
+        """Only the coordinator's poll comes due (see :meth:`Peer.async_tick_polls`)."""
+        await self.async_tick_polls()
 
 
-PEERS: dict[str, type[Peer]] = {peer.key: peer for peer in (MaxSmartPeer, IndiPeer, MerossPeer)}
+PEERS: dict[str, type[Peer]] = {
+    peer.key: peer for peer in (MaxSmartPeer, IndiPeer, MerossPeer, MideaPeer)
+}
 UNSUPPORTED = {
     "meross": "MQTT carries whole messages: the broker never forwards half a device's reply "
     "or a connection the device closed mid-reply (the device's own link is the broker's)",
@@ -332,7 +398,7 @@ async def test_fault(
         error: HomeAssistantError | None = None
         try:
             async with asyncio.timeout(COMMAND_BOUND):
-                await await_command(hass, entity_id)
+                await await_command(hass, peer.command_domain, entity_id)
         except HomeAssistantError as err:
             error = err
         if error is not None:
@@ -364,6 +430,6 @@ async def test_fault(
         await peer.async_stop()
 
 
-async def await_command(hass: HomeAssistant, entity_id: str) -> None:
-    """Toggle the switch (blocking, as a user's action)."""
-    await hass.services.async_call("switch", "toggle", {"entity_id": entity_id}, blocking=True)
+async def await_command(hass: HomeAssistant, domain: str, entity_id: str) -> None:
+    """Toggle the entity (blocking, as a user's action)."""
+    await hass.services.async_call(domain, "toggle", {"entity_id": entity_id}, blocking=True)

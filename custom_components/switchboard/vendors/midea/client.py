@@ -14,7 +14,9 @@ update callbacks run on that thread. :class:`MideaApplianceClient` wraps one suc
   own handshake check (``lan.async_check_credentials``) before midea-local could log it as an
   error with a traceback; the library's reconnect back-off (up to 600 s) is replaced by our
   own loop, whose waits are capped at 3 s (``RECONNECT_BACKOFF``), however long the appliance
-  was away;
+  was away; bytes the library cannot decode (garbage, a truncated or wrongly signed frame) are
+  the appliance's fault, not a bug: the library's error-level traceback for them is logged at
+  debug level (:class:`MalformedReplyFilter`);
 * commands are serialised per appliance and wait for the appliance's reply, because a set
   carries the cached state and a second set sent before the first reply would undo it (§4).
 """
@@ -31,7 +33,13 @@ from midealocal.const import ProtocolVersion
 from midealocal.devices import device_selector
 import midealocal.devices.a1
 import midealocal.devices.ac  # noqa: F401 - imported here so device_selector never imports
-from midealocal.exceptions import MideaLocalError
+from midealocal.exceptions import (
+    DataSignDoesntMatch,
+    DataSignWrongType,
+    DataUnexpectedLength,
+    MessageWrongFormat,
+    MideaLocalError,
+)
 
 from ...net import Backoff
 from .lan import (
@@ -44,6 +52,44 @@ from .lan import (
 )
 
 _LOGGER = logging.getLogger(__name__)
+
+MALFORMED_REPLY_ERRORS: tuple[type[MideaLocalError], ...] = (
+    DataSignDoesntMatch,
+    DataSignWrongType,
+    DataUnexpectedLength,
+    MessageWrongFormat,
+)
+"""midea-local's errors for bytes from the appliance that do not decode (§7 of the protocol
+notes): the 8370 envelope, the handshake reply's signature, a frame's length."""
+
+
+class MalformedReplyFilter(logging.Filter):
+    """Lower midea-local's error-level tracebacks for an appliance's malformed bytes to debug.
+
+    midea-local 12.2.0 logs ``Unexpected error`` (its receive loop) and ``Unknown error during
+    connect device`` (the V3 handshake) with ``_LOGGER.exception`` when the appliance sends
+    bytes it cannot decode (one of :data:`MALFORMED_REPLY_ERRORS`). Nothing is wrong with
+    Home Assistant or the library then: the library closes the socket and reconnects, and the
+    appliance goes unavailable (logged once by the coordinator) until it answers properly.
+    Every other record keeps its level; nothing is dropped.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return True (keep the record), at debug level for a malformed reply."""
+        error = record.exc_info[1] if record.exc_info else None
+        if record.levelno > logging.DEBUG and isinstance(error, MALFORMED_REPLY_ERRORS):
+            record.levelno = logging.DEBUG
+            record.levelname = logging.getLevelName(logging.DEBUG)
+        return True
+
+
+# Filterer.addFilter ignores a filter already added (a reloaded module adds a new instance of
+# a new class, so it is looked up by name first).
+_MIDEALOCAL_LOGGER = logging.getLogger("midealocal.device")
+for _filter in list(_MIDEALOCAL_LOGGER.filters):
+    if type(_filter).__name__ == MalformedReplyFilter.__name__:
+        _MIDEALOCAL_LOGGER.removeFilter(_filter)
+_MIDEALOCAL_LOGGER.addFilter(MalformedReplyFilter())
 
 REPLY_TIMEOUT = 5.0
 """Seconds to wait for an appliance's reply to a command or a status query."""
