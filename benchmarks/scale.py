@@ -215,6 +215,80 @@ def add_entries(config_dir: Path, entries: list[dict[str, Any]]) -> None:
     path.write_text(json.dumps(stored))
 
 
+async def add_meross_account(
+    hass: HassClient, session: aiohttp.ClientSession, cloud_url: str
+) -> None:
+    """The Meross account entry through the config flow, then the bridge on in its options."""
+    flow = await hass.flow_start("switchboard")
+    await hass.flow_step(flow["flow_id"], {"next_step_id": "meross"})
+    # Not HassClient.flow_step: its 30 s limit is too short for an account of
+    # 50 devices, whose entry is set up before the flow answers.
+    async with session.post(
+        f"{hass.base_url}/api/config/config_entries/flow/{flow['flow_id']}",
+        headers={"Authorization": f"Bearer {hass.token}"},
+        timeout=aiohttp.ClientTimeout(total=600),
+        json={
+            "email": MEROSS_EMAIL,
+            "password": MEROSS_PASSWORD,
+            "advanced": {"api_base_url": cloud_url, "verify_ssl": False},
+        },
+    ) as response:
+        result = await response.json()
+    if result.get("type") != "create_entry":
+        raise RuntimeError(f"Meross entry not created: {result}")
+    entry_id = result["result"]["entry_id"]
+    options = await hass.request(
+        "POST",
+        "/api/config/config_entries/options/flow",
+        json_body={"handler": entry_id},
+    )
+    await hass.request(
+        "POST",
+        f"/api/config/config_entries/options/flow/{options['flow_id']}",
+        json_body=bridge_options(),
+    )
+
+
+def stored_entries(
+    mqtt_port: int, indi_port: int, strips: list[MaxSmartEmulator]
+) -> list[dict[str, Any]]:
+    """Home Assistant's ``mqtt`` entry, an INDI entry and one entry per strip (bridge on)."""
+    entries = [
+        storage_entry(
+            "mqtt",
+            "MQTT",
+            {"broker": "127.0.0.1", "port": mqtt_port, "protocol": "3.1.1"},
+            unique_id=None,
+            minor_version=2,
+        ),
+        storage_entry(
+            "switchboard",
+            f"INDI 127.0.0.1:{indi_port}",
+            {"family": "indi", "host": "127.0.0.1", "port": indi_port, "devices": []},
+            unique_id=f"127.0.0.1:{indi_port}",
+            options=bridge_options(),
+        ),
+    ]
+    entries += [
+        storage_entry(
+            "switchboard",
+            strip.name,
+            {
+                "family": "maxsmart",
+                "host": strip.host,
+                "port": strip.http_port,
+                "discovery_port": strip.udp_port,
+                "serial": strip.serial,
+                "mac": strip.mac.lower(),
+            },
+            unique_id=strip.serial,
+            options=bridge_options(),
+        )
+        for strip in strips
+    ]
+    return entries
+
+
 async def call_probe(hass: HassClient, service: str, data: dict[str, Any]) -> dict[str, Any]:
     """Call a ``scale_probe`` service and return its response."""
     result = await hass.request(
@@ -390,68 +464,9 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
                 await process.start()
                 await hass.wait_until_up(lambda: process.alive, 120)
                 await hass.onboard()
-                flow = await hass.flow_start("switchboard")
-                result = await hass.flow_step(flow["flow_id"], {"next_step_id": "meross"})
-                # Not HassClient.flow_step: its 30 s limit is too short for an account of
-                # 50 devices, whose entry is set up before the flow answers.
-                async with session.post(
-                    f"{url}/api/config/config_entries/flow/{flow['flow_id']}",
-                    headers={"Authorization": f"Bearer {hass.token}"},
-                    timeout=aiohttp.ClientTimeout(total=600),
-                    json={
-                        "email": MEROSS_EMAIL,
-                        "password": MEROSS_PASSWORD,
-                        "advanced": {"api_base_url": cloud.url, "verify_ssl": False},
-                    },
-                ) as response:
-                    result = await response.json()
-                if result.get("type") != "create_entry":
-                    raise RuntimeError(f"Meross entry not created: {result}")
-                entry_id = result["result"]["entry_id"]
-                options = await hass.request(
-                    "POST",
-                    "/api/config/config_entries/options/flow",
-                    json_body={"handler": entry_id},
-                )
-                await hass.request(
-                    "POST",
-                    f"/api/config/config_entries/options/flow/{options['flow_id']}",
-                    json_body=bridge_options(),
-                )
+                await add_meross_account(hass, session, cloud.url)
             # Phase 2: every other entry in storage, then a measured start.
-            entries = [
-                storage_entry(
-                    "mqtt",
-                    "MQTT",
-                    {"broker": "127.0.0.1", "port": ha_broker.port, "protocol": "3.1.1"},
-                    unique_id=None,
-                    minor_version=2,
-                ),
-                storage_entry(
-                    "switchboard",
-                    f"INDI 127.0.0.1:{indi_port}",
-                    {"family": "indi", "host": "127.0.0.1", "port": indi_port, "devices": []},
-                    unique_id=f"127.0.0.1:{indi_port}",
-                    options=bridge_options(),
-                ),
-            ]
-            entries += [
-                storage_entry(
-                    "switchboard",
-                    strip.name,
-                    {
-                        "family": "maxsmart",
-                        "host": strip.host,
-                        "port": strip.http_port,
-                        "discovery_port": strip.udp_port,
-                        "serial": strip.serial,
-                        "mac": strip.mac.lower(),
-                    },
-                    unique_id=strip.serial,
-                    options=bridge_options(),
-                )
-                for strip in strips
-            ]
+            entries = stored_entries(ha_broker.port, indi_port, strips)
             add_entries(config_dir, entries)
 
             async def meross_pushes() -> None:

@@ -6,11 +6,18 @@
 * ``scale_probe.command_latency`` (response): toggles ``entity_id`` ``samples`` times with
   ``switch.turn_on``/``turn_off`` and returns each command -> state time in ms (from the
   service call to the ``state_changed`` event carrying the new state).
+* ``scale_probe.command`` (response, for ``benchmarks/soak.py``): one ``switch.turn_on`` /
+  ``turn_off`` of ``entity_id`` (the opposite of its state) and its outcome: ``confirmed`` (the
+  state reached the target within ``timeout`` s), ``error`` (the call raised; ``error`` holds
+  its translation key or repr) or ``lost`` (no error and no new state: a silently dropped command).
+* ``scale_probe.resources`` (response): asyncio tasks of Home Assistant's loop and the open
+  sockets of the process (from ``/proc/self/fd``).
 * ``sensor: - platform: scale_probe`` with ``entities: N``: N plain sensors that never change
   (the baseline: Home Assistant idle with as many entities).
 """
 
 import asyncio
+import os
 import statistics
 import time
 from typing import Any
@@ -59,6 +66,17 @@ def _percentile(values: list[float], q: int) -> float | None:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100)[q - 1]
+
+
+def _open_sockets() -> int:
+    """Open sockets of this process (``/proc/self/fd`` entries that are sockets)."""
+    sockets = 0
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            sockets += os.readlink(f"/proc/self/fd/{name}").startswith("socket:")
+        except OSError:  # closed while listing
+            continue
+    return sockets
 
 
 async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
@@ -121,6 +139,52 @@ async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
             "p95": _percentile(latencies, 95),
         }
 
+    async def command(call: ServiceCall) -> ServiceResponse:
+        entity_id: str = call.data["entity_id"]
+        current = hass.states.get(entity_id)
+        target = "off" if current is not None and current.state == "on" else "on"
+        seen: asyncio.Future[None] = hass.loop.create_future()
+
+        @callback
+        def on_state(event: Event[Any]) -> None:
+            new = event.data["new_state"]
+            if (
+                event.data["entity_id"] == entity_id
+                and new is not None
+                and new.state == target
+                and not seen.done()
+            ):
+                seen.set_result(None)
+
+        unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, on_state)
+        try:
+            try:
+                await hass.services.async_call(
+                    "switch", f"turn_{target}", {"entity_id": entity_id}, blocking=True
+                )
+            except Exception as err:  # the outcome, not raised
+                error = getattr(err, "translation_key", None) or repr(err)
+                return {"outcome": "error", "error": error}
+            try:
+                async with asyncio.timeout(float(call.data.get("timeout", 15))):
+                    await seen
+            except TimeoutError:
+                state = hass.states.get(entity_id)
+                return {"outcome": "lost", "state": state.state if state else None}
+        finally:
+            unsubscribe()
+        return {"outcome": "confirmed"}
+
+    async def resources(call: ServiceCall) -> ServiceResponse:
+        sockets = await hass.async_add_executor_job(_open_sockets)
+        return {"tasks": len(asyncio.all_tasks(hass.loop)), "sockets": sockets}
+
+    hass.services.async_register(
+        DOMAIN, "command", command, supports_response=SupportsResponse.ONLY
+    )
+    hass.services.async_register(
+        DOMAIN, "resources", resources, supports_response=SupportsResponse.ONLY
+    )
     hass.services.async_register(DOMAIN, "report", report, supports_response=SupportsResponse.ONLY)
     hass.services.async_register(
         DOMAIN, "command_latency", command_latency, supports_response=SupportsResponse.ONLY
