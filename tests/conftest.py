@@ -57,13 +57,16 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
-# Property-based tests (tests/reliability/test_fuzz.py): a bounded example count by default;
-# ``pytest --hypothesis-profile=long tests/reliability/test_fuzz.py`` runs 50 times as many.
-# Profiles are registered here, in the root conftest, so the option works for any test path.
-for _profile, _examples in (("default", 150), ("long", 7500)):
+# Property-based tests (tests/reliability/test_fuzz.py): a bounded example count by default,
+# derandomized so that every run of scripts/test (and CI) tries the same examples and a red run
+# can be repeated; ``pytest --hypothesis-profile=long tests/reliability/test_fuzz.py`` runs 50
+# times as many, random each run, to find new failures. Profiles are registered here, in the
+# root conftest, so the option works for any test path.
+for _profile, _examples, _derandomize in (("default", 150, True), ("long", 7500, False)):
     settings.register_profile(
         _profile,
         max_examples=_examples,
+        derandomize=_derandomize,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
