@@ -8,9 +8,11 @@ Assistant in its own process with ``benchmarks/scale_probe`` loaded. Then, for `
 seconds:
 
 * a fault injector picks a random fault every ``--fault-interval`` seconds (on average), holds
-  it 1-6 s and clears it: a strip's HTTP faults of the fault matrix (no answer, garbage, half a
-  reply then a stall, connection closed mid-reply, late answer, restart), INDI garbage between
-  elements or a server restart, a restart of the Meross broker or of the bridge's broker;
+  it 1-6 s and clears it, with the fault matrix's switches (``tests/reliability``): a strip's
+  HTTP faults (no answer, garbage, half a reply then a stall, connection closed mid-reply, late
+  answer, restart), a Meross plug's (silent, garbage replies, late answer, off its broker), INDI
+  garbage between elements or a server restart, a restart of the Meross broker or of the
+  bridge's broker;
 * a client toggles a random available switch about once a second (``scale_probe.command``):
   each command is confirmed (the state reached the target), failed with an error, or lost.
 
@@ -61,6 +63,7 @@ from scale import (  # noqa: E402
     wait_api,
 )
 
+from custom_components.switchboard.vendors.meross.source import REQUEST_TIMEOUT  # noqa: E402
 from devtools.develop.orchestrator import HassClient  # noqa: E402
 from emulators.indi import IndiEmulator  # noqa: E402
 from emulators.maxsmart import MaxSmartEmulator  # noqa: E402
@@ -70,6 +73,7 @@ from emulators.mosquitto import Mosquitto  # noqa: E402
 GRACE = 30.0
 """Seconds after a fault is cleared during which its error lines are still its own."""
 MEMORY_GROWTH = 0.10
+PLUG_FAULTS = ("no_answer", "garbage", "late_answer", "restart")
 STRIP_FAULTS = ("no_answer", "garbage", "half_then_stall", "close_mid_reply", "late_answer")
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (\w+) ")
 
@@ -201,8 +205,10 @@ async def soak(args: argparse.Namespace, tmp: Path) -> bool:
         await ha_broker.start()
         cloud = MerossCloudEmulator(meross_broker)
         account = cloud.add_account(MEROSS_EMAIL, MEROSS_PASSWORD)
-        for i in range(args.meross):
+        plugs = [
             await cloud.add_device(account, MerossPlug(name=f"Soak Plug {i + 1}"))
+            for i in range(args.meross)
+        ]
         await cloud.start()
         log = config_dir / "hass-console.log"
         async with aiohttp.ClientSession() as session:
@@ -282,7 +288,30 @@ async def soak(args: argparse.Namespace, tmp: Path) -> bool:
 
                             return Fault("INDI", "garbage", names), garbage, nothing
                         return Fault("INDI", "restart", names), indi.stop, indi.start
-                    if roll < 0.9:
+                    if roll < 0.85:
+                        plug = rng.choice(plugs)
+                        kind = rng.choice(PLUG_FAULTS)
+                        names = (plug.name, "Meross")
+
+                        async def plug_inject() -> None:
+                            if kind == "no_answer":
+                                plug.online = False
+                            elif kind == "garbage":
+                                plug.garbage_replies = True
+                            elif kind == "late_answer":
+                                plug.reply_delay = REQUEST_TIMEOUT + 1
+                            else:
+                                await plug.stop()
+
+                        async def plug_clear() -> None:
+                            plug.online = True
+                            plug.garbage_replies = False
+                            plug.reply_delay = 0.0
+                            if kind == "restart":
+                                await plug.start(plug.broker_host, plug.broker_port)
+
+                        return Fault("Meross plug", kind, names), plug_inject, plug_clear
+                    if roll < 0.92:
                         names = ("Meross", "meross", "Soak Plug", str(meross_broker.port))
                         return (
                             Fault("Meross broker", "restart", names),
