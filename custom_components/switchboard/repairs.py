@@ -35,6 +35,7 @@ ISSUE_MQTT_BRIDGE: Final = "mqtt_bridge_without_mqtt"
 ISSUE_PUSH_DOWN: Final = "push_down"
 ISSUE_MEROSS_RATE_LIMITED: Final = "meross_rate_limited"
 ISSUE_MIDEA_KEY_REFUSED: Final = "midea_key_refused"
+ISSUE_MAXSMART_OTHER_DEVICE: Final = "maxsmart_other_device"
 
 
 def issue_id(kind: str, entry: ConfigEntry) -> str:
@@ -104,6 +105,20 @@ def async_raise_midea_key_issue(
         issue_id(midea_key_issue_kind(appliance_id), entry),
         translation_key="midea_key_refused",
         **_issue_fields(entry, {"appliance": appliance, "what": what}),
+    )
+
+
+@callback
+def async_raise_maxsmart_other_device_issue(
+    hass: HomeAssistant, entry: ConfigEntry, host: str, serial: str
+) -> None:
+    """Raise ``maxsmart_other_device``: the strip ``serial`` (not the entry's) is at ``host``."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(ISSUE_MAXSMART_OTHER_DEVICE, entry),
+        translation_key="maxsmart_other_device",
+        **_issue_fields(entry, {"host": host, "serial": serial}),
     )
 
 

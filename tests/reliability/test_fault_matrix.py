@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -433,3 +433,61 @@ async def test_fault(
 async def await_command(hass: HomeAssistant, domain: str, entity_id: str) -> None:
     """Toggle the entity (blocking, as a user's action)."""
     await hass.services.async_call(domain, "toggle", {"entity_id": entity_id}, blocking=True)
+
+
+async def test_maxsmart_other_strip_at_the_address(
+    hass: HomeAssistant, socket_enabled: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The strip goes away and another strip comes back at its address (a new DHCP lease).
+
+    The entry is not attached to the other strip: unavailable (logged once), a command
+    switches nothing on the other strip, a translated repair issue names
+    the address and the strip found there; the right strip back clears both by itself.
+    """
+    caplog.set_level(logging.DEBUG)
+    peer = MaxSmartPeer(hass)
+    await peer.async_start()
+    emulator, entry = peer.emulator, peer.entry
+    assert entry is not None
+    issues = ir.async_get(hass)
+    issue = ("switchboard", f"maxsmart_other_device_{entry.entry_id}")
+    try:
+        entity_id = peer.entity_id
+        state = lambda: hass.states.get(entity_id).state  # noqa: E731
+        caplog.clear()
+
+        await emulator.stop()
+        await peer.async_tick()  # the old strip is gone: this poll fails
+        own_serial = emulator.serial
+        emulator.serial = "SWP6023002009999"
+        await emulator.start()
+        await _until(peer, lambda: issues.async_get_issue(*issue) is not None, RECOVERY_BOUND)
+        assert state() == STATE_UNAVAILABLE
+        found = issues.async_get_issue(*issue)
+        assert found is not None
+        assert found.translation_key == "maxsmart_other_device"
+        assert found.translation_placeholders is not None
+        assert found.translation_placeholders["serial"] == "SWP6023002009999"
+        switched = list(emulator.switch)
+        # Home Assistant does not call an unavailable entity's service; polls go on.
+        await await_command(hass, "switch", entity_id)
+        await peer.async_tick()
+        assert emulator.switch == switched  # nothing was sent to the other strip
+        assert state() == STATE_UNAVAILABLE
+
+        await emulator.stop()
+        emulator.serial = own_serial
+        await emulator.start()
+        await _until(peer, lambda: state() != STATE_UNAVAILABLE, RECOVERY_BOUND)
+        assert issues.async_get_issue(*issue) is None
+        went = [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno >= logging.INFO
+            and "Desk" in r.getMessage()
+            and (" is unavailable" in r.getMessage() or r.getMessage().startswith("Error fetching"))
+        ]
+        assert len(went) == 1, went
+        assert [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info] == []
+    finally:
+        await peer.async_stop()

@@ -34,6 +34,11 @@ from ...model import (
     DeviceResponseError,
     DeviceState,
 )
+from ...repairs import (
+    ISSUE_MAXSMART_OTHER_DEVICE,
+    async_delete_issue,
+    async_raise_maxsmart_other_device_issue,
+)
 from .actions import strip_actions
 from .client import (
     DEFAULT_UDP_PORT,
@@ -80,6 +85,8 @@ class MaxSmartSource(DeviceSource):
         self._last_sample: tuple[float, tuple[float, ...]] | None = None
         self._save_pending = False
         self._polls = 0
+        self._identity_known = False
+        """Whether the strip answering at the address was identified since it last went away."""
         self._store: Store[dict[str, Any]] = Store(
             hass, STORE_VERSION, f"{DOMAIN}.maxsmart_energy_{self.serial}"
         )
@@ -103,13 +110,38 @@ class MaxSmartSource(DeviceSource):
 
     @override
     async def async_setup(self) -> None:
-        """Read identity over UDP and restore the integrated energy."""
-        await self._async_read_identity()
+        """Read identity over UDP and restore the integrated energy.
+
+        Raises DeviceConnectionError when another strip answers at the address.
+        """
+        await self._async_check_identity()
         stored = await self._store.async_load() or {}
         self.energy = [float(value) for value in stored.get("energy", [])]
 
-    async def _async_read_identity(self) -> None:
-        """Unicast discovery: strip name, port names, MAC, firmware. Failures keep the old."""
+    async def _async_check_identity(self) -> None:
+        """Read identity; raise DeviceConnectionError when another strip is at the address.
+
+        The HTTP reading (cmd 511) carries no serial, so a strip that comes back (a restart, a
+        new DHCP lease) is identified over UDP before its reading is taken: another strip at
+        the same address must not be attached to this entry. That raises the
+        ``maxsmart_other_device`` repair issue; the right strip answering again clears it.
+        """
+        other = await self._async_read_identity()
+        host = self.entry.data[CONF_HOST]
+        if other is not None:
+            self._identity_known = False
+            _LOGGER.debug("MaxSmart %s: strip %s answers at %s", self.serial, other, host)
+            async_raise_maxsmart_other_device_issue(self.hass, self.entry, host, other)
+            raise DeviceConnectionError(f"another strip ({other}) answers at {host}")
+        self._identity_known = True
+        async_delete_issue(self.hass, ISSUE_MAXSMART_OTHER_DEVICE, self.entry)
+
+    async def _async_read_identity(self) -> str | None:
+        """Unicast discovery: strip name, port names, MAC, firmware. Failures keep the old.
+
+        Returns the serial of another strip answering at the address, else None (this strip
+        answered, or nothing did: a strip whose UDP is silent is not held against it).
+        """
         try:
             found = await async_discover(
                 self.entry.data[CONF_HOST],
@@ -119,12 +151,14 @@ class MaxSmartSource(DeviceSource):
             )
         except MaxSmartConnectionError as err:
             _LOGGER.debug("MaxSmart %s: identity query failed: %s", self.serial, err)
-            return
+            return None
         for info in found:
             if info.serial == self.serial:
                 self.info = info
                 if info.port_names:
                     self.port_names = list(info.port_names)
+                return None
+        return found[0].serial if found else None
 
     @override
     async def async_fetch(self) -> SwitchboardData:
@@ -133,13 +167,14 @@ class MaxSmartSource(DeviceSource):
             reading = await self.client.async_get_reading()
         except MaxSmartConnectionError as err:
             self._last_sample = None
+            self._identity_known = False
             raise DeviceConnectionError(str(err)) from err
         except MaxSmartError as err:
             raise DeviceResponseError(str(err)) from err
         count = len(reading.switch)
         self._polls += 1
-        if self._polls % NAMES_EVERY_POLLS == 0:
-            await self._async_read_identity()
+        if not self._identity_known or self._polls % NAMES_EVERY_POLLS == 0:
+            await self._async_check_identity()
         if len(self.port_names) != count:
             self.port_names = [
                 self.port_names[i] if i < len(self.port_names) else f"Port {i + 1}"
@@ -220,6 +255,7 @@ class MaxSmartSource(DeviceSource):
                 ) from err
             raise CommandRejectedError(str(err)) from err
         except MaxSmartConnectionError as err:
+            self._identity_known = False  # identified again before the next reading
             raise DeviceConnectionError(str(err)) from err
         except MaxSmartError as err:
             raise DeviceResponseError(str(err)) from err
