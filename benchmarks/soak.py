@@ -162,6 +162,20 @@ async def sample_resources(hass: HassClient) -> tuple[int, int]:
     return min(s[0] for s in samples), min(s[1] for s in samples)
 
 
+async def wait_stored(config_dir: Path, limit: float = 60) -> None:
+    """Wait until Home Assistant has written the Meross entry to its storage.
+
+    It writes config entries after a short delay; stopped before that (a slow, busy machine
+    can exceed the stop's grace period and be killed), the entry would be lost.
+    """
+    path = config_dir / ".storage" / "core.config_entries"
+    deadline = time.monotonic() + limit
+    while not (path.exists() and '"switchboard"' in path.read_text()):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Home Assistant did not store the Meross entry in {limit:.0f} s")
+        await asyncio.sleep(0.5)
+
+
 async def wait_all_available(hass: HassClient, limit: float) -> tuple[int, int]:
     """Wait until every Switchboard entity is available (at most ``limit`` s)."""
     deadline = time.monotonic() + limit
@@ -218,6 +232,7 @@ async def soak(args: argparse.Namespace, tmp: Path) -> bool:
                 await hass.wait_until_up(lambda: process.alive, 180)
                 await hass.onboard()
                 await add_meross_account(hass, session, cloud.url)
+                await wait_stored(config_dir)
             add_entries(config_dir, stored_entries(ha_broker.port, indi.port, strips))
             async with running_hass(config_dir, log) as process:
                 await process.start()
