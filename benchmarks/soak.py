@@ -113,6 +113,10 @@ class LogWatcher:
         self.offset = path.stat().st_size if path.exists() else 0
         self.active: list[Fault] = []
         self._entry: list[str] = []
+        self._entry_names: set[str] = set()
+
+    def _names(self) -> set[str]:
+        return {name for fault in self.active for name in fault.names}
 
     def poll(self) -> None:
         """Read what was appended; judge each complete entry against the active faults."""
@@ -122,9 +126,12 @@ class LogWatcher:
         end = data.rfind(b"\n") + 1
         self.offset += end
         for line in data[:end].decode(errors="replace").splitlines():
-            if LOG_LINE.match(line) and self._entry:
-                self._judge(self._entry)
-                self._entry = []
+            if LOG_LINE.match(line):
+                if self._entry:
+                    self._judge(self._entry)
+                # Judged against the faults active when its first line was read (the entry
+                # ends only when the next one starts, which can be minutes later).
+                self._entry, self._entry_names = [], self._names()
             self._entry.append(line)
         now = time.monotonic()
         self.active = [f for f in self.active if f.cleared_at is None or now - f.cleared_at < GRACE]
@@ -142,7 +149,7 @@ class LogWatcher:
             return
         text = "\n".join(entry)
         traceback = "Traceback (most recent call last)" in text
-        if not traceback and any(name in text for fault in self.active for name in fault.names):
+        if not traceback and any(name in text for name in self._entry_names):
             self.tally.explained_errors += 1
         else:
             self.tally.unexplained.append(text[:2000])
