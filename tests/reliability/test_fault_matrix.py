@@ -353,6 +353,13 @@ UNSUPPORTED = {
 }
 
 
+KNOWN_DEFECTS = {
+    ("midea", "late_answer"): "known defect (README, Reliability): on a loaded machine an "
+    "appliance whose replies come later than the reply timeout can connect again and then miss "
+    "its next reply, so it is logged unavailable twice during one fault; it still recovers",
+}
+
+
 def _cases() -> list[Any]:
     cases = []
     for key, peer in PEERS.items():
@@ -360,6 +367,8 @@ def _cases() -> list[Any]:
             marks = []
             if fault not in peer.faults:
                 marks.append(pytest.mark.skip(reason=UNSUPPORTED[key]))
+            if (key, fault) in KNOWN_DEFECTS:
+                marks.append(pytest.mark.xfail(reason=KNOWN_DEFECTS[key, fault], strict=False))
             cases.append(pytest.param(key, fault, marks=marks, id=f"{key}-{fault}"))
     return cases
 
