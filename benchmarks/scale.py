@@ -249,6 +249,92 @@ async def add_meross_account(
     )
 
 
+def emulated_strips(
+    count: int, *, first_host: int, name: str, mac_group: int
+) -> list[MaxSmartEmulator]:
+    """``count`` MaxSmart strips (not started), each on 127.0.0.<first_host + i>, free ports.
+
+    Named ``"<name> <i + 1>"``; serials ``SWP6023<i>`` and MACs ``bc:2b:00:<mac_group>:..`` are
+    unique within a run (give each run's strips their own ``first_host`` and ``mac_group``).
+    """
+    return [
+        MaxSmartEmulator(
+            f"127.0.0.{first_host + i}",
+            0,
+            0,
+            serial=f"SWP6023{i:09d}",
+            name=f"{name} {i + 1}",
+            mac=f"bc:2b:00:{mac_group:02x}:{i // 256:02x}:{i % 256:02x}",
+        )
+        for i in range(count)
+    ]
+
+
+async def start_meross_cloud(
+    broker: Mosquitto, count: int, name: str
+) -> tuple[MerossCloudEmulator, list[MerossPlug]]:
+    """The emulated Meross cloud on ``broker`` (started) with ``count`` plugs ``"<name> <i>"``."""
+    cloud = MerossCloudEmulator(broker)
+    account = cloud.add_account(MEROSS_EMAIL, MEROSS_PASSWORD)
+    plugs = [
+        await cloud.add_device(account, MerossPlug(name=f"{name} {i + 1}")) for i in range(count)
+    ]
+    await cloud.start()
+    return cloud, plugs
+
+
+async def stop_emulators(
+    cloud: MerossCloudEmulator | None,
+    strips: list[MaxSmartEmulator],
+    brokers: tuple[Mosquitto, ...],
+) -> None:
+    """Stop the Meross cloud, the strips and close the brokers; a failure stops nothing else."""
+    if cloud is not None:
+        with contextlib.suppress(Exception):
+            await cloud.stop()
+    for strip in strips:
+        with contextlib.suppress(Exception):
+            await strip.stop()
+    for broker in brokers:
+        with contextlib.suppress(Exception):
+            await broker.close()
+
+
+async def wait_stored(config_dir: Path, limit: float = 60) -> None:
+    """Wait until Home Assistant has written a Switchboard entry to its storage.
+
+    It writes config entries after a short delay; stopped before that (a slow, busy machine
+    can exceed the stop's grace period and be killed), the entry would be lost.
+    """
+    path = config_dir / ".storage" / "core.config_entries"
+    deadline = time.monotonic() + limit
+    while not (path.exists() and '"switchboard"' in path.read_text()):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Home Assistant did not store the Meross entry in {limit:.0f} s")
+        await asyncio.sleep(0.5)
+
+
+async def onboard_with_meross(
+    hass: HassClient,
+    session: aiohttp.ClientSession,
+    config_dir: Path,
+    log: Path,
+    cloud_url: str,
+    limit: float = 180,
+) -> None:
+    """First start of Home Assistant: onboarding, the Meross account (flow), stored; stopped.
+
+    ``limit``: seconds Home Assistant may take to answer. Afterwards the other entries can be
+    written to storage (:func:`add_entries`) before the next start.
+    """
+    async with running_hass(config_dir, log) as process:
+        await process.start()
+        await hass.wait_until_up(lambda: process.alive, limit)
+        await hass.onboard()
+        await add_meross_account(hass, session, cloud_url)
+        await wait_stored(config_dir)
+
+
 def stored_entries(
     mqtt_port: int, indi_port: int, strips: list[MaxSmartEmulator]
 ) -> list[dict[str, Any]]:
@@ -417,17 +503,7 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
     log = config_dir / "hass-console.log"
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
-    strips = [
-        MaxSmartEmulator(
-            f"127.0.0.{10 + i}",
-            0,
-            0,
-            serial=f"SWP6023{i:09d}",
-            name=f"Strip {i + 1}",
-            mac=f"bc:2b:00:00:{i // 256:02x}:{i % 256:02x}",
-        )
-        for i in range(load.strips)
-    ]
+    strips = emulated_strips(load.strips, first_host=10, name="Strip", mac_group=0)
     meross_broker = Mosquitto(tls=True, allow_anonymous=False, anonymous_tls_listener=True)
     ha_broker = Mosquitto(tls=False)
     indi_port = unused_port()
@@ -449,22 +525,12 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
             await strip.start()
         await meross_broker.start()
         await ha_broker.start()
-        cloud = MerossCloudEmulator(meross_broker)
-        account = cloud.add_account(MEROSS_EMAIL, MEROSS_PASSWORD)
-        plugs = [
-            await cloud.add_device(account, MerossPlug(name=f"Plug {i + 1}"))
-            for i in range(load.meross)
-        ]
-        await cloud.start()
+        cloud, plugs = await start_meross_cloud(meross_broker, load.meross, "Plug")
 
         async with aiohttp.ClientSession() as session:
             hass = HassClient(session, url)
             # Phase 1: onboarding and the Meross account through the config flow.
-            async with running_hass(config_dir, log) as process:
-                await process.start()
-                await hass.wait_until_up(lambda: process.alive, 120)
-                await hass.onboard()
-                await add_meross_account(hass, session, cloud.url)
+            await onboard_with_meross(hass, session, config_dir, log, cloud.url)
             # Phase 2: every other entry in storage, then a measured start.
             entries = stored_entries(ha_broker.port, indi_port, strips)
             add_entries(config_dir, entries)
@@ -548,15 +614,7 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
         stop.set()
         for task in tasks:
             task.cancel()
-        if cloud is not None:
-            with contextlib.suppress(Exception):
-                await cloud.stop()
-        for strip in strips:
-            with contextlib.suppress(Exception):
-                await strip.stop()
-        for broker in (meross_broker, ha_broker):
-            with contextlib.suppress(Exception):
-                await broker.close()
+        await stop_emulators(cloud, strips, (meross_broker, ha_broker))
         indi.terminate()
         await indi.wait()
 

@@ -32,7 +32,6 @@ Usage: ``python benchmarks/soak.py [--duration 1800] [--quick]``; ``--quick``: 1
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
 import os
@@ -50,31 +49,34 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import aiohttp  # noqa: E402
 from aiohttp.test_utils import unused_port  # noqa: E402
 from scale import (  # noqa: E402
-    MEROSS_EMAIL,
-    MEROSS_PASSWORD,
     add_entries,
-    add_meross_account,
     call_probe,
     count_available,
+    emulated_strips,
+    onboard_with_meross,
     prepare,
     proc_rss_mb,
     running_hass,
+    start_meross_cloud,
+    stop_emulators,
     stored_entries,
     wait_api,
 )
 
-from custom_components.switchboard.vendors.meross.source import REQUEST_TIMEOUT  # noqa: E402
 from devtools.develop.orchestrator import HassClient  # noqa: E402
 from emulators.indi import IndiEmulator  # noqa: E402
-from emulators.maxsmart import MaxSmartEmulator  # noqa: E402
-from emulators.meross import MerossCloudEmulator, MerossPlug  # noqa: E402
+from emulators.meross import MerossCloudEmulator  # noqa: E402
 from emulators.mosquitto import Mosquitto  # noqa: E402
+from tests.reliability.faults import (  # noqa: E402
+    IndiFaults,
+    PeerFaults,
+    PlugFaults,
+    StripFaults,
+)
 
 GRACE = 30.0
 """Seconds after a fault is cleared during which its error lines are still its own."""
 MEMORY_GROWTH = 0.10
-PLUG_FAULTS = ("no_answer", "garbage", "late_answer", "restart")
-STRIP_FAULTS = ("no_answer", "garbage", "half_then_stall", "close_mid_reply", "late_answer")
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (\w+) ")
 
 
@@ -101,6 +103,24 @@ class Tally:
     faults: dict[str, int] = field(default_factory=dict)
     explained_errors: int = 0
     unexplained: list[str] = field(default_factory=list)
+
+
+class BrokerFaults(PeerFaults):
+    """A mosquitto's restart: stopped by ``inject``, started again (same port) by ``clear``."""
+
+    faults = frozenset({"restart"})
+
+    def __init__(self, broker: Mosquitto) -> None:
+        """Faults of ``broker``."""
+        self.broker = broker
+
+    async def inject(self, fault: str) -> None:
+        """Stop the broker."""
+        await self.broker.stop()
+
+    async def clear(self, fault: str) -> None:
+        """Start it again."""
+        await self.broker.start()
 
 
 class LogWatcher:
@@ -169,20 +189,6 @@ async def sample_resources(hass: HassClient) -> tuple[int, int]:
     return min(s[0] for s in samples), min(s[1] for s in samples)
 
 
-async def wait_stored(config_dir: Path, limit: float = 60) -> None:
-    """Wait until Home Assistant has written the Meross entry to its storage.
-
-    It writes config entries after a short delay; stopped before that (a slow, busy machine
-    can exceed the stop's grace period and be killed), the entry would be lost.
-    """
-    path = config_dir / ".storage" / "core.config_entries"
-    deadline = time.monotonic() + limit
-    while not (path.exists() and '"switchboard"' in path.read_text()):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"Home Assistant did not store the Meross entry in {limit:.0f} s")
-        await asyncio.sleep(0.5)
-
-
 async def wait_all_available(hass: HassClient, limit: float) -> tuple[int, int]:
     """Wait until every Switchboard entity is available (at most ``limit`` s)."""
     deadline = time.monotonic() + limit
@@ -201,17 +207,7 @@ async def soak(args: argparse.Namespace, tmp: Path) -> bool:
     prepare(config_dir, port)
     url = f"http://127.0.0.1:{port}"
     rng = random.Random(args.seed)
-    strips = [
-        MaxSmartEmulator(
-            f"127.0.0.{40 + i}",
-            0,
-            0,
-            serial=f"SWP6023{i:09d}",
-            name=f"Soak Strip {i + 1}",
-            mac=f"bc:2b:00:01:{i // 256:02x}:{i % 256:02x}",
-        )
-        for i in range(args.strips)
-    ]
+    strips = emulated_strips(args.strips, first_host=40, name="Soak Strip", mac_group=1)
     meross_broker = Mosquitto(tls=True, allow_anonymous=False, anonymous_tls_listener=True)
     ha_broker = Mosquitto(tls=False)
     indi = IndiEmulator("127.0.0.1", 0, command_delay=0.05)
@@ -224,22 +220,11 @@ async def soak(args: argparse.Namespace, tmp: Path) -> bool:
         await indi.start()
         await meross_broker.start()
         await ha_broker.start()
-        cloud = MerossCloudEmulator(meross_broker)
-        account = cloud.add_account(MEROSS_EMAIL, MEROSS_PASSWORD)
-        plugs = [
-            await cloud.add_device(account, MerossPlug(name=f"Soak Plug {i + 1}"))
-            for i in range(args.meross)
-        ]
-        await cloud.start()
+        cloud, plugs = await start_meross_cloud(meross_broker, args.meross, "Soak Plug")
         log = config_dir / "hass-console.log"
         async with aiohttp.ClientSession() as session:
             hass = HassClient(session, url)
-            async with running_hass(config_dir, log) as process:
-                await process.start()
-                await hass.wait_until_up(lambda: process.alive, 180)
-                await hass.onboard()
-                await add_meross_account(hass, session, cloud.url)
-                await wait_stored(config_dir)
+            await onboard_with_meross(hass, session, config_dir, log, cloud.url)
             add_entries(config_dir, stored_entries(ha_broker.port, indi.port, strips))
             async with running_hass(config_dir, log) as process:
                 await process.start()
@@ -258,104 +243,50 @@ async def soak(args: argparse.Namespace, tmp: Path) -> bool:
                 rss_start = proc_rss_mb(pid)
                 tasks_start, sockets_start = await sample_resources(hass)
                 watcher = LogWatcher(config_dir / "home-assistant.log", tally)
+                indi_faults = IndiFaults(indi)
                 stop = asyncio.Event()
                 strip_names = {strip.name for strip in strips}
                 ends = time.monotonic() + args.duration
 
-                def strip_fault(
-                    strip: MaxSmartEmulator, kind: str
-                ) -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
-                    async def inject() -> None:
-                        faults = strip.faults
-                        if kind == "no_answer":
-                            faults.timeout = True
-                        elif kind == "garbage":
-                            faults.garbage_json = True
-                        elif kind == "half_then_stall":
-                            faults.stall_mid_reply = True
-                        elif kind == "close_mid_reply":
-                            faults.drop_connection = True
-                        elif kind == "late_answer":
-                            faults.delay = 6.0
-                        elif kind == "restart":
-                            await strip.stop()
-
-                    async def clear() -> None:
-                        if kind == "restart":
-                            await strip.start()
-                        strip.faults.clear()
-
-                    return inject, clear
-
-                def choose() -> tuple[
-                    Fault, Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]
-                ]:
+                def choose() -> tuple[Fault, PeerFaults]:
+                    """A random fault: what and where, and the peer's switches."""
                     roll = rng.random()
+                    peer: PeerFaults
                     if roll < 0.6:
                         strip = rng.choice(strips)
-                        kind = rng.choice((*STRIP_FAULTS, "restart"))
-                        names = (strip.name, strip.host)
-                        inject, clear = strip_fault(strip, kind)
-                        return Fault(strip.name, kind, names), inject, clear
-                    if roll < 0.75:
+                        peer = StripFaults(strip)
+                        fault = Fault(strip.name, "", (strip.name, strip.host))
+                    elif roll < 0.75:
                         names = ("INDI", "Switchboard Plug", "Switchboard Lamp", str(indi.port))
-                        if rng.random() < 0.5:
-
-                            async def garbage() -> None:
-                                indi.inject_raw(b"<<not xml & >> </setNumberVector> <defTextVector")
-                                indi.inject_raw(b' device="x">\n')
-
-                            async def nothing() -> None:
-                                return None
-
-                            return Fault("INDI", "garbage", names), garbage, nothing
-                        return Fault("INDI", "restart", names), indi.stop, indi.start
-                    if roll < 0.85:
+                        peer = indi_faults
+                        fault = Fault("INDI", "", names)
+                    elif roll < 0.85:
                         plug = rng.choice(plugs)
-                        kind = rng.choice(PLUG_FAULTS)
-                        names = (plug.name, "Meross")
-
-                        async def plug_inject() -> None:
-                            if kind == "no_answer":
-                                plug.online = False
-                            elif kind == "garbage":
-                                plug.garbage_replies = True
-                            elif kind == "late_answer":
-                                plug.reply_delay = REQUEST_TIMEOUT + 1
-                            else:
-                                await plug.stop()
-
-                        async def plug_clear() -> None:
-                            plug.online = True
-                            plug.garbage_replies = False
-                            plug.reply_delay = 0.0
-                            if kind == "restart":
-                                await plug.start(plug.broker_host, plug.broker_port)
-
-                        return Fault("Meross plug", kind, names), plug_inject, plug_clear
-                    if roll < 0.92:
+                        peer = PlugFaults(plug)
+                        fault = Fault("Meross plug", "", (plug.name, "Meross"))
+                    elif roll < 0.92:
+                        peer = BrokerFaults(meross_broker)
                         names = ("Meross", "meross", "Soak Plug", str(meross_broker.port))
-                        return (
-                            Fault("Meross broker", "restart", names),
-                            meross_broker.stop,
-                            meross_broker.start,
-                        )
-                    names = ("mqtt", "MQTT", str(ha_broker.port))
-                    return Fault("bridge broker", "restart", names), ha_broker.stop, ha_broker.start
+                        fault = Fault("Meross broker", "", names)
+                    else:
+                        peer = BrokerFaults(ha_broker)
+                        fault = Fault("bridge broker", "", ("mqtt", "MQTT", str(ha_broker.port)))
+                    fault.kind = rng.choice(sorted(peer.faults))
+                    return fault, peer
 
                 async def injector() -> None:
                     while time.monotonic() < ends:
                         await asyncio.sleep(rng.uniform(0.5, 1.5) * args.fault_interval)
                         if time.monotonic() >= ends:
                             break
-                        fault, inject, clear = choose()
+                        fault, peer = choose()
                         family = "MaxSmart strip" if fault.target in strip_names else fault.target
                         key = f"{family} {fault.kind}"
                         tally.faults[key] = tally.faults.get(key, 0) + 1
                         watcher.active.append(fault)
-                        await inject()
+                        await peer.inject(fault.kind)
                         await asyncio.sleep(rng.uniform(1, 6))
-                        await clear()
+                        await peer.clear(fault.kind)
                         fault.cleared_at = time.monotonic()
 
                 async def client() -> None:
@@ -398,17 +329,9 @@ async def soak(args: argparse.Namespace, tmp: Path) -> bool:
     finally:
         for task in tasks:
             task.cancel()
-        if cloud is not None:
-            with contextlib.suppress(Exception):
-                await cloud.stop()
-        for strip in strips:
-            with contextlib.suppress(Exception):
-                await strip.stop()
+        await stop_emulators(cloud, strips, (meross_broker, ha_broker))
         with contextlib.suppress(Exception):
             await indi.stop()
-        for broker in (meross_broker, ha_broker):
-            with contextlib.suppress(Exception):
-                await broker.close()
 
     growth = (rss_end - rss_start) / rss_start
     print(

@@ -34,8 +34,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
-from custom_components.switchboard.vendors.meross.source import REQUEST_TIMEOUT
-from custom_components.switchboard.vendors.midea.client import MideaApplianceClient
 from emulators.indi import PLUG, IndiEmulator
 from emulators.maxsmart import MaxSmartEmulator
 from tests.maxsmart.conftest import strip_kwargs
@@ -43,8 +41,15 @@ from tests.maxsmart.integration import setup_entry
 from tests.meross.conftest import meross_account, meross_broker
 from tests.meross.test_integration import _setup as setup_meross_entry
 from tests.midea.conftest import setup_account_entry, start_stack, stop_stack
+from tests.reliability.faults import (
+    FAULTS,
+    ApplianceFaults,
+    IndiFaults,
+    PeerFaults,
+    PlugFaults,
+    StripFaults,
+)
 
-FAULTS = ("no_answer", "garbage", "half_then_stall", "close_mid_reply", "late_answer", "restart")
 COMMAND_BOUND = 30.0
 """Seconds within which a command issued during a fault must end (it must not hang)."""
 RECOVERY_BOUND = 60.0
@@ -82,13 +87,16 @@ class Peer:
         """A switch of the device under test."""
         raise NotImplementedError
 
+    switches: PeerFaults
+    """The peer's fault switches (``tests/reliability/faults.py``, shared with the soak)."""
+
     async def async_inject(self, fault: str) -> None:
         """Start ``fault``."""
-        raise NotImplementedError
+        await self.switches.inject(fault)
 
     async def async_clear(self, fault: str) -> None:
         """End ``fault``: the peer behaves again."""
-        raise NotImplementedError
+        await self.switches.clear(fault)
 
     async def async_tick(self) -> None:
         """Let one poll / reconnect cycle happen by itself (time is fired, not refreshed)."""
@@ -125,12 +133,13 @@ class MaxSmartPeer(Peer):
     """A MaxSmart strip over HTTP (polled; the client gives up after 5 s)."""
 
     key = "maxsmart"
-    faults = frozenset(FAULTS)
+    faults = StripFaults.faults
     device_name = "Desk"
 
     async def async_start(self) -> None:
         """Start the strip emulator and its entry."""
         self.emulator = MaxSmartEmulator("127.0.0.1", **strip_kwargs())
+        self.switches = StripFaults(self.emulator)
         await self.emulator.start()
         self.entry = await setup_entry(self.hass, self.emulator)
 
@@ -145,40 +154,19 @@ class MaxSmartPeer(Peer):
         """Port 1 (``TV``)."""
         return "switch.desk_tv"
 
-    async def async_inject(self, fault: str) -> None:
-        """HTTP faults of the emulator; a restart is the strip going away until cleared."""
-        faults = self.emulator.faults
-        if fault == "no_answer":
-            faults.timeout = True
-        elif fault == "garbage":
-            faults.garbage_json = True
-        elif fault == "half_then_stall":
-            faults.stall_mid_reply = True
-        elif fault == "close_mid_reply":
-            faults.drop_connection = True
-        elif fault == "late_answer":
-            faults.delay = 6.0  # the client waits 5 s
-        elif fault == "restart":
-            await self.emulator.stop()
-
-    async def async_clear(self, fault: str) -> None:
-        """Every fault off; a restarted strip comes back on the same address."""
-        if fault == "restart":
-            await self.emulator.start()
-        self.emulator.faults.clear()
-
 
 class IndiPeer(Peer):
     """An INDI server (push over TCP; the client reconnects by itself)."""
 
     key = "indi"
-    faults = frozenset({"garbage", "close_mid_reply", "restart"})
+    faults = IndiFaults.faults
     stays_available = frozenset({"garbage"})  # malformed elements are skipped, the link lives
     device_name = "Switchboard Plug"
 
     async def async_start(self) -> None:
         """Start the indipydriver emulator and an entry for the server."""
         self.emulator = IndiEmulator("127.0.0.1", 0, command_delay=0.05)
+        self.switches = IndiFaults(self.emulator)
         await self.emulator.start()
         self.entry = MockConfigEntry(
             domain=DOMAIN,
@@ -211,22 +199,6 @@ class IndiPeer(Peer):
         assert entity_id is not None
         return entity_id
 
-    async def async_inject(self, fault: str) -> None:
-        """Garbage between elements; half an element then the server drops everyone."""
-        if fault == "garbage":
-            self.emulator.inject_raw(b"<<not xml & >> </setNumberVector> <defTextVector")
-            self.emulator.inject_raw(b' device="x">\n')
-        elif fault == "close_mid_reply":
-            self.emulator.inject_raw(b'<setSwitchVector device="Switchboard Plug" name="POW')
-            self._restart = asyncio.create_task(self.emulator.restart(downtime=1.0))
-        elif fault == "restart":
-            self._restart = asyncio.create_task(self.emulator.restart(downtime=1.0))
-
-    async def async_clear(self, fault: str) -> None:
-        """Wait for a restart to finish."""
-        if fault in ("close_mid_reply", "restart"):
-            await self._restart
-
 
 class MerossPeer(Peer):
     """A Meross plug on the emulated cloud's TLS mosquitto (push, polled every 10 min).
@@ -236,7 +208,7 @@ class MerossPeer(Peer):
     """
 
     key = "meross"
-    faults = frozenset({"no_answer", "garbage", "late_answer", "restart"})
+    faults = PlugFaults.faults
     device_name = "Desk plug"
 
     async def async_start(self) -> None:
@@ -245,6 +217,7 @@ class MerossPeer(Peer):
         broker = await self._stack.enter_async_context(meross_broker())
         self.env = await self._stack.enter_async_context(meross_account(broker))
         self.plug = self.env.plug
+        self.switches = PlugFaults(self.plug)
         self.entry = await setup_meross_entry(self.hass, self.env)  # type: ignore[assignment]
 
     async def async_stop(self) -> None:
@@ -262,27 +235,6 @@ class MerossPeer(Peer):
         assert entity_id is not None
         return entity_id
 
-    async def async_inject(self, fault: str) -> None:
-        """The plug stays connected to the broker but goes silent, babbles or answers late;
-        a restart is the plug off its broker until cleared (no offline push: the cloud's
-        notice can be late or missing)."""
-        if fault == "no_answer":
-            self.plug.online = False
-        elif fault == "garbage":
-            self.plug.garbage_replies = True
-        elif fault == "late_answer":
-            self.plug.reply_delay = REQUEST_TIMEOUT + 1
-        elif fault == "restart":
-            await self.plug.stop()
-
-    async def async_clear(self, fault: str) -> None:
-        """The plug behaves again; a restarted plug reconnects (and the cloud says online)."""
-        self.plug.online = True
-        self.plug.garbage_replies = False
-        self.plug.reply_delay = 0.0
-        if fault == "restart":
-            await self.plug.start(self.plug.broker_host, self.plug.broker_port)
-
     async def async_tick(self) -> None:
         """Only the coordinators' polls come due (see :meth:`Peer.async_tick_polls`)."""
         await self.async_tick_polls()
@@ -292,7 +244,7 @@ class MideaPeer(Peer):
     """A Midea dehumidifier over its V3 LAN protocol (midea-local's thread; polled)."""
 
     key = "midea"
-    faults = frozenset(FAULTS)
+    faults = ApplianceFaults.faults
     device_name = "Cellar"
     command_domain = "humidifier"
 
@@ -300,6 +252,7 @@ class MideaPeer(Peer):
         """Start the emulated appliances, discovery and cloud, and the account's entry."""
         self.stack = await start_stack()
         self.appliance = self.stack.dehumidifier
+        self.switches = ApplianceFaults(self.stack.dehumidifier_server)
         self.entry = await setup_account_entry(self.hass, self.stack)
 
     async def async_stop(self) -> None:
@@ -312,30 +265,6 @@ class MideaPeer(Peer):
     def entity_id(self) -> str:
         """The dehumidifier."""
         return "humidifier.cellar"
-
-    async def async_inject(self, fault: str) -> None:
-        """The emulator's fault switches; a restart is the appliance off until cleared."""
-        faults = self.appliance.faults
-        if fault == "no_answer":
-            faults.silent = True
-        elif fault == "garbage":
-            faults.garbage = True
-        elif fault == "half_then_stall":
-            faults.truncated = True
-        elif fault == "close_mid_reply":
-            faults.drop_connection = True
-        elif fault == "late_answer":
-            faults.delay = MideaApplianceClient.reply_timeout + 1
-        elif fault == "restart":
-            await self.stack.dehumidifier_server.stop()
-
-    async def async_clear(self, fault: str) -> None:
-        """Every switch off; a restarted appliance comes back on the same address."""
-        faults = self.appliance.faults
-        faults.silent = faults.garbage = faults.truncated = faults.drop_connection = False
-        faults.delay = 0.0
-        if fault == "restart":
-            await self.stack.dehumidifier_server.start()
 
     async def async_tick(self) -> None:
         """Only the coordinator's poll comes due (see :meth:`Peer.async_tick_polls`)."""
