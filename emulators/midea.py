@@ -395,6 +395,50 @@ class Dehumidifier(MideaAppliance):
         return aa_frame(self.device_type, MSG_NOTIFY1, self.status_body())
 
 
+def _tlv_request(body: bytes, pack: int) -> dict[int, bytes]:
+    """The tags (and values) of a B0 set (``pack`` 4) or the tags of a B1 query (``pack`` 0).
+
+    A B1 query lists bare tags (two bytes each); a B0 set carries ``tag, length, value``.
+    Parsing stops at the first incomplete entry (a truncated frame).
+    """
+    values: dict[int, bytes] = {}
+    pos = 2
+    for _ in range(body[1] if len(body) > 1 else 0):
+        if pos + 2 > len(body):
+            break
+        tag = body[pos] | body[pos + 1] << 8
+        pos += 2
+        if pack == 0:
+            values[tag] = b""
+            continue
+        if pos >= len(body) or pos + 1 + body[pos] > len(body):
+            break
+        length = body[pos]
+        values[tag] = bytes(body[pos + 1 : pos + 1 + length])
+        pos += 1 + length
+    return values
+
+
+# New-protocol (B0/B1/B5) tags of the air conditioner (docs/protocols/midea.md §5).
+TAG_WIND_UD_ANGLE = 0x0009
+TAG_WIND_LR_ANGLE = 0x000A
+TAG_INDOOR_HUMIDITY = 0x0015
+TAG_SCREEN_DISPLAY = 0x0017
+TAG_BREEZELESS = 0x0018
+TAG_SELF_CLEAN = 0x0039
+TAG_RATE_SELECT = 0x0048
+TAG_FRESH_AIR = 0x004B
+TAG_OUT_SILENT = 0x00CD
+TAG_BUZZER = 0x022C
+
+LOUVRE_ANGLES = (0, 1, 25, 50, 75, 100)
+"""Louvre positions (% of travel): 0 swing/off, 1 up (left), 25, 50 middle, 75, 100 down (right)."""
+RATE_GEARS = (1, 20, 40, 60, 80, 100)
+"""Power-limit gears (% of full power) of a five-level appliance."""
+RATE_GEARS_2_LEVEL = (50, 75, 100)
+"""Power-limit gears of a two-level appliance."""
+
+
 class AirConditioner(MideaAppliance):
     """A Midea air conditioner (``0xAC``).
 
@@ -403,12 +447,32 @@ class AirConditioner(MideaAppliance):
     102 auto), ``swing_vertical`` / ``swing_horizontal``, ``eco``, ``boost``, ``sleep``,
     ``indoor_temperature`` / ``outdoor_temperature`` (°C), ``indoor_humidity`` (%),
     ``screen_display``, ``prompt_tone``, ``total_energy`` (kWh), ``power_w`` (W).
+
+    Features a model may lack (``None`` where the appliance built with the feature's flag off
+    does not have it; it then leaves the feature out of its B5 capabilities and B1 answers):
+    ``wind_ud_angle`` / ``wind_lr_angle`` (louvre position, one of :data:`LOUVRE_ANGLES`;
+    flag ``louvre_angles``), ``rate_select`` (power-limit gear, :data:`RATE_GEARS`, or
+    :data:`RATE_GEARS_2_LEVEL` with ``rate_levels=2``), ``fresh_air_power`` and
+    ``fresh_air_fan_speed`` (0-100; flag ``fresh_air``), ``breezeless``; ``out_silent``,
+    ``sound`` and ``self_clean`` are set through B0 too. With ``engineering_data`` the
+    appliance answers the C1 group queries 1, 2, 3 and 7 with its compressor, refrigerant
+    temperatures, indoor and outdoor fan and compressor power (otherwise with a bare header).
     """
 
     device_type = 0xAC
     type_name = "air_conditioner"
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        louvre_angles: bool = True,
+        rate_select: bool = True,
+        rate_levels: int = 5,
+        fresh_air: bool = True,
+        breezeless: bool = True,
+        engineering_data: bool = True,
+        **kwargs: Any,
+    ) -> None:
         """Create an air conditioner (see :class:`MideaAppliance` for identity arguments)."""
         super().__init__(**kwargs)
         self.power = False
@@ -427,6 +491,17 @@ class AirConditioner(MideaAppliance):
         self.screen_display = True
         self.total_energy = 123.45
         self.power_w = 0.0
+        self.wind_ud_angle: int | None = 50 if louvre_angles else None
+        self.wind_lr_angle: int | None = 50 if louvre_angles else None
+        self.rate_levels = rate_levels
+        self.rate_select: int | None = 100 if rate_select else None
+        self.fresh_air_power: bool | None = False if fresh_air else None
+        self.fresh_air_fan_speed = 40
+        self.breezeless: bool | None = False if breezeless else None
+        self.out_silent = False
+        self.sound = True
+        self.self_clean = False
+        self.engineering_data = engineering_data
 
     def status_body(self) -> bytes:
         """The ``C0`` status body."""
@@ -481,6 +556,85 @@ class AirConditioner(MideaAppliance):
         self.sleep = bool(body[10] & 0x01)
         self.power_w = 850.0 if self.power else 0.0
 
+    @property
+    def rate_gears(self) -> tuple[int, ...]:
+        """The power-limit gears this appliance accepts."""
+        return RATE_GEARS_2_LEVEL if self.rate_levels == 2 else RATE_GEARS
+
+    def new_protocol_values(self) -> dict[int, bytes]:
+        """Every new-protocol (B1) tag this appliance has, with its current value."""
+        values = {
+            TAG_INDOOR_HUMIDITY: bytes([self.indoor_humidity]),
+            TAG_SCREEN_DISPLAY: b"\x01" if self.screen_display else b"\x00",
+            TAG_OUT_SILENT: b"\x03" if self.out_silent else b"\x00",
+            TAG_BUZZER: b"\x01" if self.sound else b"\x00",
+            TAG_SELF_CLEAN: b"\x01" if self.self_clean else b"\x00",
+        }
+        if self.wind_ud_angle is not None and self.wind_lr_angle is not None:
+            values[TAG_WIND_UD_ANGLE] = bytes([self.wind_ud_angle])
+            values[TAG_WIND_LR_ANGLE] = bytes([self.wind_lr_angle])
+        if self.rate_select is not None:
+            values[TAG_RATE_SELECT] = bytes([self.rate_select])
+        if self.fresh_air_power is not None:
+            values[TAG_FRESH_AIR] = bytes(
+                [1 if self.fresh_air_power else 0, self.fresh_air_fan_speed, 0xFF]
+            )
+        if self.breezeless is not None:
+            values[TAG_BREEZELESS] = b"\x01" if self.breezeless else b"\x00"
+        return values
+
+    def apply_new_protocol_set(self, values: dict[int, bytes]) -> list[int]:
+        """Apply a ``B0`` set's tags; return the tags it took (those this appliance has)."""
+        taken: list[int] = []
+        for tag, value in values.items():
+            if not value:
+                continue
+            if tag == TAG_WIND_UD_ANGLE and self.wind_ud_angle is not None:
+                if value[0] in LOUVRE_ANGLES:
+                    self.wind_ud_angle = value[0]
+            elif tag == TAG_WIND_LR_ANGLE and self.wind_lr_angle is not None:
+                if value[0] in LOUVRE_ANGLES:
+                    self.wind_lr_angle = value[0]
+            elif tag == TAG_RATE_SELECT and self.rate_select is not None:
+                if value[0] in self.rate_gears:
+                    self.rate_select = value[0]
+            elif tag == TAG_FRESH_AIR and self.fresh_air_power is not None and len(value) >= 2:
+                self.fresh_air_power = value[0] > 0
+                if value[1]:
+                    self.fresh_air_fan_speed = min(value[1], 100)
+            elif tag == TAG_BREEZELESS and self.breezeless is not None:
+                self.breezeless = value[0] == 1
+            elif tag == TAG_OUT_SILENT:
+                self.out_silent = value[0] == 3
+            elif tag == TAG_BUZZER:
+                self.sound = value[0] > 0
+            elif tag == TAG_SELF_CLEAN:
+                self.self_clean = value[0] > 0
+            else:
+                continue
+            taken.append(tag)
+        return taken
+
+    def capability_values(self) -> dict[int, bytes]:
+        """The B5 capability answer (4-byte TLV values)."""
+        capabilities = {
+            0x0214: b"\x01",  # cool, dry, auto and heat
+            0x0215: b"\x00",  # vertical and horizontal swing
+            0x0210: b"\x01",  # every fan speed
+            0x0212: b"\x01",  # eco
+            0x021A: b"\x00",  # turbo
+            0x021F: b"\x01",  # humidity sensor
+            0x0224: b"\x01",  # display control
+            0x0216: b"\x02",  # energy statistics
+            0x0225: bytes([32, 60, 32, 60, 34, 60, 0]),  # 16-30 °C, heat 17-30
+        }
+        if self.wind_ud_angle is not None:
+            capabilities[TAG_WIND_UD_ANGLE] = b"\x01"
+            capabilities[TAG_WIND_LR_ANGLE] = b"\x01"
+        if self.rate_select is not None:
+            capabilities[TAG_RATE_SELECT] = b"\x01" if self.rate_levels == 2 else b"\x02"
+        return capabilities
+
     def _energy_body(self, group: int) -> bytes:
         body = bytearray(20)
         body[0:4] = bytes([0xC1, 0x21, 0x01, group])
@@ -499,6 +653,37 @@ class AirConditioner(MideaAppliance):
         body[16:19] = bcd(round(self.power_w * 10), 3)
         return bytes(body)
 
+    def _group_body(self, group: int) -> bytes:
+        """A C1 group-data answer (§5): engineering data of groups 1, 2, 3 and 7."""
+        head = bytes([0xC1, 0x21, 0x01, group])
+        if group not in (0x41, 0x42, 0x43, 0x47):
+            return head
+        if not self.engineering_data:
+            # No group byte, no data: midea-local reads an outdoor fan speed of 0 from any
+            # answer to group 3, even one without data.
+            return head[:3]
+        running = self.power and self.mode != 5
+        body = bytearray(head + bytes(16))
+        if group == 0x41:  # compressor and refrigerant circuit
+            body[4] = 58 if running else 0  # compressor frequency (Hz)
+            body[5] = 60 if running else 0  # target frequency (Hz)
+            body[7] = 4 if running else 0  # compressor current (A)
+            body[8] = 230  # supply voltage (V)
+            body[10] = round(self.indoor_temperature * 2 + 30)  # T1 indoor return air
+            body[11] = round((12.0 if running else self.indoor_temperature) * 2 + 30)  # T2 coil
+            body[12] = round((40.0 if running else self.outdoor_temperature) * 2 + 50)  # T3
+            body[13] = round(self.outdoor_temperature * 2 + 50)  # T4 outdoor ambient
+            body[14] = 75 if running else round(self.outdoor_temperature)  # discharge pipe
+        elif group == 0x42:  # indoor fan (units of 8 rpm) and condensate pump
+            body[4] = 125 if self.power else 0
+            body[5] = 125 if self.power else 0
+            body[8] = 0x10 if running and self.mode == 2 else 0
+        elif group == 0x43:  # outdoor fan (units of 8 rpm)
+            body[10] = 100 if running else 0
+        else:  # 0x47: compressor power (W, little endian)
+            body[10:12] = (780 if running else 0).to_bytes(2, "little")
+        return bytes(body)
+
     def answer(self, message_type: int, body: bytes) -> list[bytes]:
         """Answer the 12 queries of a status refresh, ``0x40`` sets and ``B0`` sets."""
         if not body:
@@ -509,32 +694,21 @@ class AirConditioner(MideaAppliance):
                 group = body[3]
                 if group == 0x44:
                     return [self._energy_body(group)]
-                return [bytes([0xC1, 0x21, 0x01, group])]
+                return [self._group_body(group)]
             return [self.status_body()]
         if message_type == MSG_SET and kind == 0x40:
             self.apply_set(body)
             return [self.status_body()]
         if message_type == MSG_QUERY and kind == 0xB1:
-            values = {
-                0x0015: bytes([self.indoor_humidity]),
-                0x0017: b"\x01" if self.screen_display else b"\x00",
-            }
-            return [_new_protocol_reply(0xB1, values)]
+            asked = _tlv_request(body, pack=0)
+            values = self.new_protocol_values()
+            return [_new_protocol_reply(0xB1, {tag: values[tag] for tag in asked if tag in values})]
         if message_type == MSG_SET and kind == 0xB0:
-            return [_new_protocol_reply(0xB0, {})]
+            taken = self.apply_new_protocol_set(_tlv_request(body, pack=4))
+            values = self.new_protocol_values()
+            return [_new_protocol_reply(0xB0, {tag: values[tag] for tag in taken})]
         if message_type == MSG_QUERY and kind == 0xB5:
-            capabilities = {
-                0x0214: b"\x01",  # cool, dry, auto and heat
-                0x0215: b"\x00",  # vertical and horizontal swing
-                0x0210: b"\x01",  # every fan speed
-                0x0212: b"\x01",  # eco
-                0x021A: b"\x00",  # turbo
-                0x021F: b"\x01",  # humidity sensor
-                0x0224: b"\x01",  # display control
-                0x0216: b"\x02",  # energy statistics
-                0x0225: bytes([32, 60, 32, 60, 34, 60, 0]),  # 16-30 °C, heat 17-30
-            }
-            return [_new_protocol_reply(0xB5, capabilities, pack=4)]
+            return [_new_protocol_reply(0xB5, self.capability_values(), pack=4)]
         return []
 
     def push_frame(self) -> bytes:

@@ -49,11 +49,16 @@ class MideaStack:
         return self.responder.ports[0]
 
 
-async def start_stack(protocol: int = 3, water_level_set: int = 50) -> MideaStack:
-    """Start both appliances (own TCP ports), one discovery responder and the cloud."""
+async def start_stack(
+    protocol: int = 3, water_level_set: int = 50, **air_conditioner: Any
+) -> MideaStack:
+    """Start both appliances (own TCP ports), one discovery responder and the cloud.
+
+    ``air_conditioner`` are :class:`AirConditioner` arguments (``fresh_air=False``, ...).
+    """
     dehumidifier = default_dehumidifier(protocol=protocol, water_level_set=water_level_set)
-    air_conditioner = default_air_conditioner(protocol=protocol)
-    servers = [MideaLanServer(dehumidifier), MideaLanServer(air_conditioner)]
+    air_conditioner_ = default_air_conditioner(protocol=protocol, **air_conditioner)
+    servers = [MideaLanServer(dehumidifier), MideaLanServer(air_conditioner_)]
     # On 0.0.0.0, so broadcasts to the loopback network (LOOPBACK_ADAPTER) reach it too.
     responder = MideaDiscoveryResponder("0.0.0.0")
     for server in servers:
@@ -61,10 +66,10 @@ async def start_stack(protocol: int = 3, water_level_set: int = 50) -> MideaStac
         responder.register(server)
     await responder.start()
     cloud = FakeNetHomeCloud()
-    account = cloud.add_account(ACCOUNT, PASSWORD, [dehumidifier, air_conditioner])
+    account = cloud.add_account(ACCOUNT, PASSWORD, [dehumidifier, air_conditioner_])
     await cloud.start()
     return MideaStack(
-        dehumidifier, air_conditioner, servers[0], servers[1], responder, cloud, account
+        dehumidifier, air_conditioner_, servers[0], servers[1], responder, cloud, account
     )
 
 

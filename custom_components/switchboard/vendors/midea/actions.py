@@ -17,10 +17,13 @@ Arguments (validated before :func:`async_run_action` sees them):
   send); ``reset_filter``;
 * ``set_temperature``: ``temperature`` (°C); ``set_hvac_mode``: ``hvac_mode`` (``off``,
   ``auto``, ``cool``, ``dry``, ``heat``, ``fan_only``); ``set_fan_mode``, ``set_swing_mode``,
-  ``set_preset_mode``: ``fan_mode``, ``swing_mode``, ``preset_mode``.
+  ``set_preset_mode``: ``fan_mode``, ``swing_mode``, ``preset_mode``; ``select_option`` (where
+  the air conditioner has selects): ``select`` (``wind_ud_angle``, ``wind_lr_angle``,
+  ``rate_select``, ``fresh_air_mode``) and ``option`` (see :func:`air_conditioner_selects`);
+  ``turn_on`` / ``turn_off`` with ``switch`` also ``fresh_air_power`` and ``breezeless``.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import probatio
@@ -49,7 +52,39 @@ AIR_CONDITIONER_SWITCHES: Final = (
     "sound",
     "self_clean",
 )
-"""midea-local attributes an air conditioner switch sets, where the appliance reports them."""
+"""midea-local attributes an air conditioner switch sets, where midea-local keeps them."""
+AIR_CONDITIONER_READINGS: Final = {
+    "compressor_frequency": "Hz",
+    "target_compressor_frequency": "Hz",
+    "compressor_current": "A",
+    "compressor_voltage": "V",
+    "compressor_power": "W",
+    "indoor_coil_temperature": "°C",
+    "outdoor_coil_temperature": "°C",
+    "outdoor_ambient_temperature": "°C",
+    "discharge_pipe_temperature": "°C",
+    "indoor_fan_speed": "rpm",
+    "target_indoor_fan_speed": "rpm",
+    "outdoor_fan_speed": "rpm",
+}
+"""The air conditioner's engineering readings (midea-local attribute -> unit), from the C1
+group-data answers (groups 1, 2, 3 and 7, ``docs/protocols/midea.md`` §5); an appliance that
+does not answer a group has none of its readings."""
+AIR_CONDITIONER_REPORTED_SWITCHES: Final = ("fresh_air_power", "breezeless")
+"""Air conditioner switches that exist only once the appliance has sent them (midea-local's
+default for them is a ``False`` no appliance sent): fresh air (B1 tag ``0x0233`` or
+``0x004B``) and breezeless (``0x0018``)."""
+AIR_CONDITIONER_SELECTS: Final = {
+    "wind_ud_angle": "swing_vertical_angle",
+    "wind_lr_angle": "swing_horizontal_angle",
+    "rate_select": "rate_select",
+    "fresh_air_mode": None,
+}
+"""Air conditioner selects (midea-local attribute -> the B5 capability announcing it).
+
+A select exists where midea-local keeps the attribute (it drops the louvre angles and the rate
+select when the B5 capabilities leave them out) and the appliance announces it (capability) or
+has sent its value; fresh air has no capability, only its value."""
 
 HVAC_MODES: Final = {"auto": 1, "cool": 2, "dry": 3, "heat": 4, "fan_only": 5}
 """Home Assistant HVAC mode -> the AC's mode value (§5)."""
@@ -82,8 +117,39 @@ def dehumidifier_switches(client: MideaApplianceClient) -> tuple[str, ...]:
 
 
 def air_conditioner_switches(client: MideaApplianceClient) -> tuple[str, ...]:
-    """The switches an air conditioner reports."""
-    return tuple(name for name in AIR_CONDITIONER_SWITCHES if name in client.attributes)
+    """The switches an air conditioner has (see :data:`AIR_CONDITIONER_REPORTED_SWITCHES`)."""
+    return (
+        *(name for name in AIR_CONDITIONER_SWITCHES if name in client.attributes),
+        *(name for name in AIR_CONDITIONER_REPORTED_SWITCHES if name in client.reported),
+    )
+
+
+def air_conditioner_selects(client: MideaApplianceClient) -> dict[str, list[str]]:
+    """The selects an air conditioner has, with their options (:data:`AIR_CONDITIONER_SELECTS`).
+
+    Options are midea-local's names: louvre angles ``off`` (swinging), ``up`` / ``left``,
+    ``up_mid`` / ``left_mid``, ``middle``, ``down_mid`` / ``right_mid``, ``down`` / ``right``;
+    the power-limit gear in % (``1``, ``20`` ... ``100``, or ``50``, ``75``, ``100`` on a
+    two-level appliance); the fresh-air fan speed ``off``, ``silent``, ``low``, ``medium``,
+    ``high``, ``full``.
+    """
+    selects: dict[str, list[str]] = {}
+    for name, capability in AIR_CONDITIONER_SELECTS.items():
+        announced = capability is not None and client.capabilities.get(capability)
+        options = client.select_options.get(name)
+        if options and name in client.attributes and (announced or name in client.reported):
+            selects[name] = options
+    return selects
+
+
+def _check_option(select: str, option: str, allowed: Sequence[str]) -> None:
+    """Raise the translated ``midea_invalid_option`` unless ``option`` is one of ``allowed``."""
+    if option not in allowed:
+        raise CommandRejectedError(
+            f"{option} is not an option of {select}",
+            translation_key="midea_invalid_option",
+            placeholders={"option": option, "options": ", ".join(allowed)},
+        )
 
 
 def _switch_schema(switches: tuple[str, ...]) -> probatio.Schema:
@@ -231,6 +297,20 @@ def _air_conditioner_actions(client: MideaApplianceClient) -> dict[str, ActionSp
             "Set the preset: none, " + ", ".join(PRESETS) + ".",
         ),
     ]
+    if selects := air_conditioner_selects(client):
+        options = {option: None for choices in selects.values() for option in choices}
+        actions.append(
+            _spec(
+                "select_option",
+                {
+                    probatio.Required("select"): probatio.In(tuple(selects)),
+                    probatio.Required("option"): probatio.In(tuple(options)),
+                },
+                "Choose an option of a select: "
+                + "; ".join(f"{name} ({', '.join(choices)})" for name, choices in selects.items())
+                + ".",
+            )
+        )
     return {spec.name: spec for spec in actions}
 
 
@@ -285,13 +365,7 @@ async def _async_run_dehumidifier(
         await client.async_set("water_level_set", args["water_level"])
     elif action == "select_option":
         select, option = args["select"], args["option"]
-        allowed = client.fan_speeds if select == "fan_speed" else WATER_LEVELS
-        if option not in allowed:
-            raise CommandRejectedError(
-                f"{option} is not an option of {select}",
-                translation_key="midea_invalid_option",
-                placeholders={"option": option, "options": ", ".join(allowed)},
-            )
+        _check_option(select, option, client.fan_speeds if select == "fan_speed" else WATER_LEVELS)
         await client.async_set(select, option)
     elif action == "reset_filter":
         await client.async_reset_filter()
@@ -330,5 +404,9 @@ async def _async_run_air_conditioner(
                 await client.async_set(attribute, False)
         if preset in PRESETS:
             await client.async_set(PRESETS[preset], True)
+    elif action == "select_option":
+        select, option = args["select"], args["option"]
+        _check_option(select, option, air_conditioner_selects(client).get(select, ()))
+        await client.async_set(select, option)
     else:  # pragma: no cover - the allow-list stops anything else
         raise CommandRejectedError(f"unknown action {action}")

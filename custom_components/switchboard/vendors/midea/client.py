@@ -168,7 +168,11 @@ class MideaApplianceClient:
     """One appliance: connection, attributes mirrored on the loop, commands, reconnection.
 
     ``attributes`` are midea-local's attribute names and values (``target_humidity``,
-    ``mode``, ...); ``available`` says whether the appliance answers; ``on_update(self)`` is
+    ``mode``, ...), its defaults included; ``reported`` names the attributes the appliance has
+    actually sent (a default ``False`` and a reported ``False`` look alike in ``attributes``);
+    ``select_options`` maps an air conditioner's select attributes (``wind_ud_angle``,
+    ``wind_lr_angle``, ``rate_select``, ``fresh_air_mode``) to midea-local's option names for
+    this appliance; ``available`` says whether the appliance answers; ``on_update(self)`` is
     called on the event loop after every change of either.
     """
 
@@ -188,6 +192,8 @@ class MideaApplianceClient:
         self.modes: list[str] = []
         self.fan_speeds: list[str] = []
         self.hvac_modes: list[str] = []
+        self.select_options: dict[str, list[str]] = {}
+        self.reported: frozenset[str] = frozenset()
         self.temperature_step: float | None = None
         self.available = False
         self.last_error: str | None = None
@@ -268,7 +274,7 @@ class MideaApplianceClient:
     def _create_device(self) -> Any:
         """Build midea-local's device (executor: ``device_selector`` imports a module)."""
         config = self.config
-        return device_selector(
+        device = device_selector(
             name=config.name,
             device_id=config.appliance_id,
             device_type=config.device_type,
@@ -283,11 +289,33 @@ class MideaApplianceClient:
             mac=config.mac.replace(":", "") if config.mac else None,
             serial_number=config.serial or None,
         )
+        # Registered before connect(), whose status queries already report attributes.
+        device.register_update(self._record_reported)
+        return device
+
+    def _record_reported(self, status: dict[str, Any]) -> None:
+        """midea-local's callback, on its thread: remember which attributes were reported.
+
+        The set is replaced, never changed in place, so the loop always reads a whole one.
+        """
+        self.reported = self.reported | (status.keys() - {"available", "capabilities"})
 
     def _read_lists(self, device: Any) -> None:
         self.modes = list(getattr(device, "modes", []) or [])
         self.fan_speeds = list(getattr(device, "fan_speeds", []) or [])
         self.hvac_modes = [str(mode) for mode in getattr(device, "raw_hvac_modes", []) or []]
+        # The AC's option lists; rate_selects depends on the B5 capabilities, which the
+        # status queries of connect() have read by now.
+        self.select_options = {
+            attribute: list(getattr(device, lists, []) or [])
+            for attribute, lists in (
+                ("wind_ud_angle", "wind_ud_angles"),
+                ("wind_lr_angle", "wind_lr_angles"),
+                ("rate_select", "rate_selects"),
+                ("fresh_air_mode", "fresh_air_fan_speeds"),
+            )
+            if hasattr(device, lists)
+        }
         # The A1 exposes ``capabilities``; the AC only keeps them in ``_capabilities`` (B5).
         capabilities = getattr(device, "capabilities", None)
         if not isinstance(capabilities, dict):

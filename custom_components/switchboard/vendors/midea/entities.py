@@ -36,6 +36,7 @@ from ...descriptions import (
 )
 from ...model import DeviceState
 from .actions import (
+    AIR_CONDITIONER_READINGS,
     AIR_CONDITIONER_SWITCHES,
     DEHUMIDIFIER_SWITCHES,
     FAN_MODES,
@@ -47,6 +48,14 @@ from .actions import (
 )
 
 type Exists = Callable[[DeviceState], bool]
+
+_READING_CLASSES: Final = {  # unit of an AIR_CONDITIONER_READINGS reading -> device class
+    "Hz": SensorDeviceClass.FREQUENCY,
+    "A": SensorDeviceClass.CURRENT,
+    "V": SensorDeviceClass.VOLTAGE,
+    "W": SensorDeviceClass.POWER,
+    "°C": SensorDeviceClass.TEMPERATURE,
+}
 
 
 def _reports(key: str) -> Exists:
@@ -191,12 +200,54 @@ AIR_CONDITIONER_ENTITIES: Final[tuple[SwitchboardEntityDescription, ...]] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         exists_fn=_has("full_dust"),
     ),
+    SwitchboardSensorDescription(
+        key="current_energy_consumption",
+        translation_key="current_energy_consumption",
+        attribute="current_energy_consumption",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        exists_fn=_reports("current_energy_consumption"),
+    ),
+    *(
+        SwitchboardSensorDescription(
+            key=key,
+            translation_key=key,
+            attribute=key,
+            device_class=_READING_CLASSES.get(AIR_CONDITIONER_READINGS[key]),
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=AIR_CONDITIONER_READINGS[key],
+            entity_category=EntityCategory.DIAGNOSTIC,
+            exists_fn=_reports(key),
+        )
+        for key in AIR_CONDITIONER_READINGS
+    ),
+    SwitchboardBinarySensorDescription(
+        key="water_pump_running",
+        translation_key="water_pump_running",
+        attribute="water_pump_running",
+        device_class=BinarySensorDeviceClass.RUNNING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        exists_fn=_has("water_pump_running"),
+    ),
     *(
         _switch(key, {"anion": "ion"}.get(key, key), config=key != "aux_heating")
         for key in AIR_CONDITIONER_SWITCHES
     ),
+    _switch("fresh_air_power", "fresh_air", config=False),
+    _switch("breezeless", "breezeless", config=False),
 )
-"""The air conditioner's entities besides the climate entity."""
+"""The air conditioner's entities besides the climate entity and its selects."""
+
+AIR_CONDITIONER_SELECTS_TRANSLATIONS: Final = {
+    "wind_ud_angle": "louvre_vertical",
+    "wind_lr_angle": "louvre_horizontal",
+    "rate_select": "rate_select",
+    "fresh_air_mode": "fresh_air_fan_speed",
+}
+"""midea-local select attribute -> translation key (options come from the appliance)."""
 
 
 def _humidifier(state: DeviceState) -> SwitchboardHumidifierDescription:
@@ -227,6 +278,17 @@ def _fan_speed(state: DeviceState) -> SwitchboardSelectDescription:
         attribute="fan_speed",
         options=list(speeds) if isinstance(speeds, list) else [],
         select_option=ActionCall("select_option", {"select": "fan_speed"}),
+    )
+
+
+def _air_conditioner_select(state: DeviceState, key: str) -> SwitchboardSelectDescription:
+    options = state.value(f"{key}_options")
+    return SwitchboardSelectDescription(
+        key=key,
+        translation_key=AIR_CONDITIONER_SELECTS_TRANSLATIONS[key],
+        attribute=key,
+        options=list(options) if isinstance(options, list) else [],
+        select_option=ActionCall("select_option", {"select": key}),
     )
 
 
@@ -271,5 +333,8 @@ def describe(state: DeviceState) -> Iterable[SwitchboardEntityDescription]:
         table = DEHUMIDIFIER_ENTITIES
     else:
         yield _climate(state)
+        for key in AIR_CONDITIONER_SELECTS_TRANSLATIONS:
+            if f"{key}_options" in state.attributes:
+                yield _air_conditioner_select(state, key)
         table = AIR_CONDITIONER_ENTITIES
     yield from existing(table, state)

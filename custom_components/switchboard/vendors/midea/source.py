@@ -27,10 +27,12 @@ from ...model import (
 )
 from ...repairs import async_delete_issue, async_raise_midea_key_issue, midea_key_issue_kind
 from .actions import (
+    AIR_CONDITIONER_READINGS,
     DEHUMIDIFIER,
     FAN_MODES,
     PRESETS,
     SWING_MODES,
+    air_conditioner_selects,
     air_conditioner_switches,
     appliance_actions,
     async_run_action,
@@ -147,12 +149,18 @@ def appliance_state(client: MideaApplianceClient) -> DeviceState:
             put("full_dust", bool(values.get("full_dust")))
         for switch in air_conditioner_switches(client):
             put(switch, bool(values.get(switch)))
+        for select, options in air_conditioner_selects(client).items():
+            value = values.get(select)
+            put(select, value if value in options else None)
+            put(f"{select}_options", options)
+        for key, unit in AIR_CONDITIONER_READINGS.items():
+            if (reading := _number(values.get(key))) is not None:
+                put(key, reading, unit)
+        if isinstance(pump := values.get("water_pump_running"), bool):
+            put("water_pump_running", pump)
         if client.capabilities.get("energy_stats"):
-            put(
-                "total_energy_consumption",
-                _number(values.get("total_energy_consumption")),
-                UnitOfEnergy.KILO_WATT_HOUR,
-            )
+            for key in ("total_energy_consumption", "current_energy_consumption"):
+                put(key, _number(values.get(key)), UnitOfEnergy.KILO_WATT_HOUR)
             put("realtime_power", _number(values.get("realtime_power")), UnitOfPower.WATT)
     return DeviceState(
         descriptor=appliance_descriptor(config),
