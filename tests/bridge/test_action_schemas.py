@@ -10,6 +10,7 @@ from typing import Any
 from homeassistant.components.climate import HVACMode
 
 from custom_components.switchboard.export.core import action_spec_json_schema
+from custom_components.switchboard.model import ActionSpec
 from custom_components.switchboard.vendors.indi.actions import device_actions
 from custom_components.switchboard.vendors.maxsmart.actions import strip_actions
 from custom_components.switchboard.vendors.meross.actions import (
@@ -17,8 +18,43 @@ from custom_components.switchboard.vendors.meross.actions import (
     toggle_actions,
 )
 from custom_components.switchboard.vendors.meross.device import MTS200_PRESETS
+from custom_components.switchboard.vendors.midea.actions import (
+    AIR_CONDITIONER,
+    DEHUMIDIFIER,
+    appliance_actions,
+)
+from custom_components.switchboard.vendors.midea.client import (
+    ApplianceConfig,
+    MideaApplianceClient,
+)
 
 DOCUMENT = Path(__file__).parents[2] / "docs" / "bridge-actions.json"
+
+
+def midea_actions(
+    device_type: int, capabilities: dict[str, bool], reported: set[str]
+) -> dict[str, ActionSpec]:
+    """The allow-list of a typical Midea appliance of ``device_type``.
+
+    Its attributes and option lists are those of midea-local's own device object (built, never
+    connected); ``capabilities`` and ``reported`` stand for what the appliance's B5 and B1
+    answers would add (a pump; louvre angles, power limit, fresh air, breezeless).
+    """
+    config = ApplianceConfig(
+        appliance_id=1,
+        device_type=device_type,
+        name="typical",
+        host="127.0.0.1",
+        port=6444,
+        protocol=3,
+    )
+    client = MideaApplianceClient(config, lambda _client: None)
+    device = client._create_device()
+    client.attributes = dict(device.attributes)
+    client._read_lists(device)
+    client.capabilities = {**client.capabilities, **capabilities}
+    client.reported = frozenset(reported)
+    return appliance_actions(client)
 
 
 def render() -> dict[str, Any]:
@@ -30,6 +66,16 @@ def render() -> dict[str, Any]:
             5.0, 35.0, [HVACMode.OFF, HVACMode.HEAT, HVACMode.COOL, HVACMode.AUTO], MTS200_PRESETS
         ),
         "indi (CCD with a cooler)": device_actions(ccd=True),
+        "midea (dehumidifier with a pump; ComfeePool's names as aliases)": midea_actions(
+            DEHUMIDIFIER, {"pump": True}, set()
+        ),
+        "midea (air conditioner with louvre angles, power limit, fresh air, breezeless)": (
+            midea_actions(
+                AIR_CONDITIONER,
+                {"swing_vertical_angle": True, "swing_horizontal_angle": True, "rate_select": True},
+                {"fresh_air_power", "fresh_air_mode", "breezeless"},
+            )
+        ),
     }
     return {
         family: {name: action_spec_json_schema(spec) for name, spec in actions.items()}
@@ -57,6 +103,14 @@ def test_schemas_carry_limits_and_choices() -> None:
         "cool",
         "auto",
     ]
+    dehumidifier = next(value for key, value in schemas.items() if "dehumidifier" in key)
+    assert dehumidifier["send_pump_on_command"]["properties"] == {}
+    assert dehumidifier["send_target_humidity_command"]["required"] == ["humidity"]
+    air_conditioner = next(value for key, value in schemas.items() if "air conditioner" in key)
+    select = air_conditioner["select_option"]["properties"]["select"]["enum"]
+    assert select == ["wind_ud_angle", "wind_lr_angle", "rate_select", "fresh_air_mode"]
+    switch = air_conditioner["turn_on"]["properties"]["switch"]["enum"]
+    assert {"fresh_air_power", "breezeless"} <= set(switch)
 
 
 if __name__ == "__main__":
