@@ -246,6 +246,8 @@ async def test_bridge_off_by_default_and_excluded_devices(
     assert await hass.config_entries.async_setup(entry.entry_id)
     assert bridge_of(entry).running
     await bridge_of(entry).async_wait_idle()
+    # Retained state is QoS 0: idle means written, so wait until the broker passed it on.
+    await user.wait_for(f"{STRIP_TOPIC}/power", lambda m: m.payload == "")
     assert await user.retained(STRIP_TOPIC) == {}
     user.command(STRIP_TOPIC, "turn_off", {"port": 1}, "excluded")
     result = await user.result(STRIP_TOPIC, "excluded")

@@ -12,18 +12,24 @@ device's area in the device registry or ``unassigned``; ``<device>`` the slug of
 name, suffixed with ``_<public id>`` when two Switchboard devices would share it; the public id
 is :func:`public_id` of the device id, which may carry personal data)::
 
-    <base>/<area>/<device>/<attribute>        retained, QoS 1: str as plain text, else JSON
-    <base>/<area>/<device>/availability       retained, QoS 1: online | offline
+    <base>/<area>/<device>/<attribute>        retained, QoS 0: str as plain text, else JSON
+    <base>/<area>/<device>/availability       retained, QoS 0: online | offline
     <base>/<area>/<device>/command            {"action": str, "args": {...}, "id": str|int}
     <base>/<area>/<device>/command/result     QoS 1, not retained: the outcome, same "id"
-    <discovery prefix>/device/switchboard_<public id>/config   (optional, retained)
+    <discovery prefix>/device/switchboard_<public id>/config   (optional, retained, QoS 0)
 
 Publishing: only changed payloads are queued (per topic, coalesced: a topic changing twice
 before the worker handed the first value over sends only the latest) and drained by one worker
-task that hands each message to Home Assistant's mqtt client as soon as the window of
-unacknowledged QoS 1 publishes has room (no batch boundaries, so the client's queue never runs
-dry while messages wait; the client sends them in the order they were handed over, which keeps
-each topic's order). Everything is queued again when the mqtt client (re)connects
+task per entry. Retained state (attributes, availability, discovery configs) goes out at QoS 0:
+it is idempotent and republished in full on every reconnect, so QoS 1's redelivery adds nothing,
+while its acknowledgements would hold paho's 20 in-flight slots (a start-up burst of thousands
+of attributes then waited past the mqtt client's 10 s acknowledgement timeout). Command results
+are QoS 1. Every bridge of the instance shares one window (:class:`PublishWindow`) of messages
+handed to Home Assistant's mqtt client and not yet written (QoS 0) or acknowledged (QoS 1), so
+however many entries bridge at once, the client never holds more than ``PUBLISH_WINDOW`` of
+them; bridges waiting for room take turns. The client sends messages in the order they were
+handed over, and a topic always has the same QoS, which keeps each topic's order. Everything
+is queued again when the mqtt client (re)connects
 and whenever Home Assistant's birth message (``homeassistant/status`` ``online`` by default;
 taken from the mqtt entry's options) is seen, which also answers another Home Assistant
 adopting the devices through discovery. While disconnected nothing is sent; the reconnect
@@ -82,6 +88,8 @@ _LOGGER = logging.getLogger(__name__)
 
 DATA_BRIDGES: HassKey[dict[str, MqttBridge]] = HassKey(f"{DOMAIN}_bridges")
 """Running bridges of the integration by config entry id."""
+DATA_PUBLISH_WINDOW: HassKey[PublishWindow] = HassKey(f"{DOMAIN}_bridge_publish_window")
+"""The publish window all bridges of the instance share."""
 
 CONF_BRIDGE: Final = "mqtt_bridge"
 """Options key of the bridge's section: ``{enabled, base_topic, discovery, exclude_devices}``."""
@@ -99,13 +107,18 @@ RESERVED_LEVELS: Final = frozenset({AVAILABILITY, COMMAND})
 ONLINE: Final = "online"
 OFFLINE: Final = "offline"
 QOS: Final = 1
-PUBLISH_WINDOW: Final = 1000
-"""Publishes handed to Home Assistant's mqtt client and not yet acknowledged, at most.
+"""QoS of the command subscription and of command results; discovery configs give it to their
+consumers (their subscriptions to the state topics, their commands)."""
+STATE_QOS: Final = 0
+"""QoS of retained state (attributes, availability, discovery configs): see the module docstring."""
+PUBLISH_WINDOW: Final = 100
+"""Messages handed to Home Assistant's mqtt client and not yet written or acknowledged, at most,
+for all bridges of the instance together (:class:`PublishWindow`).
 
-Room for a whole burst (every attribute of 100 devices) to be handed over inside the coordinator
-update, so the client's queue never runs dry (it has at most 20 publishes unacknowledged on the
-wire); small enough that the last one is acknowledged within the client's 10 s ack timeout
-(which only logs) at a few hundred messages per second.
+Enough that the client's socket never runs dry between two turns of the event loop; small
+enough that a start-up burst (every attribute of every entry) is handed over in slices the loop
+interleaves with everything else, and that no message waits anywhere near the client's 10 s
+acknowledgement timeout.
 """
 HANDOVER_SLICE: Final = 200
 """Publishes the worker hands over before it lets the event loop run once."""
@@ -330,6 +343,47 @@ class _Outgoing:
     result: bool = False
 
 
+class PublishWindow:
+    """Messages handed to Home Assistant's mqtt client and not yet done, for all bridges.
+
+    A message is done when the client wrote it (QoS 0) or the broker acknowledged it (QoS 1),
+    or when its publish failed. ``size`` messages may be pending at once (``PUBLISH_WINDOW``);
+    a bridge that finds no room waits in line and is woken, in turn, when a slot frees.
+    """
+
+    def __init__(self, size: int = PUBLISH_WINDOW) -> None:
+        """An empty window of ``size`` slots."""
+        self.size = size
+        self.pending = 0
+        self._waiting: dict[MqttBridge, None] = {}
+        """Bridges waiting for room, in arrival order (a dict as an ordered set)."""
+
+    @property
+    def has_room(self) -> bool:
+        """Whether one more message may be handed over now."""
+        return self.pending < self.size
+
+    def take(self) -> None:
+        """One message was handed over."""
+        self.pending += 1
+
+    def release(self) -> None:
+        """One message is done: wake the bridge that has waited longest."""
+        self.pending -= 1
+        if self._waiting:
+            bridge = next(iter(self._waiting))
+            del self._waiting[bridge]
+            bridge.async_wake()
+
+    def wait(self, bridge: MqttBridge) -> None:
+        """``bridge`` has messages and found no room: wake it when a slot frees."""
+        self._waiting.setdefault(bridge, None)
+
+    def leave(self, bridge: MqttBridge) -> None:
+        """``bridge`` stopped: it no longer waits."""
+        self._waiting.pop(bridge, None)
+
+
 @dataclass(slots=True, kw_only=True)
 class BridgeStats:
     """Counters for diagnostics: messages published, commands ok/rejected, republishes."""
@@ -494,7 +548,8 @@ class MqttBridge:
         self._idle.set()
         self._worker: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
-        """Publishes handed to the mqtt client and not yet acknowledged."""
+        """Publishes handed to the mqtt client and not yet done (written or acknowledged)."""
+        self._window: PublishWindow = hass.data.setdefault(DATA_PUBLISH_WINDOW, PublishWindow())
         self._runner = DeviceCommandRunner(runtime)
         self._recent: OrderedDict[tuple[str, str], Outcome | None] = OrderedDict()
         self._discovery_prefix = DEFAULT_DISCOVERY_PREFIX
@@ -618,6 +673,7 @@ class MqttBridge:
                 "MQTT bridge of %s stopped with unsent command results", self.entry.title
             )
         self.running = False
+        self._window.leave(self)
         if self._worker is not None:
             self._worker.cancel()
             self._worker = None
@@ -670,7 +726,11 @@ class MqttBridge:
         return count
 
     async def async_wait_idle(self) -> None:
-        """Wait until the outbox is empty and the broker acknowledged everything handed over."""
+        """Wait until the outbox is empty and everything handed over is done.
+
+        Done: written to the broker's connection (retained state, QoS 0) or acknowledged by
+        the broker (command results, QoS 1).
+        """
         while not self._idle.is_set():
             await self._idle.wait()
 
@@ -707,8 +767,13 @@ class MqttBridge:
             self._idle.clear()
         self._wake.set()
 
+    @callback
+    def async_wake(self) -> None:
+        """The shared window has room again: let the worker hand messages over."""
+        self._wake.set()
+
     async def _async_run_worker(self) -> None:
-        """Hand over what :meth:`_hand_over` left (a full window), whenever there is room."""
+        """Hand over what :meth:`_hand_over` left, whenever the shared window has room."""
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -721,28 +786,34 @@ class MqttBridge:
         """Hand up to ``limit`` queued messages to the mqtt client; whether more could go now.
 
         Each publish starts eagerly, so the client's ``publish`` runs at once, in outbox
-        order (which keeps each topic's order on the wire); up to ``PUBLISH_WINDOW`` of them
-        then wait for their PUBACK together.
+        order (which keeps each topic's order on the wire); the shared window bounds how many
+        are pending in the client. Without room, the bridge waits in the window's line.
         """
         loop = asyncio.get_running_loop()
+        window = self._window
         for _ in range(limit):
-            if not (self._outbox and self.connected and len(self._in_flight) < PUBLISH_WINDOW):
+            if not (self._outbox and self.connected):
+                return False
+            if not window.has_room:
+                window.wait(self)
                 return False
             message = self._outbox.pop(next(iter(self._outbox)))
             task = loop.create_task(self._async_publish(message), eager_start=True)
             if not task.done():
+                window.take()
                 self._in_flight.add(task)
                 task.add_done_callback(self._published)
-        return bool(self._outbox) and self.connected and len(self._in_flight) < PUBLISH_WINDOW
+        if self._outbox and self.connected and not window.has_room:
+            window.wait(self)
+            return False
+        return bool(self._outbox) and self.connected
 
     @callback
     def _published(self, task: asyncio.Task[None]) -> None:
-        """A publish was acknowledged (or failed): room in the window."""
+        """A publish was written, acknowledged or failed: a slot of the window is free."""
         self._in_flight.discard(task)
-        if self._outbox:
-            self._wake.set()
-        else:
-            self._check_idle()
+        self._window.release()
+        self._check_idle()
 
     @callback
     def _check_idle(self) -> None:
@@ -752,7 +823,13 @@ class MqttBridge:
     async def _async_publish(self, message: _Outgoing) -> None:
         """Publish one message; a result that fails waits for the next connection."""
         try:
-            await mqtt.async_publish(self.hass, message.topic, message.payload, QOS, message.retain)
+            await mqtt.async_publish(
+                self.hass,
+                message.topic,
+                message.payload,
+                QOS if message.result else STATE_QOS,
+                message.retain,
+            )
         except HomeAssistantError as err:
             self.stats.failed_publishes += 1
             if message.result:
