@@ -45,6 +45,10 @@ Semantics
   `Disconnected`). A vector is re-`Defined` whenever the server re-sends its definition.
   `Updated.vector` is a new object each time; earlier objects are never modified.
 * Malformed XML: a broken element is skipped (logged once per connection); the connection stays.
+* Receiving: bytes are handled in the transport's ``data_received`` callback (framed, parsed and
+  dispatched there, synchronously), not read through a ``StreamReader`` by a task: an update
+  costs no task wake-up, no reader buffer copy and no timer; the silence of ``snoop_timeout``
+  is measured from the time of the last received bytes (one timer per silence window).
 """
 
 import asyncio
@@ -53,7 +57,7 @@ import contextlib
 from dataclasses import dataclass
 import logging
 from types import MappingProxyType
-from typing import Final
+from typing import Final, override
 import xml.etree.ElementTree as ET
 
 from ...net import Backoff
@@ -169,6 +173,24 @@ class Message:
 type IndiEvent = Connected | Disconnected | Defined | Updated | Deleted | Message
 
 
+class _ReceivingProtocol(asyncio.StreamReaderProtocol):
+    """A stream protocol handing received bytes to a callback instead of the reader's buffer.
+
+    Writing (``StreamWriter``, ``drain``) and the end of the connection (the reader's EOF or
+    error) work as with ``asyncio.open_connection``; only the data path is direct.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, on_data: Callable[[bytes], None]) -> None:
+        """Deliver the connection's bytes to ``on_data``, its end to ``reader``."""
+        super().__init__(reader)
+        self._on_data = on_data
+
+    @override
+    def data_received(self, data: bytes) -> None:
+        """Hand the bytes on, synchronously."""
+        self._on_data(data)
+
+
 class IndiClient:
     """A client of one INDI server (see the module docstring for the semantics)."""
 
@@ -195,8 +217,11 @@ class IndiClient:
         self._on_event = on_event
         self._vectors: dict[tuple[str, str], IndiVector] = {}
         self._reader: asyncio.StreamReader | None = None
+        """Receives only the end of the connection (EOF or its error): data goes to `_on_data`."""
         self._writer: asyncio.StreamWriter | None = None
         self._splitter = IndiStreamSplitter()
+        self._received_at = 0.0
+        """Event-loop time of the last received bytes (for the silence of `snoop_timeout`)."""
         self._blob_modes: dict[tuple[str, str | None], BlobMode] = {}
         self._waiters: dict[tuple[str, str], list[asyncio.Future[IndiVector]]] = {}
         self._asked_unknown: set[tuple[str, str]] = set()
@@ -236,19 +261,24 @@ class IndiClient:
             raise IndiConnectionError("client is closed")
         if self._writer is not None:
             return
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=READ_SIZE, loop=loop)
+        protocol = _ReceivingProtocol(reader, self._on_data)
         try:
             async with asyncio.timeout(self.connect_timeout):
-                reader, writer = await asyncio.open_connection(
-                    self.host, self.port, limit=READ_SIZE
-                )
+                transport, _ = await loop.create_connection(lambda: protocol, self.host, self.port)
         except (OSError, TimeoutError) as err:
             raise IndiConnectionError(
                 f"cannot connect to INDI server {self.host}:{self.port}: {err or 'timeout'}"
             ) from err
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
         self._reader, self._writer = reader, writer
         self._splitter.reset()
         self._asked_unknown.clear()
         self._malformed_logged = False
+        self._received_at = loop.time()
+        # Nothing below yields to the loop before Connected is emitted (drain waits only for a
+        # full write buffer), so no received element is dispatched before Connected.
         try:
             payload = self._get_properties_payload()
             for (device, name), mode in self._blob_modes.items():
@@ -317,15 +347,23 @@ class IndiClient:
             _LOGGER.debug("INDI server %s:%s still unavailable: %s", self.host, self.port, reason)
 
     async def _read_loop(self) -> str:
-        """Read until the connection ends; returns why it ended."""
+        """Wait until the connection ends; returns why it ended.
+
+        Received bytes are handled by `_on_data` meanwhile; this loop only watches the
+        silence: after `snoop_timeout` seconds without bytes it asks getProperties again, after
+        a second such window it gives the connection up.
+        """
         reader = self._reader
         assert reader is not None
+        loop = asyncio.get_running_loop()
         silent_windows = 0
+        window_start = loop.time()
         while not self._closing:
-            try:
-                async with asyncio.timeout(self.snoop_timeout):
-                    data = await reader.read(READ_SIZE)
-            except TimeoutError:
+            if self._received_at > window_start:
+                silent_windows = 0
+                window_start = self._received_at
+            remaining = window_start + self.snoop_timeout - loop.time()
+            if remaining <= 0:
                 silent_windows += 1
                 if silent_windows >= 2:
                     return f"no answer for {2 * self.snoop_timeout:g} s"
@@ -340,16 +378,26 @@ class IndiClient:
                     await self._write(self._get_properties_payload())
                 except IndiConnectionError as err:
                     return str(err)
+                window_start = loop.time()
+                continue
+            try:
+                async with asyncio.timeout(remaining):
+                    # Nothing is fed to this reader but the end of the stream: read() returns
+                    # b"" at EOF and raises the error that ended the connection.
+                    await reader.read(1)
+            except TimeoutError:
                 continue
             except OSError as err:
                 return f"connection error: {err}"
-            if not data:
-                return "connection closed by the server"
-            silent_windows = 0
-            await self._handle_data(data)
+            return "connection closed by the server"
         return "closed"
 
-    async def _handle_data(self, data: bytes) -> None:
+    def _on_data(self, data: bytes) -> None:
+        """Bytes from the transport (its ``data_received``), handled before it reads again."""
+        self._received_at = asyncio.get_running_loop().time()
+        self._handle_data(data)
+
+    def _handle_data(self, data: bytes) -> None:
         skipped_before = self._splitter.skipped
         elements = self._splitter.feed(data)
         if self._splitter.skipped != skipped_before:
@@ -362,7 +410,7 @@ class IndiClient:
                 self._log_malformed(f"{err}: {raw[:120]!r}")
                 continue
             try:
-                await self._dispatch(element)
+                self._dispatch(element)
             except (IndiProtocolError, ValueError) as err:
                 self._log_malformed(str(err))
 
@@ -378,7 +426,7 @@ class IndiClient:
         else:
             _LOGGER.debug("INDI %s:%s malformed XML skipped: %s", self.host, self.port, detail)
 
-    async def _dispatch(self, element: ET.Element) -> None:
+    def _dispatch(self, element: ET.Element) -> None:
         tag = element.tag
         device = element.get("device")
         if tag in SET_TAGS:
@@ -390,8 +438,7 @@ class IndiClient:
                 # An update for a vector we never saw defined: ask for it once.
                 if key not in self._asked_unknown and key[1]:
                     self._asked_unknown.add(key)
-                    with contextlib.suppress(IndiConnectionError):
-                        await self._write(build_get_properties(*key))
+                    self._send_soon(build_get_properties(*key))
                 return
             if SET_TAGS[tag] != current.kind:
                 raise IndiProtocolError(f"{tag} for {current.kind} vector {device}.{key[1]}")
@@ -426,8 +473,7 @@ class IndiClient:
         elif tag == "pingRequest":
             uid = element.get("uid")
             if uid is not None:
-                with contextlib.suppress(IndiConnectionError):
-                    await self._write(build_ping_reply(uid))
+                self._send_soon(build_ping_reply(uid))
         # getProperties / new* / enableBLOB echoed by a server are of no interest to a client.
 
     def _emit(self, event: IndiEvent) -> None:
@@ -435,6 +481,12 @@ class IndiClient:
             self._on_event(event)
         except Exception:
             _LOGGER.exception("Error in INDI event callback for %s", event)
+
+    def _send_soon(self, payload: bytes) -> None:
+        """Queue a small reply from a receive callback (no drain; dropped when disconnected)."""
+        writer = self._writer
+        if writer is not None and not writer.is_closing():
+            writer.write(payload)
 
     async def _write(self, payload: bytes) -> None:
         writer = self._writer
