@@ -92,6 +92,8 @@ async def test_account_with_refused_key_asks_for_it(
     assert result["step_id"] == "midea_account_keys"
     assert result["description_placeholders"]["name"] == "Bedroom"
     assert result["description_placeholders"]["ready"] == "Cellar"
+    # The cloud's refusal, which midea-local logs without raising, is shown.
+    assert result["description_placeholders"]["code"] == "9999"
     # Malformed, then wrong token, then wrong key, then right.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"token": "xyz", "key": "00"}
@@ -111,6 +113,24 @@ async def test_account_with_refused_key_asks_for_it(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"]["appliances"][str(appliance.appliance_id)]["key"] == appliance.key
+    await hass.async_block_till_done()
+    await _unload_all(hass)
+
+
+async def test_account_with_keys_the_appliance_refuses(
+    hass: HomeAssistant, stack: MideaStack, loopback: None
+) -> None:
+    """The cloud gives a key, but the appliance refuses it: the step shows no cloud error."""
+    stack.air_conditioner.faults.reject_token = True
+    result = await _menu(hass, "midea_account")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _account_input(stack)
+    )
+    assert result["step_id"] == "midea_account_keys"
+    assert result["description_placeholders"]["name"] == "Bedroom"
+    assert result["description_placeholders"]["code"] == "-"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     await _unload_all(hass)
 

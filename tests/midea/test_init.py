@@ -401,7 +401,10 @@ async def test_nothing_blocks_the_event_loop(
 
 
 async def test_account_follows_appliances_added_and_removed(
-    hass: HomeAssistant, stack: MideaStack, network_adapters: list[Any]
+    hass: HomeAssistant,
+    stack: MideaStack,
+    network_adapters: list[Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """An appliance added to the account appears without a reload; a removed one goes away
     and its device can then be deleted."""
@@ -453,6 +456,7 @@ async def test_account_follows_appliances_added_and_removed(
     offered = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["step_id"] for flow in offered] == ["midea_discovery_confirm"]
     assert offered[0]["context"]["unique_id"] == str(stack.air_conditioner.appliance_id)
+    assert "new appliance Bedroom (cloud error 9999)" in caplog.text
     hass.config_entries.flow.async_abort(offered[0]["flow_id"])
     # A refused password asks the user to sign in again.
     stack.cloud.accounts["comfee@example.com"].password = "changed"

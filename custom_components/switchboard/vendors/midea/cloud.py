@@ -58,6 +58,9 @@ class Resolved:
     pending: list[ApplianceConfig] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     """Names of listed appliances that did not answer on the LAN."""
+    refusals: dict[str, int] = field(default_factory=dict)
+    """Appliance id (str) -> the error code the cloud answered for its key (9999), for the
+    pending appliances whose key the cloud refused (absent: the cloud's keys did not work)."""
 
 
 def account_title(account: str) -> str:
@@ -129,6 +132,34 @@ def appliance_config(found: DiscoveredAppliance, name: str) -> ApplianceConfig:
     )
 
 
+async def async_get_keys(
+    cloud: MideaCloud, appliance_id: int
+) -> tuple[dict[int, dict[str, Any]], int | None]:
+    """An appliance's token/key pairs from the cloud, and the error code the cloud answered.
+
+    Returns ``({method: {"token": hex, "key": hex}}, code)``; ``code`` is the cloud's last
+    non-zero error code for the request (9999 when it refuses the key, §6), ``None`` when it
+    answered without an error. midea-local retries a 9999, then logs it and returns no keys
+    without raising, so the code never reaches its caller; every non-zero code of a request
+    goes through its ``_handle_error_code`` hook, which is wrapped on this cloud object for the
+    call (and restored after). Raises ``MideaCloudError`` for the codes midea-local raises.
+    """
+    codes: list[int] = []
+    handle = cloud._handle_error_code
+
+    def record(url: str, code: int, message: str, raise_for_error: bool) -> None:
+        if code != -1:  # midea-local's "no reply" sentinel, not a cloud code
+            codes.append(code)
+        handle(url, code, message, raise_for_error)
+
+    cloud._handle_error_code = record  # type: ignore[method-assign]
+    try:
+        keys = await cloud.get_cloud_keys(appliance_id)
+    finally:
+        del cloud._handle_error_code
+    return keys, (codes[-1] if codes else None)
+
+
 async def _async_works(config: ApplianceConfig) -> bool:
     try:
         await async_check_appliance(config)
@@ -162,10 +193,10 @@ async def async_resolve(
                 resolved.ready[str(appliance_id)] = config
             continue
         try:
-            keys = await cloud.get_cloud_keys(appliance_id)
+            keys, code = await async_get_keys(cloud, appliance_id)
         except MideaCloudError as err:
             _LOGGER.debug("Midea cloud refused the key of %s: %s", name, err)
-            keys = {}
+            keys, code = {}, getattr(err, "code", None)
         for pair in keys.values():
             candidate = config.with_changes(token=pair["token"], key=pair["key"])
             if await _async_works(candidate):
@@ -173,6 +204,8 @@ async def async_resolve(
                 break
         else:
             resolved.pending.append(config)
+            if not keys and isinstance(code, int):
+                resolved.refusals[str(appliance_id)] = code
     return resolved
 
 
@@ -205,10 +238,11 @@ async def async_refresh_account(
     discovery_port = int(entry.data.get(CONF_DISCOVERY_PORT, DEFAULT_DISCOVERY_PORT))
     for config in resolved.pending:
         _LOGGER.warning(
-            "Midea account %s: the cloud gave no working key for new appliance %s; it is offered "
-            "under Discovered, to be added with its token and key",
+            "Midea account %s: the cloud gave no working key for new appliance %s (cloud error "
+            "%s); it is offered under Discovered, to be added with its token and key",
             entry.title,
             config.name,
+            resolved.refusals.get(str(config.appliance_id), "-"),
         )
         found = DiscoveredAppliance(
             appliance_id=config.appliance_id,

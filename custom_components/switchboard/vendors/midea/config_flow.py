@@ -106,6 +106,7 @@ class MideaFlow(ConfigFlow):
     _midea_account: dict[str, Any]
     _midea_ready: dict[str, ApplianceConfig]
     _midea_pending: list[ApplianceConfig]
+    _midea_refusals: dict[str, int]
     _midea_found: dict[int, DiscoveredAppliance]
     _midea_discovery_port: int
 
@@ -183,6 +184,7 @@ class MideaFlow(ConfigFlow):
                 self._midea_account = data
                 self._midea_ready = resolved.ready
                 self._midea_pending = resolved.pending
+                self._midea_refusals = resolved.refusals
                 if self._midea_ready or self._midea_pending:
                     return await self.async_step_midea_account_keys()
                 errors["base"] = "no_appliances_found"
@@ -259,6 +261,7 @@ class MideaFlow(ConfigFlow):
             description_placeholders={
                 "name": config.name,
                 "host": config.host,
+                "code": str(self._midea_refusals.get(str(config.appliance_id), "-")),
                 "ready": ", ".join(c.name for c in self._midea_ready.values()) or "-",
             },
         )
