@@ -371,6 +371,12 @@ def test_quality_scale_packaging_claims() -> None:
         assert "async def async_unload_entry" in init
     if _done("stale-devices") or _status("stale-devices") == "todo":
         assert "async def async_remove_config_entry_device" in init
+    if _done("stale-devices"):
+        # Automatic removal: each family reading an account's whole list calls the helper.
+        helper = "async_remove_stale_devices("
+        assert "registry.async_remove_device(" in (COMPONENT / "entity.py").read_text()
+        for family in ("meross/family.py", "midea/cloud.py"):
+            assert helper in (COMPONENT / "vendors" / family).read_text(), family
     if _done("strict-typing"):
         assert re.search(r"^strict = true$", (ROOT / "pyproject.toml").read_text(), re.MULTILINE)
     if _done("inject-websession"):

@@ -86,7 +86,13 @@ async def async_unload_entry(hass: HomeAssistant, entry: SwitchboardConfigEntry)
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: ConfigEntry, device_entry: DeviceEntry
 ) -> bool:
-    """Allow removing a device only once the family no longer reports it (stale device)."""
+    """Let the user delete a device only once the entry no longer reports it (stale device).
+
+    Used where the family cannot know a device is gone for good (an INDI device deleted by its
+    server comes back with a driver restart); Meross and Midea accounts remove departed devices
+    themselves (``entity.async_remove_stale_devices``). Refuses a device some coordinator still
+    has, as core integrations do.
+    """
     data = getattr(entry, "runtime_data", None)
     if is_connector_entry(entry.data):
         return True  # its only device is the connector's own service device

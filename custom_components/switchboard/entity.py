@@ -1,8 +1,10 @@
 """The base entity, and how platforms add and remove entities as devices come and go."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+import logging
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -16,6 +18,8 @@ from .coordinator import Interest, SwitchboardCoordinator
 from .data import SwitchboardConfigEntry
 from .descriptions import ActionCall, SwitchboardEntityDescription
 from .model import AttributeValue, DeviceDescriptor, DeviceState
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def device_info(descriptor: DeviceDescriptor) -> DeviceInfo:
@@ -72,6 +76,33 @@ def async_track_devices(hass: HomeAssistant, entry: SwitchboardConfigEntry) -> N
         entry.async_on_unload(coordinator.async_add_listener(register))
 
     entry.async_on_unload(entry.runtime_data.runtime.async_listen_coordinators(watch))
+
+
+@callback
+def async_remove_stale_devices(
+    hass: HomeAssistant, entry: ConfigEntry, listed: Collection[str]
+) -> list[str]:
+    """Take the entry's devices that ``listed`` lacks out of the device registry.
+
+    ``listed`` is every device id the entry's account or hub still has (quality scale rule
+    ``stale-devices``): a family that knows the whole list (the Meross device list, a Midea
+    account's appliances) calls this after each successful read of it, once the coordinators
+    have dropped the departed devices. A device that is only offline, or moved to another
+    broker, is still listed and stays. A device belongs to one config entry, so a stale one is
+    removed from the registry (``async_remove_device``, as core's ``aidot`` does), and its
+    entities with it. Families that cannot know (an INDI server's devices come and go with its
+    drivers) leave deletion to the user (``async_remove_config_entry_device``). Returns the
+    names of the devices removed.
+    """
+    registry = dr.async_get(hass)
+    removed: list[str] = []
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        ids = {identifier for domain, identifier in device.identifiers if domain == DOMAIN}
+        if ids and ids.isdisjoint(listed) and registry.async_get(device.id) is not None:
+            _LOGGER.debug("Removing %s: its account no longer lists it", device.name)
+            registry.async_remove_device(device.id)
+            removed.append(device.name or next(iter(ids)))
+    return removed
 
 
 class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):

@@ -25,6 +25,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.switchboard import async_remove_config_entry_device
 from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
 from emulators.indi import LAMP, PLUG, IndiEmulator
 from emulators.indiserver import SIMULATOR_DEVICES
@@ -305,7 +306,8 @@ async def test_emulator_entities_commands_and_push(
     assert hass.states.get(late) is None
     assert entry.state is ConfigEntryState.LOADED
 
-    # A whole device deleted: its entities go.
+    # A whole device deleted: its entities go. Its device stays (a driver restart brings it
+    # back) until the user deletes it; a device the server has cannot be deleted.
     await indi_emulator.delete_device(LAMP)
     await _until(
         hass,
@@ -315,6 +317,17 @@ async def test_emulator_entities_commands_and_push(
             )
         ),
     )
+    devices = dr.async_get(hass)
+    lamp = devices.async_get_device_by_identifier(
+        (DOMAIN, f"127.0.0.1:{port}/{LAMP}"), entry.entry_id
+    )
+    plug = devices.async_get_device_by_identifier(
+        (DOMAIN, f"127.0.0.1:{port}/{PLUG}"), entry.entry_id
+    )
+    assert lamp is not None
+    assert plug is not None
+    assert not await async_remove_config_entry_device(hass, entry, plug)
+    assert await async_remove_config_entry_device(hass, entry, lamp)
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -369,24 +369,39 @@ async def test_cache_first_start_and_stale_devices(
     assert hass.states.get(switch).state == STATE_OFF
     meross_env.cloud._faults.clear()
 
-    # A device leaves the account, without a reload: its entities go, the device turns stale.
-    await meross_env.cloud.remove_device(meross_env.account, meross_env.strip)
-    await entry.runtime_data.runtime.async_sync_devices(entry.runtime_data.runtime.family)
-    await hass.async_block_till_done()
+    # A device leaves the account, a valve leaves its hub, another device is only offline.
+    runtime = entry.runtime_data.runtime
     registry = dr.async_get(hass)
-    stale = registry.async_get_device_by_identifier((DOMAIN, meross_env.strip.uuid), entry.entry_id)
-    assert stale is not None
-    assert (
-        er.async_get(hass).async_get_entity_id(
-            "switch", DOMAIN, f"{meross_env.strip.uuid}_channel_1"
-        )
-        is None
-    )
+    valve_id = f"{meross_env.hub.uuid}-{VALVE_ID.lower()}"
+    assert registry.async_get_device_by_identifier((DOMAIN, valve_id), entry.entry_id)
+    await meross_env.cloud.remove_device(meross_env.account, meross_env.strip)
+    meross_env.hub.valves.pop(VALVE_ID)
+    await meross_env.plug.set_online(False)
+    await runtime.async_sync_devices(runtime.family)
+    await hass.async_block_till_done()
+    # Without a reload, the departed device and valve leave the registry with their entities.
+    for gone in (meross_env.strip.uuid, valve_id):
+        assert registry.async_get_device_by_identifier((DOMAIN, gone), entry.entry_id) is None
+    entities = er.async_get(hass)
+    strip_outlet = f"{meross_env.strip.uuid}_channel_1"
+    assert entities.async_get_entity_id("switch", DOMAIN, strip_outlet) is None
+    assert not [
+        entity
+        for entity in entities.entities.values()
+        if entity.config_entry_id == entry.entry_id and entity.unique_id.startswith(valve_id)
+    ]
+    assert valve_id not in runtime.coordinators[meross_env.hub.uuid].data
+    # The offline plug is still in the account's list: it stays, unavailable.
+    plug = registry.async_get_device_by_identifier((DOMAIN, meross_env.plug.uuid), entry.entry_id)
+    assert plug is not None
+    await _wait_for(lambda: hass.states.get(switch).state == STATE_UNAVAILABLE)
+    hub = registry.async_get_device_by_identifier((DOMAIN, meross_env.hub.uuid), entry.entry_id)
+    assert hub is not None
+    # Manual deletion (async_remove_config_entry_device) refuses a device the account has.
     from custom_components.switchboard import async_remove_config_entry_device
 
-    assert await async_remove_config_entry_device(hass, entry, stale)
-    live = registry.async_get_device_by_identifier((DOMAIN, meross_env.plug.uuid), entry.entry_id)
-    assert not await async_remove_config_entry_device(hass, entry, live)
+    assert not await async_remove_config_entry_device(hass, entry, plug)
+    assert not await async_remove_config_entry_device(hass, entry, hub)
     await _unload(hass, entry)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockUser
 
@@ -74,6 +74,10 @@ async def test_dump_and_load_without_the_cloud(
     assert len(env.cloud.requests) == cloud_calls
     registry = er.async_get(hass)
     assert registry.async_get_entity_id("switch", DOMAIN, f"{env.strip.uuid}_channel_1") is None
+    # The strip left the registry's device list: its device goes; the moved plug stays.
+    devices = dr.async_get(hass)
+    assert devices.async_get_device_by_identifier((DOMAIN, env.strip.uuid), entry.entry_id) is None
+    assert devices.async_get_device_by_identifier((DOMAIN, env.plug.uuid), entry.entry_id)
     plug = _entity(hass, env.plug.uuid, "channel_0", "switch")
     await hass.services.async_call("switch", "turn_on", {"entity_id": plug}, blocking=True)
     assert env.plug.onoff[0] == 1

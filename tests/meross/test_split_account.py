@@ -2,7 +2,9 @@
 
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 
+from custom_components.switchboard.const import DOMAIN
 from custom_components.switchboard.diagnostics import async_get_config_entry_diagnostics
 
 from .conftest import MerossEnv
@@ -91,6 +93,10 @@ async def test_device_moves_to_another_broker(
     assert list(brokers.clients) == [second]  # nobody left on the first broker
     assert brokers.moves == 2
     assert entry.state.recoverable  # still loaded, never reloaded
+    # Moved, not gone: both keep their devices.
+    for device in (env.plug, env.thermostat):
+        identifier = (DOMAIN, device.uuid)
+        assert dr.async_get(hass).async_get_device_by_identifier(identifier, entry.entry_id)
     plug = _entity(hass, env.plug.uuid, "channel_0", "switch")
     await hass.services.async_call("switch", "turn_on", {"entity_id": plug}, blocking=True)
     assert env.plug.onoff[0] == 1

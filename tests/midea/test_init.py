@@ -15,7 +15,11 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -406,8 +410,8 @@ async def test_account_follows_appliances_added_and_removed(
     network_adapters: list[Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """An appliance added to the account appears without a reload; a removed one goes away
-    and its device can then be deleted."""
+    """An appliance added to the account appears without a reload; a removed one leaves the
+    device registry by itself; an offline one stays."""
     from homeassistant.setup import async_setup_component
 
     from custom_components.switchboard import async_remove_config_entry_device
@@ -438,16 +442,34 @@ async def test_account_follows_appliances_added_and_removed(
     await until(hass, lambda: hass.states.get("climate.bedroom") is not None)
     assert str(stack.air_conditioner.appliance_id) in entry.data["appliances"]
     assert entry.runtime_data.runtime.source is source  # no reload
+    registry = dr.async_get(hass)
+    dehumidifier = registry.async_get_device_by_identifier(
+        (DOMAIN, str(stack.dehumidifier.appliance_id)), entry.entry_id
+    )
+    assert dehumidifier is not None
     stack.account.appliances.remove(stack.air_conditioner)
+    await stack.dehumidifier_server.stop()  # powered off, still in the account
+    await until(hass, lambda: state(hass, "humidifier.cellar") == STATE_UNAVAILABLE)
     await async_refresh_account(hass, entry, source)
     await hass.async_block_till_done()
     assert hass.states.get("climate.bedroom") is None
     assert str(stack.air_conditioner.appliance_id) not in entry.data["appliances"]
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, str(stack.air_conditioner.appliance_id)), entry.entry_id
+    assert (
+        registry.async_get_device_by_identifier(
+            (DOMAIN, str(stack.air_conditioner.appliance_id)), entry.entry_id
+        )
+        is None
     )
-    assert device is not None
-    assert await async_remove_config_entry_device(hass, entry, device)
+    assert not [
+        item
+        for item in er.async_get(hass).entities.values()
+        if item.unique_id.startswith(f"{stack.air_conditioner.appliance_id}_")
+    ]
+    # The offline dehumidifier stays, and cannot be deleted by hand while the entry has it.
+    assert registry.async_get(dehumidifier.id) is not None
+    assert not await async_remove_config_entry_device(hass, entry, dehumidifier)
+    assert state(hass, "humidifier.cellar") == STATE_UNAVAILABLE
+    await stack.dehumidifier_server.start()
     # Back in the account, but the cloud refuses its key: offered under Discovered.
     stack.account.appliances.append(stack.air_conditioner)
     stack.account.refuse_token.add(stack.air_conditioner.appliance_id)

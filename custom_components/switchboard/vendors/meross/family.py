@@ -37,6 +37,7 @@ from ...coordinator import (
 from ...descriptions import (
     SwitchboardEntityDescription,
 )
+from ...entity import async_remove_stale_devices
 from ...family import Family, FamilyRuntime
 from ...model import (
     DeviceState,
@@ -135,7 +136,10 @@ class MerossRuntime(FamilyRuntime):
         self.async_add_coordinator(info.uuid, coordinator)
 
     async def async_remove_device(self, uuid: str) -> None:
-        """Forget a device that left the account: its entities go, the device turns stale."""
+        """Stop following a device that left the account: its coordinator and entities go.
+
+        Its device registry entry goes in :meth:`_async_apply_device_list`.
+        """
         coordinator = self.coordinators.pop(uuid, None)
         self.account.sources.pop(uuid, None)
         await self.account.brokers.async_remove(uuid)
@@ -189,9 +193,25 @@ class MerossRuntime(FamilyRuntime):
                     if account.push_enabled:
                         # Its ``domain`` changed: it talks over another broker's connection.
                         source.async_broker_changed(account.brokers.connected(uuid))
-                if source.coordinator is not None and source.coordinator.data is not None:
-                    source.coordinator.async_push_devices(source.states())
+                coordinator = source.coordinator
+                if coordinator is not None and coordinator.data is not None:
+                    states = source.states()
+                    # A valve taken off its hub leaves the hub's coordinator.
+                    for device_id in coordinator.data.keys() - states.keys():
+                        coordinator.async_remove_device(device_id)
+                    coordinator.async_push_devices(states)
+        # Only now, from the list just read: what it lacks left the account (or its hub).
+        async_remove_stale_devices(account.hass, account.entry, self.listed_device_ids())
         return {"added": [info.name for info in added], "removed": removed, "moved": moved}
+
+    def listed_device_ids(self) -> set[str]:
+        """Every device id the account's device list has: the account, devices, hub valves."""
+        account = self.account
+        listed = {account.account_id, *account.devices}
+        for uuid in account.devices:
+            if (source := account.sources.get(uuid)) is not None:
+                listed.update(device_id for device_id, _ in source.valve_ids())
+        return listed
 
     async def async_load_registry(
         self,
@@ -302,6 +322,9 @@ class MerossFamily(Family):
             entry.async_create_background_task(
                 hass, runtime.async_sync_devices(self), "meross device list"
             )
+        else:
+            # Read from the cloud just now: devices it lacks left the account meanwhile.
+            async_remove_stale_devices(hass, entry, runtime.listed_device_ids())
 
         async def _periodic(_now: Any) -> None:
             await runtime.async_sync_devices(self)

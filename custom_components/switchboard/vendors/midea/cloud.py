@@ -21,6 +21,7 @@ from midealocal.cloud import MideaCloud, get_midea_cloud
 from midealocal.exceptions import CloudLoginError, MideaCloudError
 
 from ...const import DOMAIN
+from ...entity import async_remove_stale_devices
 from .client import ApplianceConfig, async_check_appliance
 from .const import (
     CONF_ACCOUNT,
@@ -214,9 +215,11 @@ async def async_refresh_account(
 ) -> None:
     """Follow the account: appliances added to it are set up, removed ones are dropped.
 
-    A refused password starts reauthentication; other cloud failures are logged and retried at
-    the next refresh. Appliances whose key the cloud refuses are left for the user to add with
-    their token and key (reconfigure, or the single-appliance path).
+    A removed appliance leaves the coordinator, then the device registry with its entities
+    (``entity.async_remove_stale_devices``); one that is only offline is still listed and
+    stays. A refused password starts reauthentication; other cloud failures are logged and
+    retried at the next refresh. Appliances whose key the cloud refuses are left for the user
+    to add with their token and key (reconfigure, or the single-appliance path).
     """
     cloud = make_cloud(hass, entry.data)
     try:
@@ -262,15 +265,18 @@ async def async_refresh_account(
             context={"source": SOURCE_INTEGRATION_DISCOVERY},
             data=discovery_data(found, discovery_port),
         )
-    if not removed and not resolved.ready:
-        return
-    for key in removed:
-        appliances.pop(key)
-    appliances.update({key: config.as_dict() for key, config in resolved.ready.items()})
-    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_APPLIANCES: appliances})
-    follow = entry.options.get(CONF_FOLLOW)
-    for key in removed:
-        await source.async_remove_appliance(key)
-    for key, config in resolved.ready.items():
-        if follow is None or key in follow:
-            await source.async_add_appliance(config)
+    if removed or resolved.ready:
+        for key in removed:
+            appliances.pop(key)
+        appliances.update({key: config.as_dict() for key, config in resolved.ready.items()})
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_APPLIANCES: appliances}
+        )
+        follow = entry.options.get(CONF_FOLLOW)
+        for key in removed:
+            await source.async_remove_appliance(key)
+        for key, config in resolved.ready.items():
+            if follow is None or key in follow:
+                await source.async_add_appliance(config)
+    # The account's list was just read: an appliance it lacks left the account.
+    async_remove_stale_devices(hass, entry, wanted)
