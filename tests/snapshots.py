@@ -21,16 +21,20 @@ type Matcher = Callable[..., SerializableData]
 
 
 @contextmanager
+def every_entity_enabled() -> Generator[None]:
+    """Entities disabled by default are created enabled (as core's tests do it)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
+
+
+@contextmanager
 def only_platform(platform: Platform) -> Generator[None]:
     """Set up only ``platform`` (``snapshot_platform`` wants one) with every entity enabled."""
-    with (
-        patch("custom_components.switchboard.PLATFORMS", (platform,)),
-        patch(
-            "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-            new_callable=PropertyMock,
-            return_value=True,
-        ),
-    ):
+    with patch("custom_components.switchboard.PLATFORMS", (platform,)), every_entity_enabled():
         yield
 
 

@@ -1,6 +1,6 @@
 """Fixtures: emulated Midea appliances and the fake NetHome Plus cloud on 127.0.0.1."""
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,8 @@ from emulators.midea import (
     default_air_conditioner,
     default_dehumidifier,
 )
+
+from ..snapshots import every_entity_enabled
 
 ACCOUNT = "comfee@example.com"
 PASSWORD = "correct horse"
@@ -149,6 +151,13 @@ async def setup_account_entry(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Every entity enabled, also those disabled by default."""
+    with every_entity_enabled():
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ socket (B0 sets, B1/B5/C1 answers) and back into the entity from the appliance's
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -124,6 +125,7 @@ async def test_invalid_option_is_refused(
     assert stack.air_conditioner.wind_lr_angle == 50
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_engineering_readings_follow_the_appliance(
     hass: HomeAssistant, stack: MideaStack, account_entry: MockConfigEntry
 ) -> None:
@@ -151,6 +153,19 @@ async def test_engineering_readings_follow_the_appliance(
     assert state(hass, "binary_sensor.bedroom_condensate_pump") == STATE_ON
 
 
+async def test_readings_disabled_by_default(
+    hass: HomeAssistant, stack: MideaStack, account_entry: MockConfigEntry
+) -> None:
+    """Only the headline readings are enabled; the service data is there, disabled."""
+    registry = er.async_get(hass)
+    for name in READINGS:
+        entry = registry.async_get(f"sensor.bedroom_{name}")
+        assert entry is not None, name
+        enabled = name in ("compressor_frequency", "compressor_power", "indoor_fan_speed")
+        assert (entry.disabled_by is None) is enabled, name
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_absent_without_the_capability(hass: HomeAssistant, socket_enabled: None) -> None:
     """An air conditioner without these features gets none of their entities or actions."""
     stack = await start_stack(

@@ -49,6 +49,11 @@ from .actions import (
 
 type Exists = Callable[[DeviceState], bool]
 
+_READINGS_ENABLED: Final = frozenset(
+    {"compressor_frequency", "compressor_power", "indoor_fan_speed"}
+)
+"""The engineering readings enabled by default; the others (targets, currents, coil and pipe
+temperatures) are service data that change often, enabled by the user when wanted."""
 _READING_CLASSES: Final = {  # unit of an AIR_CONDITIONER_READINGS reading -> device class
     "Hz": SensorDeviceClass.FREQUENCY,
     "A": SensorDeviceClass.CURRENT,
@@ -220,6 +225,7 @@ AIR_CONDITIONER_ENTITIES: Final[tuple[SwitchboardEntityDescription, ...]] = (
             state_class=SensorStateClass.MEASUREMENT,
             native_unit_of_measurement=AIR_CONDITIONER_READINGS[key],
             entity_category=EntityCategory.DIAGNOSTIC,
+            entity_registry_enabled_default=key in _READINGS_ENABLED,
             exists_fn=_reports(key),
         )
         for key in AIR_CONDITIONER_READINGS
