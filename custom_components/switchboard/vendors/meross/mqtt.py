@@ -39,6 +39,17 @@ from .protocol import (
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0
+SUBSCRIBE_TIMEOUT = 60.0
+"""Seconds to wait for the SUBACK of the account's two topics.
+
+Longer than the connect timeout: on a busy Home Assistant (a start with hundreds of entities)
+the event loop may read the SUBACK late; giving up after 10 s dropped a working connection
+(aiomqtt then logged "Unexpected message ID 1 in on_subscribe" for the late SUBACK) and started
+over with back-off, so the account's devices had no connection for minutes.
+"""
+PENDING_PUBLISHES_WARNING = 100
+"""aiomqtt warns when more publishes than this wait to be written (its default, 10, is below
+the request limiter's burst: every start-up burst logged 10 warnings)."""
 
 type PushCallback = Callable[[str, str, dict[str, Any]], None]
 type ConnectionCallback = Callable[[bool], None]
@@ -221,9 +232,12 @@ class MerossMqttClient:
                     timeout=self._connect_timeout,
                     logger=self._paho_logger,
                 )
+                client.pending_calls_threshold = PENDING_PUBLISHES_WARNING
                 await _async_connect(client)
                 async with _connected(client):
-                    await client.subscribe([(self.push_topic, 1), (self.reply_topic, 1)])
+                    await client.subscribe(
+                        [(self.push_topic, 1), (self.reply_topic, 1)], timeout=SUBSCRIBE_TIMEOUT
+                    )
                     self._client = client
                     attempt = 0
                     self.connect_count += 1
@@ -343,14 +357,7 @@ class MerossMqttClient:
         client = self._client
         if client is None:
             raise MerossConnectionError("not connected to the Meross broker")
-        message = build_message(
-            method=method,
-            namespace=namespace,
-            payload=payload,
-            key=self._key,
-            reply_topic=self.reply_topic,
-            uuid=uuid,
-        )
+        message = self.envelope(uuid, method, namespace, payload)
         message_id: str = message["header"]["messageId"]
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[message_id] = (uuid, namespace, future)
@@ -363,6 +370,23 @@ class MerossMqttClient:
             return await future
         finally:
             self._pending.pop(message_id, None)
+
+    def envelope(
+        self, uuid: str, method: str, namespace: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A signed request to device ``uuid`` answered on this client's reply topic.
+
+        Sent as it is, or as one item of an ``Appliance.Control.Multiple`` request
+        (docs/protocols/meross.md §4).
+        """
+        return build_message(
+            method=method,
+            namespace=namespace,
+            payload=payload,
+            key=self._key,
+            reply_topic=self.reply_topic,
+            uuid=uuid,
+        )
 
     async def async_get(
         self,

@@ -9,8 +9,10 @@ with its valves), applies its pushes and runs its allow-listed actions (``action
 
 from collections import deque
 from collections.abc import Mapping
+import contextlib
 from dataclasses import asdict
 from datetime import timedelta
+import json
 import logging
 import ssl
 import time
@@ -77,6 +79,7 @@ from .client import (
     MessageTrace,
     Namespace,
     RequestLimiter,
+    RequestPriority,
 )
 from .const import (
     BUTTON_CAPTURE_SECONDS,
@@ -101,6 +104,16 @@ STORE_VERSION: Final = 1
 STORE_SAVE_DELAY: Final = 30
 MQTT_CONNECT_WAIT: Final = 10.0
 REQUEST_TIMEOUT: Final = 10.0
+MULTIPLE_REPLY_BUDGET: Final = 1500
+"""Bytes of replies one ``Appliance.Control.Multiple`` poll may ask for at most.
+
+Devices truncate long replies (2 to 4 kB by model, docs/protocols/meross.md §4), so a poll
+batches only namespaces whose replies, as last measured on this device, add up to less than
+the shortest of them (with ``MULTIPLE_ITEM_BYTES`` per item for its header); a namespace not
+measured yet is asked alone.
+"""
+MULTIPLE_ITEM_BYTES: Final = 300
+"""Bytes a reply item's header adds to its payload in an ``Appliance.Control.Multiple`` reply."""
 
 UNITS: Final[dict[str, str]] = {
     "power": UnitOfPower.WATT,
@@ -353,12 +366,21 @@ class MerossAccount:
     # -- requests ------------------------------------------------------------------------
 
     async def async_request(
-        self, uuid: str, method: str, namespace: str, payload: dict[str, Any] | None = None
+        self,
+        uuid: str,
+        method: str,
+        namespace: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        priority: RequestPriority | None = None,
     ) -> dict[str, Any]:
-        """Send a request through the limiter; raise model errors."""
+        """Send a request through the limiter; raise model errors.
+
+        ``priority``: the limiter's, by default a command for SET and a poll for GET.
+        """
         try:
             return await self.brokers.async_request(
-                uuid, method, namespace, payload, timeout=REQUEST_TIMEOUT
+                uuid, method, namespace, payload, timeout=REQUEST_TIMEOUT, priority=priority
             )
         except MerossError as err:
             raise map_error(err) from err
@@ -463,6 +485,13 @@ class MerossDeviceSource(DeviceSource):
         self.energy_days: dict[str, float] = dict(
             account.cache.setdefault("energy", {}).get(info.uuid, {})
         )
+        if self.energy_days:
+            # The daily consumption is polled every CONSUMPTION_EVERY_SECONDS: the days kept
+            # from the last run stand until then, so a start costs no ConsumptionX request.
+            self._energy({})
+            self._consumption_at = time.monotonic()
+        self.reply_sizes: dict[str, int] = dict(cached.get("reply_sizes") or {})
+        """Bytes of the last reply payload per namespace (to batch polls, ``_poll_batches``)."""
 
     # -- identity ------------------------------------------------------------------------
 
@@ -503,6 +532,7 @@ class MerossDeviceSource(DeviceSource):
         self.account.cache["device_extra"][self.info.uuid] = {
             "mac": self.mac,
             "abilities": self.abilities,
+            "reply_sizes": self.reply_sizes,
         }
         self.account.cache["energy"][self.info.uuid] = self.energy_days
         self.account.async_save_cache()
@@ -615,40 +645,132 @@ class MerossDeviceSource(DeviceSource):
         )
 
     async def _async_poll(self) -> None:
-        """Poll System.All, then the model's own namespaces."""
+        """Poll System.All and the model's own namespaces (batched: ``_async_get_all``)."""
         uuid = self.info.uuid
         if self.abilities is None:
             reply = await self.account.async_request(uuid, "GET", Namespace.SYSTEM_ABILITY)
             self.abilities = dict(reply.get("ability") or {})
             self.kind = model.kind_of(self.abilities, self.info.device_type)
             self._remember()
-        self._apply_system_all(await self.account.async_request(uuid, "GET", Namespace.SYSTEM_ALL))
         abilities = self.abilities
+        requests: list[tuple[str, dict[str, Any]]] = [(Namespace.SYSTEM_ALL, {})]
         if Namespace.CONTROL_ELECTRICITY in abilities:
-            reply = await self.account.async_request(
-                uuid, "GET", Namespace.CONTROL_ELECTRICITY, {"channel": 0}
-            )
-            self.values[uuid].update(model.electricity_values(reply))
+            requests.append((Namespace.CONTROL_ELECTRICITY, {"channel": 0}))
         if Namespace.CONTROL_CONSUMPTIONX in abilities and (
             time.monotonic() - self._consumption_at > CONSUMPTION_EVERY_SECONDS
-            or "energy_total" not in self.values[uuid]
+            or "energy_total" not in self.values.get(uuid, {})
         ):
-            reply = await self.account.async_request(
-                uuid, "GET", Namespace.CONTROL_CONSUMPTIONX, {"channel": 0}
-            )
-            self._consumption_at = time.monotonic()
-            self._energy(model.consumption_days(reply))
-            self._remember()
+            requests.append((Namespace.CONTROL_CONSUMPTIONX, {"channel": 0}))
         if self.kind == "hub":
-            reply = await self.account.async_request(
-                uuid, "GET", Namespace.HUB_MTS100_ALL, {"all": []}
-            )
-            self._apply_valves(reply.get("all"))
+            requests.append((Namespace.HUB_MTS100_ALL, {"all": []}))
             if Namespace.HUB_BATTERY in abilities:
-                reply = await self.account.async_request(
-                    uuid, "GET", Namespace.HUB_BATTERY, {"battery": []}
-                )
-                self._apply_valves(reply.get("battery"))
+                requests.append((Namespace.HUB_BATTERY, {"battery": []}))
+        replies = await self._async_get_all(requests)
+        self._apply_system_all(replies[Namespace.SYSTEM_ALL])
+        if (electricity := replies.get(Namespace.CONTROL_ELECTRICITY)) is not None:
+            self.values[uuid].update(model.electricity_values(electricity))
+        if (consumption := replies.get(Namespace.CONTROL_CONSUMPTIONX)) is not None:
+            self._consumption_at = time.monotonic()
+            self._energy(model.consumption_days(consumption))
+            self._remember()
+        if (valves := replies.get(Namespace.HUB_MTS100_ALL)) is not None:
+            self._apply_valves(valves.get("all"))
+        if (battery := replies.get(Namespace.HUB_BATTERY)) is not None:
+            self._apply_valves(battery.get("battery"))
+
+    async def _async_get_all(
+        self, requests: list[tuple[str, dict[str, Any]]]
+    ) -> dict[str, dict[str, Any]]:
+        """GET each ``(namespace, payload)``; return the reply payloads by namespace.
+
+        Requests go in batches of ``Appliance.Control.Multiple`` where the device has it and
+        the replies fit (``_poll_batches``): one request through the account's limiter instead
+        of one per namespace. An item the batch did not answer is asked again on its own, so
+        the device's own error for it is raised as before.
+        """
+        replies: dict[str, dict[str, Any]] = {}
+        for batch in self._poll_batches(requests):
+            if len(batch) > 1:
+                replies |= await self._async_get_multiple(batch)
+            for namespace, payload in batch:
+                if namespace not in replies:
+                    replies[namespace] = await self._async_get(namespace, payload)
+        return replies
+
+    def _poll_batches(
+        self, requests: list[tuple[str, dict[str, Any]]]
+    ) -> list[list[tuple[str, dict[str, Any]]]]:
+        """Split ``requests`` into consecutive batches for ``Appliance.Control.Multiple``.
+
+        A batch holds at most the device's ``maxCmdNum`` requests whose last measured replies
+        (plus ``MULTIPLE_ITEM_BYTES`` each) add up to at most ``MULTIPLE_REPLY_BUDGET``; a
+        namespace not measured yet, or every namespace of a device without the ability, is
+        a batch of its own.
+        """
+        ability = (self.abilities or {}).get(Namespace.CONTROL_MULTIPLE)
+        limit = 0
+        if isinstance(ability, dict):
+            with contextlib.suppress(TypeError, ValueError):
+                limit = int(ability.get("maxCmdNum", 0))
+        batches: list[list[tuple[str, dict[str, Any]]]] = []
+        size = MULTIPLE_REPLY_BUDGET + 1
+        for request in requests:
+            known = self.reply_sizes.get(request[0])
+            cost = MULTIPLE_REPLY_BUDGET + 1 if known is None else known + MULTIPLE_ITEM_BYTES
+            if batches and len(batches[-1]) < limit and size + cost <= MULTIPLE_REPLY_BUDGET:
+                batches[-1].append(request)
+                size += cost
+            else:
+                batches.append([request])
+                size = cost
+        return batches
+
+    async def _async_get(self, namespace: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """One GET; the reply's size is remembered for ``_poll_batches``."""
+        reply = await self.account.async_request(self.info.uuid, "GET", namespace, payload)
+        self._measure(namespace, reply)
+        return reply
+
+    async def _async_get_multiple(
+        self, batch: list[tuple[str, dict[str, Any]]]
+    ) -> dict[str, dict[str, Any]]:
+        """GET the namespaces of ``batch`` in one ``Appliance.Control.Multiple`` (a poll).
+
+        Returns the payloads of the items answered with GETACK, by namespace.
+        """
+        uuid = self.info.uuid
+        client = self.account.brokers.client(uuid)
+        if client is None:
+            raise DeviceConnectionError("not connected to the Meross broker")
+        items = [client.envelope(uuid, "GET", namespace, payload) for namespace, payload in batch]
+        reply = await self.account.async_request(
+            uuid,
+            "SET",
+            Namespace.CONTROL_MULTIPLE,
+            {"multiple": items},
+            priority=RequestPriority.POLL,
+        )
+        wanted = {namespace for namespace, _ in batch}
+        replies: dict[str, dict[str, Any]] = {}
+        for item in reply.get("multiple") or []:
+            header = item.get("header") if isinstance(item, dict) else None
+            payload = item.get("payload") if isinstance(item, dict) else None
+            if not isinstance(header, dict) or not isinstance(payload, dict):
+                continue
+            namespace = header.get("namespace")
+            if header.get("method") == "GETACK" and namespace in wanted:
+                replies[namespace] = payload
+                self._measure(namespace, payload)
+        return replies
+
+    def _measure(self, namespace: str, reply: dict[str, Any]) -> None:
+        """Remember the size of a reply payload (compact JSON, bytes)."""
+        size = len(json.dumps(reply, separators=(",", ":")).encode())
+        if self.reply_sizes.get(namespace) != size:
+            first = namespace not in self.reply_sizes
+            self.reply_sizes[namespace] = size
+            if first:
+                self._remember()
 
     def _apply_valves(self, items: Any) -> None:
         for item in items if isinstance(items, list) else []:
