@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 from aiohttp.test_utils import unused_port  # noqa: E402
 
-from devtools.develop.orchestrator import (  # noqa: E402
+from devtools.develop.hass import (  # noqa: E402
     HassClient,
     HomeAssistantProcess,
     prepare_config,

@@ -63,7 +63,7 @@ from scale import (  # noqa: E402
     wait_api,
 )
 
-from devtools.develop.orchestrator import HassClient  # noqa: E402
+from devtools.develop.hass import HassClient  # noqa: E402
 from emulators.indi import IndiEmulator  # noqa: E402
 from emulators.meross import MerossCloudEmulator  # noqa: E402
 from emulators.mosquitto import Mosquitto  # noqa: E402
