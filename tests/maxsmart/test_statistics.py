@@ -5,8 +5,9 @@ dated discovery datagram), and time is frozen in June, away from daylight saving
 the 24-hour window.
 """
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Generator
 from datetime import datetime, timedelta
+import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -50,8 +51,20 @@ NOW = "2026-06-15 21:20:00+00:00"
 
 
 @pytest.fixture
-def mock_recorder_before_hass(async_test_recorder: RecorderInstanceContextManager) -> None:
-    """Prepare the recorder's database before ``hass`` (the autouse fixtures create it early)."""
+def mock_recorder_before_hass(
+    async_test_recorder: RecorderInstanceContextManager,
+) -> Generator[None]:
+    """Prepare the recorder's database before ``hass`` (the autouse fixtures create it early).
+
+    Its SQL stays out of the log: pytest-homeassistant-custom-component sets the
+    ``sqlalchemy.engine`` logger to INFO, which logs every statement (some 33,000 lines for
+    these tests); at WARNING its warnings and errors still show.
+    """
+    engine_logger = logging.getLogger("sqlalchemy.engine")
+    level = engine_logger.level
+    engine_logger.setLevel(logging.WARNING)
+    yield
+    engine_logger.setLevel(level)
 
 
 @pytest.fixture
