@@ -24,7 +24,10 @@ Usage: ``python benchmarks/mqtt_bridge.py [--devices 100] [--rounds 5] [--sample
 
 import argparse
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+import contextlib
+from dataclasses import dataclass
+import json
 import os
 from pathlib import Path
 import statistics
@@ -191,7 +194,31 @@ async def wait_until(predicate: Any, limit: float = 60) -> None:
         await asyncio.sleep(0.002)
 
 
-async def run(devices: int, rounds: int, samples: int) -> dict[str, tuple[float, float]]:
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """The benchmark's Home Assistant with its entity fleet (see :func:`bench_fleet`).
+
+    ``entry``: the Switchboard entry of :func:`build_family`; ``coordinator`` and ``bridge``:
+    its coordinator and MQTT bridge; ``subscriber``: the paho client on the same broker.
+    """
+
+    hass: Any
+    entry: Any
+    coordinator: Any
+    bridge: Any
+    subscriber: Subscriber
+
+
+@contextlib.asynccontextmanager
+async def bench_fleet(devices: int, *, statestream: bool = False) -> AsyncIterator[Fleet]:
+    """A real mosquitto, Home Assistant connected to it, and the entity fleet, ready.
+
+    ``devices`` devices of :data:`ATTRIBUTES` attributes in one Switchboard entry of
+    :func:`build_family` with its MQTT bridge on (base :data:`BASE`), idle once every retained
+    message is out; with ``statestream``, ``mqtt_statestream`` also publishes the same entities
+    under :data:`STATESTREAM`. On exit the entries are unloaded and everything stops. Used by
+    this benchmark and ``sepl_connector.py`` (which adds its connector entry to ``hass``).
+    """
     from homeassistant import loader
     from homeassistant.components import mqtt
     from homeassistant.setup import async_setup_component
@@ -201,171 +228,193 @@ async def run(devices: int, rounds: int, samples: int) -> dict[str, tuple[float,
     )
 
     from custom_components.switchboard import families
-    from custom_components.switchboard.model import Attribute
     from emulators.mosquitto import Mosquitto
 
     family = build_family()
     cast(dict[str, Any], families.FAMILIES)[family.key] = family
-    results: dict[str, tuple[float, float]] = {}
     async with Mosquitto(tls=False) as broker:
         subscriber = Subscriber(broker.port)
-        with (
-            tempfile.TemporaryDirectory() as config_dir,
-            patch("homeassistant.config.async_hass_config_yaml", return_value={}),
-            patch("homeassistant.components.mqtt.client.DISCOVERY_COOLDOWN", 0.0),
-        ):
-            os.symlink(ROOT / "custom_components", Path(config_dir) / "custom_components")
-            async with async_test_home_assistant(config_dir=config_dir) as hass:
-                hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
-                mqtt_entry = MockConfigEntry(
-                    domain="mqtt",
-                    data={mqtt.CONF_BROKER: "127.0.0.1", mqtt.CONF_PORT: broker.port},
-                    version=1,
-                    minor_version=2,
+        try:
+            with (
+                tempfile.TemporaryDirectory() as config_dir,
+                patch("homeassistant.config.async_hass_config_yaml", return_value={}),
+                patch("homeassistant.components.mqtt.client.DISCOVERY_COOLDOWN", 0.0),
+            ):
+                os.symlink(ROOT / "custom_components", Path(config_dir) / "custom_components")
+                async with async_test_home_assistant(config_dir=config_dir) as hass:
+                    hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
+                    mqtt_entry = MockConfigEntry(
+                        domain="mqtt",
+                        data={mqtt.CONF_BROKER: "127.0.0.1", mqtt.CONF_PORT: broker.port},
+                        version=1,
+                        minor_version=2,
+                    )
+                    mqtt_entry.add_to_hass(hass)
+                    assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
+                    await wait_until(lambda: mqtt.is_connected(hass))
+                    entry = MockConfigEntry(
+                        domain="switchboard",
+                        data={"family": "bench", "devices": devices},
+                        options={"mqtt_bridge": {"enabled": True, "base_topic": BASE}},
+                    )
+                    entry.add_to_hass(hass)
+                    assert await hass.config_entries.async_setup(entry.entry_id)
+                    if statestream:
+                        globs = ["sensor.bench_*", "switch.bench_*"]
+                        assert await async_setup_component(
+                            hass,
+                            "mqtt_statestream",
+                            {
+                                "mqtt_statestream": {
+                                    "base_topic": STATESTREAM,
+                                    "include": {"entity_globs": globs},
+                                }
+                            },
+                        )
+                    await hass.async_block_till_done()
+                    await asyncio.to_thread(subscriber.subscribed.wait, 10)
+                    bridge = entry.runtime_data.exporters[0]  # the MQTT bridge
+                    await bridge.async_wait_idle()
+                    yield Fleet(
+                        hass=hass,
+                        entry=entry,
+                        coordinator=entry.runtime_data.runtime.coordinators["bench"],
+                        bridge=bridge,
+                        subscriber=subscriber,
+                    )
+                    assert await hass.config_entries.async_unload(entry.entry_id)
+                    assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
+                    await hass.async_block_till_done()
+        finally:
+            subscriber.stop()
+
+
+def push_all(coordinator: Any, value: float) -> None:
+    """Every numeric attribute (``a0`` ... ``a8``) of every device becomes ``value`` W at once.
+
+    One coordinator push of whole device states, as a family pushing a poll's result.
+    """
+    from custom_components.switchboard.model import Attribute
+
+    coordinator.async_push_devices(
+        {
+            device_id: type(state)(
+                descriptor=state.descriptor,
+                attributes={
+                    **state.attributes,
+                    **{f"a{k}": Attribute(float(value), "W") for k in range(ATTRIBUTES - 1)},
+                },
+            )
+            for device_id, state in coordinator.data.items()
+        }
+    )
+
+
+async def bridge_command(
+    subscriber: Subscriber, device_id: str, action: str, command_id: str
+) -> tuple[float, float]:
+    """Send a bridge command for ``device_id``; return when it was sent and its result arrived.
+
+    Monotonic seconds; the result is the bridge's device-confirmed ``command/result`` carrying
+    ``command_id``.
+    """
+    root = f"{BASE}/unassigned/bench_{device_id[5:]}"
+    topic, marker = f"{root}/command/result", f'"id":{json.dumps(command_id)}'
+    payload = json.dumps({"action": action, "id": command_id})
+    start = time.monotonic()
+    await asyncio.to_thread(subscriber.client.publish, f"{root}/command", payload, 1)
+
+    def arrived() -> float | None:
+        with subscriber.lock:
+            for (t, p), at in subscriber.arrivals.items():
+                if t == topic and marker in p:
+                    return at
+        return None
+
+    await wait_until(lambda: arrived() is not None)
+    return start, cast(float, arrived())
+
+
+async def run(devices: int, rounds: int, samples: int) -> dict[str, tuple[float, float]]:
+    from custom_components.switchboard.model import Attribute
+
+    results: dict[str, tuple[float, float]] = {}
+    async with bench_fleet(devices, statestream=True) as fleet:
+        coordinator, subscriber = fleet.coordinator, fleet.subscriber
+        await asyncio.sleep(1)
+        ids = sorted(coordinator.data)
+        total = devices * (ATTRIBUTES - 1)
+
+        # Publish rate: every numeric attribute of every device changes at once.
+        rates: dict[str, list[float]] = {BASE: [], STATESTREAM: []}
+        for value in range(1, rounds + 1):
+            before = {p: subscriber.count(p) for p in rates}
+            start = time.monotonic()
+            push_all(coordinator, value)
+            for prefix, counted in before.items():
+                await wait_until(lambda p=prefix, c=counted: subscriber.count(p) - c >= total)
+                last = max(
+                    subscriber.arrival(
+                        (
+                            f"{BASE}/unassigned/bench_{i[5:]}/a{k}"
+                            if prefix == BASE
+                            else f"{STATESTREAM}/sensor/bench_{i[5:]}_a{k}/state"
+                        ),
+                        f"{float(value)}",
+                    )
+                    or 0.0
+                    for i in ids
+                    for k in range(ATTRIBUTES - 1)
                 )
-                mqtt_entry.add_to_hass(hass)
-                assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
-                await wait_until(lambda: mqtt.is_connected(hass))
-                entry = MockConfigEntry(
-                    domain="switchboard",
-                    data={"family": "bench", "devices": devices},
-                    options={"mqtt_bridge": {"enabled": True, "base_topic": BASE}},
-                )
-                entry.add_to_hass(hass)
-                assert await hass.config_entries.async_setup(entry.entry_id)
-                assert await async_setup_component(
-                    hass,
-                    "mqtt_statestream",
-                    {
-                        "mqtt_statestream": {
-                            "base_topic": STATESTREAM,
-                            "include": {"entity_globs": ["sensor.bench_*", "switch.bench_*"]},
-                        }
-                    },
-                )
-                await hass.async_block_till_done()
-                await asyncio.to_thread(subscriber.subscribed.wait, 10)
-                bridge = entry.runtime_data.exporters[0]  # the MQTT bridge
-                coordinator = entry.runtime_data.runtime.coordinators["bench"]
-                await bridge.async_wait_idle()
-                await asyncio.sleep(1)
-                ids = sorted(coordinator.data)
-                total = devices * (ATTRIBUTES - 1)
+                rates[prefix].append(total / (last - start))
+            await asyncio.sleep(0.5)
+        results["publish rate (msg/s)"] = (
+            statistics.median(rates[BASE]),
+            statistics.median(rates[STATESTREAM]),
+        )
 
-                # Publish rate: every numeric attribute of every device changes at once.
-                rates: dict[str, list[float]] = {BASE: [], STATESTREAM: []}
-                for value in range(1, rounds + 1):
-                    before = {p: subscriber.count(p) for p in rates}
-                    start = time.monotonic()
-                    coordinator.async_push_devices(
-                        {
-                            device_id: type(state)(
-                                descriptor=state.descriptor,
-                                attributes={
-                                    **state.attributes,
-                                    **{
-                                        f"a{k}": Attribute(float(value), "W")
-                                        for k in range(ATTRIBUTES - 1)
-                                    },
-                                },
-                            )
-                            for device_id, state in coordinator.data.items()
-                        }
+        # Change -> message latency, one attribute at a time.
+        lat: dict[str, list[float]] = {BASE: [], STATESTREAM: []}
+        for n in range(samples):
+            device_id = ids[n % len(ids)]
+            value = 1000.0 + n
+            start = time.monotonic()
+            state = coordinator.data[device_id]
+            coordinator.async_push_devices(
+                {
+                    device_id: type(state)(
+                        descriptor=state.descriptor,
+                        attributes={**state.attributes, "a0": Attribute(value, "W")},
                     )
-                    for prefix, counted in before.items():
-                        await wait_until(
-                            lambda p=prefix, c=counted: subscriber.count(p) - c >= total
-                        )
-                        last = max(
-                            subscriber.arrival(
-                                (
-                                    f"{BASE}/unassigned/bench_{i[5:]}/a{k}"
-                                    if prefix == BASE
-                                    else f"{STATESTREAM}/sensor/bench_{i[5:]}_a{k}/state"
-                                ),
-                                f"{float(value)}",
-                            )
-                            or 0.0
-                            for i in ids
-                            for k in range(ATTRIBUTES - 1)
-                        )
-                        rates[prefix].append(total / (last - start))
-                    await asyncio.sleep(0.5)
-                results["publish rate (msg/s)"] = (
-                    statistics.median(rates[BASE]),
-                    statistics.median(rates[STATESTREAM]),
-                )
+                }
+            )
+            topics = {
+                BASE: f"{BASE}/unassigned/bench_{device_id[5:]}/a0",
+                STATESTREAM: f"{STATESTREAM}/sensor/bench_{device_id[5:]}_a0/state",
+            }
+            for prefix, topic in topics.items():
+                await wait_until(lambda t=topic, v=value: subscriber.arrival(t, f"{v}") is not None)
+                lat[prefix].append(cast(float, subscriber.arrival(topic, f"{value}")) - start)
+            await asyncio.sleep(0.005)
+        results["change -> message p95 (ms)"] = (p95(lat[BASE]), p95(lat[STATESTREAM]))
 
-                # Change -> message latency, one attribute at a time.
-                lat: dict[str, list[float]] = {BASE: [], STATESTREAM: []}
-                for n in range(samples):
-                    device_id = ids[n % len(ids)]
-                    value = 1000.0 + n
-                    start = time.monotonic()
-                    state = coordinator.data[device_id]
-                    coordinator.async_push_devices(
-                        {
-                            device_id: type(state)(
-                                descriptor=state.descriptor,
-                                attributes={**state.attributes, "a0": Attribute(value, "W")},
-                            )
-                        }
-                    )
-                    topics = {
-                        BASE: f"{BASE}/unassigned/bench_{device_id[5:]}/a0",
-                        STATESTREAM: f"{STATESTREAM}/sensor/bench_{device_id[5:]}_a0/state",
-                    }
-                    for prefix, topic in topics.items():
-                        await wait_until(
-                            lambda t=topic, v=value: subscriber.arrival(t, f"{v}") is not None
-                        )
-                        lat[prefix].append(
-                            cast(float, subscriber.arrival(topic, f"{value}")) - start
-                        )
-                    await asyncio.sleep(0.005)
-                results["change -> message p95 (ms)"] = (p95(lat[BASE]), p95(lat[STATESTREAM]))
-
-                # Command -> device-confirmed result (bridge) / switch state (statestream).
-                cmd: dict[str, list[float]] = {BASE: [], STATESTREAM: []}
-                for n in range(samples):
-                    device_id = ids[n % len(ids)]
-                    action = "turn_on" if (n // len(ids)) % 2 == 0 else "turn_off"
-                    root = f"{BASE}/unassigned/bench_{device_id[5:]}"
-                    payload = f'{{"action": "{action}", "id": {n}}}'
-                    state = "on" if action == "turn_on" else "off"
-                    start = time.monotonic()
-                    await asyncio.to_thread(
-                        subscriber.client.publish, f"{root}/command", payload, 1
-                    )
-                    result_topic = f"{root}/command/result"
-
-                    def result_arrived(n: int = n, topic: str = result_topic) -> float | None:
-                        with subscriber.lock:
-                            for (t, p), at in subscriber.arrivals.items():
-                                if t == topic and f'"id":{n},' in p:
-                                    return at
-                        return None
-
-                    await wait_until(lambda: result_arrived() is not None)
-                    cmd[BASE].append(cast(float, result_arrived()) - start)
-                    switch_topic = f"{STATESTREAM}/switch/bench_{device_id[5:]}_on/state"
-                    await wait_until(
-                        lambda t=switch_topic, s=state, t0=start: (
-                            (subscriber.arrival(t, s) or 0) > t0
-                        )
-                    )
-                    cmd[STATESTREAM].append(
-                        cast(float, subscriber.arrival(switch_topic, state)) - start
-                    )
-                    with subscriber.lock:
-                        subscriber.arrivals.pop((switch_topic, state), None)
-                    await asyncio.sleep(0.005)
-                results["command -> result p95 (ms)"] = (p95(cmd[BASE]), p95(cmd[STATESTREAM]))
-
-                assert await hass.config_entries.async_unload(entry.entry_id)
-                assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
-                await hass.async_block_till_done()
-        subscriber.stop()
+        # Command -> device-confirmed result (bridge) / switch state (statestream).
+        cmd: dict[str, list[float]] = {BASE: [], STATESTREAM: []}
+        for n in range(samples):
+            device_id = ids[n % len(ids)]
+            action = "turn_on" if (n // len(ids)) % 2 == 0 else "turn_off"
+            state = "on" if action == "turn_on" else "off"
+            start, result_at = await bridge_command(subscriber, device_id, action, f"b{n}")
+            cmd[BASE].append(result_at - start)
+            switch_topic = f"{STATESTREAM}/switch/bench_{device_id[5:]}_on/state"
+            await wait_until(
+                lambda t=switch_topic, s=state, t0=start: (subscriber.arrival(t, s) or 0) > t0
+            )
+            cmd[STATESTREAM].append(cast(float, subscriber.arrival(switch_topic, state)) - start)
+            with subscriber.lock:
+                subscriber.arrivals.pop((switch_topic, state), None)
+            await asyncio.sleep(0.005)
+        results["command -> result p95 (ms)"] = (p95(cmd[BASE]), p95(cmd[STATESTREAM]))
     return results
 
 

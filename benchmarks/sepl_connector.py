@@ -22,14 +22,11 @@ Usage: ``python benchmarks/sepl_connector.py [--devices 50] [--rounds 5] [--samp
 
 import argparse
 import asyncio
-import os
 from pathlib import Path
 import statistics
 import sys
-import tempfile
 import time
-from typing import Any, cast
-from unittest.mock import patch
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,9 +34,10 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.mqtt_bridge import (  # noqa: E402
     ATTRIBUTES,
     BASE,
-    Subscriber,
-    build_family,
+    bench_fleet,
+    bridge_command,
     p95,
+    push_all,
     wait_until,
 )
 
@@ -50,165 +48,97 @@ PASSWORD = "bench-password"
 
 
 async def run(devices: int, rounds: int, samples: int) -> dict[str, tuple[float, float | None]]:
-    from homeassistant import loader
-    from homeassistant.components import mqtt
-    from pytest_homeassistant_custom_component.common import (
-        MockConfigEntry,
-        async_test_home_assistant,
-    )
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-    from custom_components.switchboard import families
-    from custom_components.switchboard.model import Attribute
-    from emulators.mosquitto import Mosquitto
     from emulators.sepl import SeplPlatform
 
-    family = build_family()
-    cast(dict[str, Any], families.FAMILIES)[family.key] = family
     results: dict[str, tuple[float, float | None]] = {}
-    async with Mosquitto(tls=False) as broker, SeplPlatform(users={USER: PASSWORD}) as platform:
-        subscriber = Subscriber(broker.port)
-        with (
-            tempfile.TemporaryDirectory() as config_dir,
-            patch("homeassistant.config.async_hass_config_yaml", return_value={}),
-        ):
-            os.symlink(ROOT / "custom_components", Path(config_dir) / "custom_components")
-            async with async_test_home_assistant(config_dir=config_dir) as hass:
-                hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
-                mqtt_entry = MockConfigEntry(
-                    domain="mqtt",
-                    data={mqtt.CONF_BROKER: "127.0.0.1", mqtt.CONF_PORT: broker.port},
-                    version=1,
-                    minor_version=2,
-                )
-                mqtt_entry.add_to_hass(hass)
-                assert await hass.config_entries.async_setup(mqtt_entry.entry_id)
-                await wait_until(lambda: mqtt.is_connected(hass))
-                entry = MockConfigEntry(
-                    domain="switchboard",
-                    data={"family": "bench", "devices": devices},
-                    options={"mqtt_bridge": {"enabled": True, "base_topic": BASE}},
-                )
-                entry.add_to_hass(hass)
-                assert await hass.config_entries.async_setup(entry.entry_id)
-                await hass.async_block_till_done()
-                await asyncio.to_thread(subscriber.subscribed.wait, 10)
-                bridge = entry.runtime_data.exporters[0]
-                coordinator = entry.runtime_data.runtime.coordinators["bench"]
-                await bridge.async_wait_idle()
+    async with (
+        SeplPlatform(users={USER: PASSWORD}) as platform,
+        bench_fleet(devices) as fleet,
+    ):
+        hass, coordinator, subscriber = fleet.hass, fleet.coordinator, fleet.subscriber
 
-                # First complete synchronisation of the connector.
-                connector_entry = MockConfigEntry(
-                    domain="switchboard",
-                    data={
-                        "exporter": "sepl",
-                        "url": platform.url,
-                        "username": USER,
-                        "password": PASSWORD,
-                        "verify_ssl": True,
-                        "gateway_id": "",
-                    },
-                )
-                connector_entry.add_to_hass(hass)
-                start = time.monotonic()
-                assert await hass.config_entries.async_setup(connector_entry.entry_id)
-                connector = connector_entry.runtime_data
-                client = connector.client
-                exposed = len(connector.exposed())
+        # First complete synchronisation of the connector.
+        connector_entry = MockConfigEntry(
+            domain="switchboard",
+            data={
+                "exporter": "sepl",
+                "url": platform.url,
+                "username": USER,
+                "password": PASSWORD,
+                "verify_ssl": True,
+                "gateway_id": "",
+            },
+        )
+        connector_entry.add_to_hass(hass)
+        start = time.monotonic()
+        assert await hass.config_entries.async_setup(connector_entry.entry_id)
+        connector = connector_entry.runtime_data
+        client = connector.client
+        exposed = len(connector.exposed())
 
-                def synced() -> bool:
-                    gateway = platform.gateways.get(client.gateway_id)
-                    return (
-                        client.ready
-                        and gateway is not None
-                        and len(gateway.devices) == exposed
-                        and gateway.hash == client.local_hash()
-                    )
+        def synced() -> bool:
+            gateway = platform.gateways.get(client.gateway_id)
+            return (
+                client.ready
+                and gateway is not None
+                and len(gateway.devices) == exposed
+                and gateway.hash == client.local_hash()
+            )
 
-                await wait_until(synced)
-                results[f"first synchronisation of {exposed} devices (s)"] = (
-                    time.monotonic() - start,
-                    None,
-                )
-                await wait_until(lambda: len(platform.events) >= exposed)
-                await asyncio.sleep(0.5)
+        await wait_until(synced)
+        results[f"first synchronisation of {exposed} devices (s)"] = (
+            time.monotonic() - start,
+            None,
+        )
+        await wait_until(lambda: len(platform.events) >= exposed)
+        await asyncio.sleep(0.5)
 
-                # Event rate vs the bridge's publish rate: every numeric attribute changes.
-                total = devices * (ATTRIBUTES - 1)
-                sepl_rates: list[float] = []
-                bridge_rates: list[float] = []
-                for value in range(1, rounds + 1):
-                    events_before = len(platform.events)
-                    messages_before = subscriber.count(BASE)
-                    start = time.monotonic()
-                    coordinator.async_push_devices(
-                        {
-                            device_id: type(state)(
-                                descriptor=state.descriptor,
-                                attributes={
-                                    **state.attributes,
-                                    **{
-                                        f"a{k}": Attribute(float(value), "W")
-                                        for k in range(ATTRIBUTES - 1)
-                                    },
-                                },
-                            )
-                            for device_id, state in coordinator.data.items()
-                        }
-                    )
-                    await wait_until(lambda b=events_before: len(platform.events) - b >= total)
-                    sepl_rates.append(total / (time.monotonic() - start))
-                    await wait_until(lambda m=messages_before: subscriber.count(BASE) - m >= total)
-                    bridge_rates.append(total / (time.monotonic() - start))
-                    await asyncio.sleep(0.5)
-                results["event rate (msg/s)"] = (
-                    statistics.median(sepl_rates),
-                    statistics.median(bridge_rates),
-                )
+        # Event rate vs the bridge's publish rate: every numeric attribute changes.
+        total = devices * (ATTRIBUTES - 1)
+        sepl_rates: list[float] = []
+        bridge_rates: list[float] = []
+        for value in range(1, rounds + 1):
+            events_before = len(platform.events)
+            messages_before = subscriber.count(BASE)
+            start = time.monotonic()
+            push_all(coordinator, value)
+            await wait_until(lambda b=events_before: len(platform.events) - b >= total)
+            sepl_rates.append(total / (time.monotonic() - start))
+            await wait_until(lambda m=messages_before: subscriber.count(BASE) - m >= total)
+            bridge_rates.append(total / (time.monotonic() - start))
+            await asyncio.sleep(0.5)
+        results["event rate (msg/s)"] = (
+            statistics.median(sepl_rates),
+            statistics.median(bridge_rates),
+        )
 
-                # Command -> response: platform command vs bridge command.
-                uris = {
-                    entity_id: uri
-                    for entity_id, uri in connector.exposed().items()
-                    if entity_id.startswith("switch.")
-                }
-                switches = sorted(uris)
-                sepl_latency: list[float] = []
-                for n in range(samples):
-                    entity_id = switches[n % len(switches)]
-                    action = "turn_on" if (n // len(switches)) % 2 == 0 else "turn_off"
-                    start = time.monotonic()
-                    response = await platform.async_command(USER, uris[entity_id], action)
-                    sepl_latency.append(time.monotonic() - start)
-                    assert response["outputs"]["status"] == 200, response
-                ids = sorted(coordinator.data)
-                bridge_latency: list[float] = []
-                for n in range(samples):
-                    device_id = ids[n % len(ids)]
-                    action = "turn_on" if (n // len(ids)) % 2 == 0 else "turn_off"
-                    root = f"{BASE}/unassigned/bench_{device_id[5:]}"
-                    start = time.monotonic()
-                    await asyncio.to_thread(
-                        subscriber.client.publish,
-                        f"{root}/command",
-                        f'{{"action": "{action}", "id": "s{n}"}}',
-                        1,
-                    )
-
-                    def result_arrived(n: int = n, topic: str = f"{root}/command/result") -> bool:
-                        with subscriber.lock:
-                            return any(
-                                t == topic and f'"id":"s{n}"' in p for t, p in subscriber.arrivals
-                            )
-
-                    await wait_until(result_arrived)
-                    bridge_latency.append(time.monotonic() - start)
-                results["command -> response p95 (ms)"] = (p95(sepl_latency), p95(bridge_latency))
-                assert client.stats.error_replies == 0
-                assert await hass.config_entries.async_unload(connector_entry.entry_id)
-                assert await hass.config_entries.async_unload(entry.entry_id)
-                assert await hass.config_entries.async_unload(mqtt_entry.entry_id)
-                await hass.async_block_till_done()
-        subscriber.stop()
+        # Command -> response: platform command vs bridge command.
+        uris = {
+            entity_id: uri
+            for entity_id, uri in connector.exposed().items()
+            if entity_id.startswith("switch.")
+        }
+        switches = sorted(uris)
+        sepl_latency: list[float] = []
+        for n in range(samples):
+            entity_id = switches[n % len(switches)]
+            action = "turn_on" if (n // len(switches)) % 2 == 0 else "turn_off"
+            start = time.monotonic()
+            response = await platform.async_command(USER, uris[entity_id], action)
+            sepl_latency.append(time.monotonic() - start)
+            assert response["outputs"]["status"] == 200, response
+        ids = sorted(coordinator.data)
+        bridge_latency: list[float] = []
+        for n in range(samples):
+            device_id = ids[n % len(ids)]
+            action = "turn_on" if (n // len(ids)) % 2 == 0 else "turn_off"
+            start, result_at = await bridge_command(subscriber, device_id, action, f"s{n}")
+            bridge_latency.append(result_at - start)
+        results["command -> response p95 (ms)"] = (p95(sepl_latency), p95(bridge_latency))
+        assert client.stats.error_replies == 0
+        assert await hass.config_entries.async_unload(connector_entry.entry_id)
     return results
 
 
