@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from emulators.midea import (  # noqa: E402
     Dehumidifier,
+    MideaAppliance,
     MideaLanServer,
     default_dehumidifier,
 )
@@ -104,8 +105,10 @@ def core_entry_data(appliance: Dehumidifier) -> dict[str, Any]:
     }
 
 
-def switchboard_entry_data(appliance: Dehumidifier) -> dict[str, Any]:
-    """The data Switchboard's single-appliance flow stores for the appliance."""
+def switchboard_entry_data(
+    appliance: MideaAppliance, name: str = "Switchboard cellar"
+) -> dict[str, Any]:
+    """The data Switchboard's single-appliance flow stores for the appliance (V3, 127.0.0.1)."""
     return {
         "family": "midea",
         "discovery_port": 6445,
@@ -113,7 +116,7 @@ def switchboard_entry_data(appliance: Dehumidifier) -> dict[str, Any]:
             str(appliance.appliance_id): {
                 "appliance_id": appliance.appliance_id,
                 "device_type": appliance.device_type,
-                "name": "Switchboard cellar",
+                "name": name,
                 "host": "127.0.0.1",
                 "port": appliance.port,
                 "protocol": 3,

@@ -6,6 +6,8 @@ One run starts, on loopback only:
   polled at the default 5 s), in this process;
 * a mosquitto broker with TLS, the emulated Meross cloud and one account with ``--meross``
   plugs, each pushing an Electricity or ToggleX change once every 30 s on average;
+* ``--midea`` emulated Midea appliances (dehumidifiers and air conditioners in turn, protocol
+  V3, each on 127.0.0.1 with its own TCP port, polled at the family's default), in this process;
 * an INDI server (``indipydriver``/``indipyserver`` in a child process) with ``--indi``
   number properties, updating ``--indi-rate`` of them per second in total;
 * a plain mosquitto broker for Home Assistant's ``mqtt`` integration, and the Switchboard
@@ -15,7 +17,7 @@ One run starts, on loopback only:
   fires) and command -> state latency inside Home Assistant.
 
 Phases: (1) Home Assistant starts once, is onboarded and gets the Meross account through the
-config flow; (2) it is stopped, the MaxSmart, INDI and mqtt entries are added to its storage
+config flow; (2) it is stopped, the MaxSmart, Midea, INDI and mqtt entries are added to its storage
 (shaped as the config flows create them, bridge options on), and it starts again: the time
 from the process start to every Switchboard entity available is measured, then the window
 runs (CPU of the Home Assistant process from ``/proc``, loop lag, RSS, command -> state for a
@@ -25,7 +27,7 @@ number of plain, never-changing entities and no device traffic, measured over th
 Goals (exit status 1 when one is missed): Switchboard adds < 5 % of one core over the
 baseline, loop lag p99 < 20 ms, every entity available within 30 s of start, command -> state
 p95 < 100 ms. Usage: ``python benchmarks/scale.py [--window 600] [--quick]``; ``--quick``:
-10 strips, 5 plugs, 100 INDI properties, 20 s windows (about 90 s in all).
+10 strips, 5 plugs, 2 Midea appliances, 100 INDI properties, 20 s windows (about 90 s in all).
 """
 
 import argparse
@@ -49,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 from aiohttp.test_utils import unused_port  # noqa: E402
 
+from benchmarks.midea_latency import switchboard_entry_data  # noqa: E402
 from devtools.develop.hass import (  # noqa: E402
     HassClient,
     HomeAssistantProcess,
@@ -56,6 +59,12 @@ from devtools.develop.hass import (  # noqa: E402
 )
 from emulators.maxsmart import MaxSmartEmulator  # noqa: E402
 from emulators.meross import MerossCloudEmulator, MerossPlug  # noqa: E402
+from emulators.midea import (  # noqa: E402
+    AirConditioner,
+    Dehumidifier,
+    MideaAppliance,
+    MideaLanServer,
+)
 from emulators.mosquitto import Mosquitto  # noqa: E402
 
 PROBE_DIR = Path(__file__).resolve().parent / "scale_probe"
@@ -336,9 +345,13 @@ async def onboard_with_meross(
 
 
 def stored_entries(
-    mqtt_port: int, indi_port: int, strips: list[MaxSmartEmulator]
+    mqtt_port: int,
+    indi_port: int,
+    strips: list[MaxSmartEmulator],
+    midea: list[MideaAppliance] | None = None,
 ) -> list[dict[str, Any]]:
-    """Home Assistant's ``mqtt`` entry, an INDI entry and one entry per strip (bridge on)."""
+    """Home Assistant's ``mqtt`` entry, an INDI entry, one entry per strip and one per Midea
+    appliance (the single-appliance flow's shape), every Switchboard entry with the bridge on."""
     entries = [
         storage_entry(
             "mqtt",
@@ -372,7 +385,37 @@ def stored_entries(
         )
         for strip in strips
     ]
+    entries += [
+        storage_entry(
+            "switchboard",
+            appliance.name,
+            switchboard_entry_data(appliance, appliance.name),
+            unique_id=str(appliance.appliance_id),
+            options=bridge_options(),
+        )
+        for appliance in midea or []
+    ]
     return entries
+
+
+def emulated_midea(count: int) -> list[MideaAppliance]:
+    """``count`` Midea appliances (not served yet): dehumidifiers and air conditioners in turn.
+
+    Each gets its own id, serial and MAC; each is served on 127.0.0.1 with its own TCP port
+    (:class:`MideaLanServer`), which is how the emulator keeps several behind one address.
+    """
+    appliances: list[MideaAppliance] = []
+    for i in range(count):
+        kind: type[MideaAppliance] = Dehumidifier if i % 2 == 0 else AirConditioner
+        appliances.append(
+            kind(
+                appliance_id=150633093300000 + i,
+                serial=f"000000P0000000Q1{i:04X}C29C96000000",
+                name=f"Midea {i + 1}",
+                mac=f"88:c2:9c:97:{i // 256:02x}:{i % 256:02x}",
+            )
+        )
+    return appliances
 
 
 async def call_probe(hass: HassClient, service: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -487,6 +530,7 @@ class Load:
 
     strips: int
     meross: int
+    midea: int
     indi: int
     indi_rate: float
     window: float
@@ -520,9 +564,12 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
         stderr=asyncio.subprocess.DEVNULL,
     )
     cloud: MerossCloudEmulator | None = None
+    midea = [MideaLanServer(appliance) for appliance in emulated_midea(load.midea)]
     try:
         for strip in strips:
             await strip.start()
+        for server in midea:
+            await server.start()
         await meross_broker.start()
         await ha_broker.start()
         cloud, plugs = await start_meross_cloud(meross_broker, load.meross, "Plug")
@@ -532,7 +579,9 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
             # Phase 1: onboarding and the Meross account through the config flow.
             await onboard_with_meross(hass, session, config_dir, log, cloud.url)
             # Phase 2: every other entry in storage, then a measured start.
-            entries = stored_entries(ha_broker.port, indi_port, strips)
+            entries = stored_entries(
+                ha_broker.port, indi_port, strips, [server.appliance for server in midea]
+            )
             add_entries(config_dir, entries)
 
             async def meross_pushes() -> None:
@@ -607,6 +656,7 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
                 devices = {
                     "MaxSmart strips": load.strips,
                     "Meross plugs": load.meross,
+                    "Midea appliances": load.midea,
                     "INDI devices": max(1, load.indi // INDI_VECTORS_PER_DEVICE),
                 }
                 return figures, devices
@@ -615,6 +665,9 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
         for task in tasks:
             task.cancel()
         await stop_emulators(cloud, strips, (meross_broker, ha_broker))
+        for server in midea:
+            with contextlib.suppress(Exception):
+                await server.stop()
         indi.terminate()
         await indi.wait()
 
@@ -737,6 +790,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1-minute run with fewer devices")
     parser.add_argument("--strips", type=int, default=100)
     parser.add_argument("--meross", type=int, default=50)
+    parser.add_argument("--midea", type=int, default=10, help="Midea appliances")
     parser.add_argument("--indi", type=int, default=1000, help="INDI number properties")
     parser.add_argument("--indi-rate", type=float, default=20.0, help="INDI updates/s in total")
     parser.add_argument("--window", type=float, default=600.0, help="seconds measured per run")
@@ -752,8 +806,17 @@ def main() -> None:
     global BRIDGE  # noqa: PLW0603 - a command-line switch read by bridge_options
     BRIDGE = not args.no_bridge
     if args.quick:
-        args.strips, args.meross, args.indi, args.window, args.samples = 10, 5, 100, 20.0, 10
-    load = Load(args.strips, args.meross, args.indi, args.indi_rate, args.window, args.samples)
+        args.strips, args.meross, args.midea, args.indi = 10, 5, 2, 100
+        args.window, args.samples = 20.0, 10
+    load = Load(
+        args.strips,
+        args.meross,
+        args.midea,
+        args.indi,
+        args.indi_rate,
+        args.window,
+        args.samples,
+    )
     sys.exit(0 if asyncio.run(main_async(load)) else 1)
 
 

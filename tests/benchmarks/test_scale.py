@@ -40,7 +40,8 @@ def test_scale_quick_measures_every_figure() -> None:
             re.M,
         )
     )
-    assert int(rows["entities"]) > 200  # 10 strips, 5 plugs and the INDI devices
+    assert "2 Midea appliances" in output
+    assert int(rows["entities"]) > 200  # 10 strips, 5 plugs, 2 Midea appliances, INDI
     assert float(rows["loop lag p99 (ms)"]) >= 0
     assert float(rows["RSS (MiB)"]) > 0
     available = re.search(r"^start -> all entities available \(s\)\s+(\S+)", output, re.M)
