@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchboard.const import DOMAIN
 from custom_components.switchboard.coordinator import (
+    STRUCTURE,
     DeviceSource,
     Interest,
     PollingSettings,
@@ -259,8 +260,9 @@ async def test_listeners_hear_only_updates_touching_their_attributes(
     source_and_coordinator: tuple[StandInSource, SwitchboardCoordinator],
 ) -> None:
     """Listeners with an Interest hear changes of their attributes, of their device's
-    availability or descriptor, and of the coordinator's success; others hear every update,
-    and first (the exporters hand changes on before the entities write their states)."""
+    availability or descriptor, and of the coordinator's success; STRUCTURE listeners hear
+    devices or keys coming and going; others hear every update, and first (the exporters hand
+    changes on before the entities write their states)."""
     source, coordinator = source_and_coordinator
     heard: list[str] = []
     for name, context in (
@@ -268,6 +270,7 @@ async def test_listeners_hear_only_updates_touching_their_attributes(
         ("power", Interest(DEVICE.id, frozenset({"power"}))),
         ("other device", Interest("dev2", frozenset({"on"}))),
         ("plain", None),
+        ("structure", STRUCTURE),
     ):
         coordinator.async_add_listener(lambda name=name: heard.append(name), context)
 
@@ -283,7 +286,7 @@ async def test_listeners_hear_only_updates_touching_their_attributes(
         )
 
     push(on=False, power=1.0)  # "power" is new: a structure change, "power" listeners hear it
-    assert heard == ["plain", "power"]
+    assert heard == ["plain", "structure", "power"]
     push(on=False, power=2.0)
     assert heard == ["plain", "power"]
     push(on=True, power=2.0)
@@ -317,11 +320,11 @@ async def test_listeners_hear_only_updates_touching_their_attributes(
     heard.clear()
     source.poll_error = DeviceConnectionError("gone")
     await coordinator.async_refresh()
-    assert heard == ["on", "power", "other device", "plain"]
+    assert heard == ["on", "power", "other device", "plain", "structure"]
     heard.clear()
     source.poll_error = None
     await coordinator.async_refresh()
-    assert heard == ["on", "power", "other device", "plain"]
+    assert heard == ["on", "power", "other device", "plain", "structure"]
 
 
 async def test_command_auth_error_starts_reauth(hass: HomeAssistant) -> None:

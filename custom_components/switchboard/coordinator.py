@@ -22,10 +22,12 @@ Contract of :class:`SwitchboardCoordinator` (families and platforms rely on it):
 * **Targeted updates.** Every update records which attributes of which devices changed;
   listeners registered with a :class:`Interest` context (every Switchboard entity) are called
   only when one of their attributes, their device's availability or descriptor changed, or the
-  coordinator's success changed. Listeners without such a context (the exporters) hear every
-  update, and before the entities, so an exporter hands a change on before Home Assistant
-  writes the entity states. An INDI device pushing one vector of hundreds therefore wakes one
-  entity, not all of them.
+  coordinator's success changed. Listeners registered with the :data:`STRUCTURE` context (the
+  platforms adding entities, the device registration) are called only when devices or
+  attribute keys came or went. Listeners without a context (the exporters) hear every update,
+  and before the entities, so an exporter hands a change on before Home Assistant writes the
+  entity states. An INDI device pushing one vector of hundreds therefore wakes one entity, not
+  all of them.
 * **Errors.** Sources raise the errors of :mod:`.model`; polls turn them into ``UpdateFailed`` /
   ``ConfigEntryAuthFailed`` (entities go unavailable, Home Assistant logs once and once more on
   recovery), commands into translated ``HomeAssistantError`` / ``ServiceValidationError``.
@@ -38,7 +40,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 import logging
-from typing import Any, override
+from typing import Any, Final, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -68,6 +70,11 @@ type Changes = dict[str, frozenset[str] | None]
 """Device id -> keys of the attributes that changed (``None``: the whole device changed)."""
 
 
+STRUCTURE: Final = object()
+"""Listener context: call this listener only when devices or attribute keys came or went
+(``structure_version`` changed), or when an update could not be narrowed down."""
+
+
 @dataclass(frozen=True, slots=True)
 class Interest:
     """A listener context: the device and the attribute keys a listener shows.
@@ -87,6 +94,9 @@ class _ListenerIndex:
 
     version: tuple[int, int]
     always: list[tuple[int, CALLBACK_TYPE]] = field(default_factory=list)
+    """Listeners without an ``Interest``, ``STRUCTURE`` ones included (registration order)."""
+    every_update: list[tuple[int, CALLBACK_TYPE]] = field(default_factory=list)
+    """``always`` without the ``STRUCTURE`` listeners."""
     by_device: dict[str, list[tuple[int, CALLBACK_TYPE]]] = field(default_factory=dict)
     by_key: dict[tuple[str, str], list[tuple[int, CALLBACK_TYPE]]] = field(default_factory=dict)
 
@@ -98,10 +108,10 @@ def diff_data(
 ) -> Changes:
     """What changed from ``old`` to ``new`` (devices that are absent on one side: ``None``).
 
-    ``touched`` limits the comparison of a device's attribute values to the keys it names
-    (added and removed keys are still found). Attribute objects are compared by identity
-    first: a family that reuses unchanged :class:`Attribute` objects pays a pointer
-    comparison per key.
+    ``touched`` limits the comparison of a device's attributes to the keys it names: the
+    caller vouches that no other key changed, came or went. Descriptors and attribute objects
+    are compared by identity first: a family that reuses unchanged :class:`DeviceDescriptor`
+    and :class:`Attribute` objects pays a pointer comparison each.
     """
     changes: Changes = {}
     for device_id in old.keys() - new.keys():
@@ -113,20 +123,21 @@ def diff_data(
         if (
             previous is None
             or previous.available != state.available
-            or previous.descriptor != state.descriptor
+            or (
+                previous.descriptor is not state.descriptor
+                and previous.descriptor != state.descriptor
+            )
         ):
             changes[device_id] = None
             continue
         before, after = previous.attributes, state.attributes
         candidates = touched.get(device_id) if touched is not None else None
-        if candidates is None:
-            candidates = after.keys()
         keys = {
             key
-            for key in candidates
+            for key in (after.keys() if candidates is None else candidates)
             if (value := after.get(key)) is not (other := before.get(key)) and value != other
         }
-        if before.keys() != after.keys():
+        if candidates is None and before.keys() != after.keys():
             keys.update(before.keys() ^ after.keys())
         if keys:
             changes[device_id] = frozenset(keys)
@@ -224,7 +235,8 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
         self.structure_version = 0
         self._command_locks: dict[str, asyncio.Lock] = {}
         """Bumped whenever the set of devices or of their attribute keys changes."""
-        self._changes: tuple[SwitchboardData, Changes] | None = None
+        self._changes: tuple[SwitchboardData, Changes, bool] | None = None
+        """The data an update brings, what it changed, whether its structure changed."""
         self._index: _ListenerIndex | None = None
         self._touched: Mapping[str, Collection[str]] | None = None
 
@@ -274,9 +286,9 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
     ) -> None:
         """Replace or add whole device states (for example a command's reply).
 
-        ``touched`` (optional) names, per device, the attribute keys this push may have
-        changed; the coordinator then compares only those (and the key sets) to find what
-        its listeners must hear. A family pushing one vector of hundreds passes its keys.
+        ``touched`` (optional) names, per device, every attribute key this push may have
+        changed, added or removed; the coordinator then compares only those to find what its
+        listeners must hear. A family pushing one vector of hundreds passes its keys.
         """
         self._touched = touched
         try:
@@ -327,9 +339,10 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
                 selected.update(index.by_key.get((device_id, key), ()))
         # Whole-coordinator listeners (the exporters) first: they hand the change on to another
         # system and need not wait behind the entities' state writes.
-        always = dict(index.always)
-        selected = always | {key: selected[key] for key in sorted(selected.keys() - always.keys())}
-        for update_callback in selected.values():
+        first = index.always if pending[2] else index.every_update
+        callbacks = [update_callback for _, update_callback in first]
+        callbacks.extend(selected[key] for key in sorted(selected))
+        for update_callback in callbacks:
             try:
                 update_callback()
             except Exception:
@@ -348,6 +361,8 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
                 item = (listener_id, update_callback)
                 if not isinstance(context, Interest):
                     index.always.append(item)
+                    if context is not STRUCTURE:
+                        index.every_update.append(item)
                     continue
                 index.by_device.setdefault(context.device_id, []).append(item)
                 for key in context.keys:
@@ -433,9 +448,12 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
         """
         old = self.data or {}
         changes = diff_data(old, new, self._touched)
-        if _structure_changed(old, new, changes):
+        structure_changed = _structure_changed(old, new, changes)
+        if structure_changed:
             self.structure_version += 1
-        self._changes = (new, changes) if self.last_update_success and self.data else None
+        self._changes = (
+            (new, changes, structure_changed) if self.last_update_success and self.data else None
+        )
         for key, state in new.items():
             previous = old.get(key)
             if previous is None or previous.available == state.available:

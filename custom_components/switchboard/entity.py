@@ -14,7 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import Interest, SwitchboardCoordinator
+from .coordinator import STRUCTURE, Interest, SwitchboardCoordinator
 from .data import SwitchboardConfigEntry
 from .descriptions import ActionCall, SwitchboardEntityDescription
 from .model import AttributeValue, DeviceDescriptor, DeviceState
@@ -73,7 +73,7 @@ def async_track_devices(hass: HomeAssistant, entry: SwitchboardConfigEntry) -> N
                 registry.async_get_or_create(config_entry_id=entry.entry_id, **info)
 
         register()
-        entry.async_on_unload(coordinator.async_add_listener(register))
+        entry.async_on_unload(coordinator.async_add_listener(register, STRUCTURE))
 
     entry.async_on_unload(entry.runtime_data.runtime.async_listen_coordinators(watch))
 
@@ -157,9 +157,11 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
         check also covers updates it could not narrow down (a poll after a failure).
         """
         state = self.device_state
-        if state is not None and state.descriptor != self._descriptor:
+        if state is not None and state.descriptor is not self._descriptor:
+            changed = state.descriptor != self._descriptor
             self._descriptor = state.descriptor
-            self._async_update_device_registry(state.descriptor)
+            if changed:
+                self._async_update_device_registry(state.descriptor)
         snapshot = self._snapshot()
         if snapshot == self._seen:
             return
@@ -334,7 +336,7 @@ def async_setup_platform_entities[DescriptionT: SwitchboardEntityDescription](
                 async_add_entities(new)
 
         refresh()
-        entry.async_on_unload(coordinator.async_add_listener(refresh))
+        entry.async_on_unload(coordinator.async_add_listener(refresh, STRUCTURE))
 
     entry.async_on_unload(runtime.async_listen_coordinators(watch))
 
