@@ -8,6 +8,7 @@ units into labels (``Pixel size X (um)``, ``Ramp (C/min)``, ``Memory (MB)``); Ho
 wants the name without them and the unit as the entity's unit.
 """
 
+from functools import lru_cache
 import math
 import re
 from typing import Final
@@ -49,6 +50,7 @@ def clean_label(label: str) -> str:
     return " ".join(label.split())
 
 
+@lru_cache(maxsize=4096)
 def label_unit(label: str) -> tuple[str, str | None]:
     """Split ``Pixel size (um)`` into (``Pixel size``, ``µm``); labels without a unit as is."""
     label = clean_label(label)
@@ -58,6 +60,7 @@ def label_unit(label: str) -> tuple[str, str | None]:
     return match["name"], unit
 
 
+@lru_cache(maxsize=1024)
 def is_sexagesimal(fmt: str | None) -> bool:
     """Whether ``fmt`` is INDI's ``%<w>.<f>m`` form."""
     match = _PRINTF.match(fmt.strip()) if fmt else None

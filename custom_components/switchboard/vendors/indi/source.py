@@ -204,7 +204,10 @@ class _DeviceRecord:
     """What the hub keeps per INDI device."""
 
     attributes: dict[str, Attribute]
+    """Replaced on every change, never modified: device states share it without a copy."""
     coordinator: SwitchboardCoordinator | None = None
+    descriptor: tuple[IndiVector | None, DeviceDescriptor] | None = None
+    """The descriptor, with the DRIVER_INFO vector it was built from (rebuilt when it changes)."""
 
 
 class IndiHub:
@@ -261,14 +264,17 @@ class IndiHub:
         )
 
     def descriptor(self, device: str) -> DeviceDescriptor:
-        """An INDI device, under its server."""
+        """An INDI device, under its server (the same object while DRIVER_INFO is unchanged)."""
         info = self.client.vectors.get((device, "DRIVER_INFO"))
+        record = self.devices.get(device)
+        if record is not None and record.descriptor is not None and record.descriptor[0] is info:
+            return record.descriptor[1]
         model = sw_version = None
         if info is not None:
             # Drivers' texts keep the XML's line breaks and indentation: collapse them.
             model = clean_label(_text(info, "DRIVER_NAME") or "") or None
             sw_version = clean_label(_text(info, "DRIVER_VERSION") or "") or None
-        return DeviceDescriptor(
+        descriptor = DeviceDescriptor(
             id=self.device_id(device),
             name=device,
             manufacturer=MANUFACTURER,
@@ -276,6 +282,9 @@ class IndiHub:
             sw_version=sw_version,
             via_device=self.server_id,
         )
+        if record is not None:
+            record.descriptor = (info, descriptor)
+        return descriptor
 
     # ------------------------------------------------------------------ states
 
@@ -298,7 +307,7 @@ class IndiHub:
         return DeviceState(
             descriptor=self.descriptor(device),
             available=self.client.connected,
-            attributes=dict(record.attributes),
+            attributes=record.attributes,
         )
 
     def _rebuild(self, device: str) -> dict[str, Attribute]:
