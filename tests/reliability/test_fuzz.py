@@ -43,6 +43,7 @@ from custom_components.switchboard.export.mqtt.bridge import (
 from custom_components.switchboard.vendors.indi.protocol import (
     DEF_TAGS,
     SET_TAGS,
+    IndiElementParser,
     IndiProtocolError,
     IndiStreamSplitter,
     apply_set,
@@ -184,8 +185,10 @@ def test_indi_splitter_round_trip_in_any_chunking(elements: list[bytes], sizes: 
         out += splitter.feed(piece)
     assert out == elements
     assert splitter.skipped == 0
+    parser = IndiElementParser()
     for raw, original in zip(out, elements, strict=True):
         assert _same(parse_element(raw), ET.fromstring(original))
+        assert _same(parser.parse(raw), ET.fromstring(original))
 
 
 @given(
@@ -209,19 +212,33 @@ def test_indi_malformed_fragments_never_discard_good_elements(
     for piece in _split(stream, sizes):
         out += splitter.feed(piece)
     assert [raw for raw in out if raw in good] == good
+    # One stream parser for all of them: a broken element never spoils the next good one.
+    parser = IndiElementParser()
+    for raw in out:
+        try:
+            element = parser.parse(raw)
+        except ET.ParseError:
+            assert raw not in good
+            continue
+        assert _same(element, ET.fromstring(raw))
 
 
 @given(data=st.binary(max_size=3000), sizes=CHUNKS)
 def test_indi_splitter_and_parsers_raise_only_their_errors(data: bytes, sizes: list[int]) -> None:
-    """Arbitrary bytes: framing never raises and stays bounded; parsing raises only its errors."""
+    """Arbitrary bytes: framing never raises and stays bounded; parsing raises only its errors,
+    and the client's stream parser gives what parsing each element alone gives."""
     limit = 1024
     splitter = IndiStreamSplitter(max_element_size=limit)
+    parser = IndiElementParser()
     for piece in _split(data, sizes):
         for raw in splitter.feed(piece):
             try:
                 element = parse_element(raw)
             except ET.ParseError:
+                with pytest.raises(ET.ParseError):
+                    parser.parse(raw)
                 continue
+            assert _same(parser.parse(raw), element)
             _build_vectors(element)
         assert splitter.buffered <= limit + len(piece)
 

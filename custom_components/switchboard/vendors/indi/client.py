@@ -65,6 +65,7 @@ from .protocol import (
     DEF_TAGS,
     SET_TAGS,
     BlobMode,
+    IndiElementParser,
     IndiMember,
     IndiProtocolError,
     IndiStreamSplitter,
@@ -75,7 +76,6 @@ from .protocol import (
     build_new_vector,
     build_ping_reply,
     encode_member_value,
-    parse_element,
     vector_from_def,
 )
 
@@ -220,6 +220,7 @@ class IndiClient:
         """Receives only the end of the connection (EOF or its error): data goes to `_on_data`."""
         self._writer: asyncio.StreamWriter | None = None
         self._splitter = IndiStreamSplitter()
+        self._parser = IndiElementParser()
         self._received_at = 0.0
         """Event-loop time of the last received bytes (for the silence of `snoop_timeout`)."""
         self._blob_modes: dict[tuple[str, str | None], BlobMode] = {}
@@ -405,7 +406,7 @@ class IndiClient:
         for raw in elements:
             self.received_elements += 1
             try:
-                element = parse_element(raw)
+                element = self._parser.parse(raw)
             except ET.ParseError as err:
                 self._log_malformed(f"{err}: {raw[:120]!r}")
                 continue

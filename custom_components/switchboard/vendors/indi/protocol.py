@@ -425,6 +425,47 @@ def parse_element(data: bytes) -> ET.Element:
     return ET.fromstring(data)  # noqa: S314
 
 
+class IndiElementParser:
+    """`parse_element` for the elements an `IndiStreamSplitter` frames, with one expat parser.
+
+    Creating an expat parser per element costs about as much as parsing a small element, so
+    this parser stays open inside an implicit root element and is fed one framed element after
+    the other. The result equals `parse_element`'s for every framed element: the same tree, or
+    `ET.ParseError` (a malformed element, or bytes that are not exactly one complete element);
+    after an error the parser is replaced, so a bad element never affects the next one. As with
+    `parse_element`, no DOCTYPE can reach it: the root is open before any input.
+    """
+
+    def __init__(self) -> None:
+        """Open the parser and its root."""
+        self._parser, self._root = self._open()
+
+    @staticmethod
+    def _open() -> tuple[ET.XMLPullParser[ET.Element], ET.Element]:
+        parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(("start", "end"))
+        parser.feed(b"<indi>")
+        root = next(parser.read_events())[-1]
+        assert isinstance(root, ET.Element)
+        return parser, root
+
+    def parse(self, data: bytes) -> ET.Element:
+        """Parse one framed top-level element; raises `ET.ParseError` when malformed."""
+        root = self._root
+        try:
+            self._parser.feed(data)
+            last: object = None
+            for last in self._parser.read_events():  # noqa: B007 (only the last one counts)
+                pass
+            if len(root) != 1 or last != ("end", root[0]):
+                raise ET.ParseError("not one complete element")
+        except ET.ParseError:
+            self._parser, self._root = self._open()
+            raise
+        element = root[0]
+        root.clear()
+        return element
+
+
 _TAG_NAME: Final = re.compile(rb"</?([A-Za-z_][-\w.:]*)")
 _TAG_END_OR_QUOTE: Final = re.compile(rb"[>\"']")
 _NON_SPACE: Final = re.compile(rb"\S")
