@@ -141,16 +141,22 @@ async def test_engineering_readings_follow_the_appliance(
     )
     coordinator = account_entry.runtime_data.runtime.coordinators["appliances"]
     await coordinator.async_refresh()
-    await until(hass, lambda: state(hass, "sensor.bedroom_compressor_frequency") == "58")
-    assert state(hass, "sensor.bedroom_target_compressor_frequency") == "60"
-    assert state(hass, "sensor.bedroom_compressor_current") == "4"
-    assert state(hass, "sensor.bedroom_compressor_power") == "780"
-    assert state(hass, "sensor.bedroom_indoor_coil_temperature") == "12.0"
-    assert state(hass, "sensor.bedroom_outdoor_coil_temperature") == "40.0"
-    assert state(hass, "sensor.bedroom_discharge_pipe_temperature") == "75"
-    assert state(hass, "sensor.bedroom_indoor_fan_speed") == "1000"
-    assert state(hass, "sensor.bedroom_outdoor_fan_speed") == "800"
-    assert state(hass, "binary_sensor.bedroom_condensate_pump") == STATE_ON
+    # A refresh's answers (one per C1 group) arrive one after another: wait for each.
+    expected = {
+        "sensor.bedroom_compressor_frequency": "58",
+        "sensor.bedroom_target_compressor_frequency": "60",
+        "sensor.bedroom_compressor_current": "4",
+        "sensor.bedroom_compressor_power": "780",
+        "sensor.bedroom_indoor_coil_temperature": "12.0",
+        "sensor.bedroom_outdoor_coil_temperature": "40.0",
+        "sensor.bedroom_discharge_pipe_temperature": "75",
+        "sensor.bedroom_indoor_fan_speed": "1000",
+        "sensor.bedroom_outdoor_fan_speed": "800",
+        "binary_sensor.bedroom_condensate_pump": STATE_ON,
+    }
+    for entity_id, value in expected.items():
+        await until(hass, lambda entity_id=entity_id, value=value: state(hass, entity_id) == value)
+    assert {entity_id: state(hass, entity_id) for entity_id in expected} == expected
 
 
 async def test_readings_disabled_by_default(
