@@ -1,6 +1,7 @@
 """The Midea config flow: account path, manual keys, single appliance, reauth, reconfigure,
 discovery and DHCP, against the emulated appliances and the fake NetHome Plus cloud."""
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from homeassistant.components.network.models import Adapter
@@ -24,15 +25,45 @@ def loopback(network_adapters: list[Adapter]) -> None:
     network_adapters.append(LOOPBACK_ADAPTER)
 
 
+async def _unload_all(hass: HomeAssistant) -> None:
+    """Unload every entry the test created (their appliance threads and sockets)."""
+    await hass.async_block_till_done()
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.fixture
+async def stack(hass: HomeAssistant, stack: MideaStack) -> AsyncGenerator[MideaStack]:
+    """The V3 stack of ``conftest.py``; the test's entries are unloaded before it stops."""
+    yield stack
+    await _unload_all(hass)
+
+
+@pytest.fixture
+async def stack_v2(hass: HomeAssistant, stack_v2: MideaStack) -> AsyncGenerator[MideaStack]:
+    """The V2 stack of ``conftest.py``; the test's entries are unloaded before it stops."""
+    yield stack_v2
+    await _unload_all(hass)
+
+
 async def _menu(hass: HomeAssistant, choice: str) -> dict[str, Any]:
+    """The user flow's Midea menu, then ``choice``: its first form."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "midea"}
     )
     assert result["type"] is FlowResultType.MENU
-    return await hass.config_entries.flow.async_configure(
+    result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": choice}
     )
+    assert result["step_id"] == choice
+    return result
+
+
+async def _submit(hass: HomeAssistant, choice: str, user_input: dict[str, Any]) -> dict[str, Any]:
+    """The form of ``choice`` (``midea_account``, ``midea_appliance``) sent with ``user_input``."""
+    result = await _menu(hass, choice)
+    return await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
 
 
 def _account_input(stack: MideaStack, password: str = PASSWORD) -> dict[str, Any]:
@@ -44,20 +75,11 @@ def _account_input(stack: MideaStack, password: str = PASSWORD) -> dict[str, Any
     }
 
 
-async def _unload_all(hass: HomeAssistant) -> None:
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        await hass.config_entries.async_unload(entry.entry_id)
-
-
 async def test_account_creates_one_entry_for_every_appliance(
     hass: HomeAssistant, stack: MideaStack, loopback: None
 ) -> None:
     """Sign in, find both appliances on the LAN, fetch their keys: one entry, both running."""
-    result = await _menu(hass, "midea_account")
-    assert result["step_id"] == "midea_account"
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _account_input(stack)
-    )
+    result = await _submit(hass, "midea_account", _account_input(stack))
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     assert result["title"] == "Midea c***@example.com"  # no e-mail address in titles
     appliances = result["data"]["appliances"]
@@ -72,11 +94,9 @@ async def test_account_creates_one_entry_for_every_appliance(
     assert hass.states.get("climate.bedroom") is not None
     assert stack.cloud.requests.count("/v1/iot/secure/getToken") >= 2
     # The same account again is refused.
-    again = await _menu(hass, "midea_account")
-    again = await hass.config_entries.flow.async_configure(again["flow_id"], _account_input(stack))
+    again = await _submit(hass, "midea_account", _account_input(stack))
     assert again["type"] is FlowResultType.ABORT
     assert again["reason"] == "already_configured"
-    await _unload_all(hass)
 
 
 async def test_account_with_refused_key_asks_for_it(
@@ -84,10 +104,7 @@ async def test_account_with_refused_key_asks_for_it(
 ) -> None:
     """Error 9999 for one appliance: a step explains it and takes its token and key by hand."""
     stack.account.refuse_token.add(stack.air_conditioner.appliance_id)
-    result = await _menu(hass, "midea_account")
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _account_input(stack)
-    )
+    result = await _submit(hass, "midea_account", _account_input(stack))
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "midea_account_keys"
     assert result["description_placeholders"]["name"] == "Bedroom"
@@ -113,8 +130,6 @@ async def test_account_with_refused_key_asks_for_it(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"]["appliances"][str(appliance.appliance_id)]["key"] == appliance.key
-    await hass.async_block_till_done()
-    await _unload_all(hass)
 
 
 async def test_account_with_keys_the_appliance_refuses(
@@ -122,17 +137,12 @@ async def test_account_with_keys_the_appliance_refuses(
 ) -> None:
     """The cloud gives a key, but the appliance refuses it: the step shows no cloud error."""
     stack.air_conditioner.faults.reject_token = True
-    result = await _menu(hass, "midea_account")
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _account_input(stack)
-    )
+    result = await _submit(hass, "midea_account", _account_input(stack))
     assert result["step_id"] == "midea_account_keys"
     assert result["description_placeholders"]["name"] == "Bedroom"
     assert result["description_placeholders"]["code"] == "-"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    await _unload_all(hass)
 
 
 async def test_account_skipping_a_refused_appliance_keeps_the_others(
@@ -140,15 +150,10 @@ async def test_account_skipping_a_refused_appliance_keeps_the_others(
 ) -> None:
     """Leaving token and key empty skips that appliance; the entry holds the others."""
     stack.account.refuse_token.add(stack.air_conditioner.appliance_id)
-    result = await _menu(hass, "midea_account")
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _account_input(stack)
-    )
+    result = await _submit(hass, "midea_account", _account_input(stack))
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert list(result["data"]["appliances"]) == [str(stack.dehumidifier.appliance_id)]
-    await hass.async_block_till_done()
-    await _unload_all(hass)
 
 
 async def test_account_all_refused_and_skipped_aborts(
@@ -158,10 +163,7 @@ async def test_account_all_refused_and_skipped_aborts(
     stack.account.refuse_token.update(
         {stack.dehumidifier.appliance_id, stack.air_conditioner.appliance_id}
     )
-    result = await _menu(hass, "midea_account")
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _account_input(stack)
-    )
+    result = await _submit(hass, "midea_account", _account_input(stack))
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["step_id"] == "midea_account_keys"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
@@ -171,10 +173,7 @@ async def test_account_all_refused_and_skipped_aborts(
 
 async def test_account_errors(hass: HomeAssistant, stack: MideaStack, loopback: None) -> None:
     """Wrong password, cloud outage, unreachable cloud, nothing on the LAN; then success."""
-    result = await _menu(hass, "midea_account")
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _account_input(stack, password="wrong")
-    )
+    result = await _submit(hass, "midea_account", _account_input(stack, password="wrong"))
     assert result["errors"] == {"base": "invalid_auth"}
     stack.cloud.outage = True
     result = await hass.config_entries.flow.async_configure(
@@ -204,8 +203,6 @@ async def test_account_errors(hass: HomeAssistant, stack: MideaStack, loopback: 
         result["flow_id"], _account_input(stack)
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    await _unload_all(hass)
 
 
 def _appliance_input(stack: MideaStack) -> dict[str, Any]:
@@ -214,10 +211,7 @@ def _appliance_input(stack: MideaStack) -> dict[str, Any]:
 
 async def test_single_appliance_v3(hass: HomeAssistant, stack: MideaStack) -> None:
     """By address: two appliances answer there, pick one, then its token and key."""
-    result = await _menu(hass, "midea_appliance")
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _appliance_input(stack)
-    )
+    result = await _submit(hass, "midea_appliance", _appliance_input(stack))
     assert result["step_id"] == "midea_appliance_pick"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"appliance": str(stack.dehumidifier.appliance_id)}
@@ -240,23 +234,18 @@ async def test_single_appliance_v3(hass: HomeAssistant, stack: MideaStack) -> No
     await hass.async_block_till_done()
     assert hass.states.get("humidifier.dehumidifier_9019") is not None
     # Already configured: the same appliance again aborts.
-    again = await _menu(hass, "midea_appliance")
-    again = await hass.config_entries.flow.async_configure(
-        again["flow_id"], _appliance_input(stack)
-    )
+    again = await _submit(hass, "midea_appliance", _appliance_input(stack))
     again = await hass.config_entries.flow.async_configure(
         again["flow_id"], {"appliance": str(appliance.appliance_id)}
     )
     assert again["type"] is FlowResultType.ABORT
     assert again["reason"] == "already_configured"
-    await _unload_all(hass)
 
 
 async def test_single_appliance_v2_and_errors(hass: HomeAssistant, stack_v2: MideaStack) -> None:
     """No answer, then a V2 appliance alone at its address: no token needed."""
-    result = await _menu(hass, "midea_appliance")
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"host": "127.0.0.1", "advanced": {"discovery_port": 9}}
+    result = await _submit(
+        hass, "midea_appliance", {"host": "127.0.0.1", "advanced": {"discovery_port": 9}}
     )
     assert result["errors"] == {"base": "no_answer"}
     stack_v2.dehumidifier.faults.ignore_discovery = True
@@ -265,8 +254,6 @@ async def test_single_appliance_v2_and_errors(hass: HomeAssistant, stack_v2: Mid
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"]["appliances"][str(stack_v2.air_conditioner.appliance_id)]["protocol"] == 2
-    await hass.async_block_till_done()
-    await _unload_all(hass)
 
 
 async def test_single_appliance_unsupported(hass: HomeAssistant, socket_enabled: None) -> None:
@@ -281,9 +268,9 @@ async def test_single_appliance_unsupported(hass: HomeAssistant, socket_enabled:
     responder.register(server)
     await responder.start()
     try:
-        result = await _menu(hass, "midea_appliance")
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"],
+        result = await _submit(
+            hass,
+            "midea_appliance",
             {"host": "127.0.0.1", "advanced": {"discovery_port": responder.ports[0]}},
         )
         assert result["errors"] == {"base": "unsupported"}
@@ -308,8 +295,6 @@ async def test_reauth(hass: HomeAssistant, stack: MideaStack) -> None:
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert entry.data["password"] == "new password"
-    await hass.async_block_till_done()
-    await _unload_all(hass)
 
 
 async def test_reconfigure(hass: HomeAssistant, stack: MideaStack) -> None:
@@ -328,8 +313,6 @@ async def test_reconfigure(hass: HomeAssistant, stack: MideaStack) -> None:
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    await hass.async_block_till_done()
-    await _unload_all(hass)
 
 
 async def test_discovery_updates_address_and_offers_new(
@@ -384,7 +367,6 @@ async def test_discovery_updates_address_and_offers_new(
         },
     )
     assert new["step_id"] == "midea_discovery_confirm"
-    await _unload_all(hass)
 
 
 async def test_dhcp_updates_a_registered_appliance(hass: HomeAssistant, stack: MideaStack) -> None:
@@ -404,7 +386,6 @@ async def test_dhcp_updates_a_registered_appliance(hass: HomeAssistant, stack: M
     )
     assert other["reason"] == "not_supported"
     assert entry.data["appliances"][str(stack.dehumidifier.appliance_id)]["host"] == "127.0.0.1"
-    await _unload_all(hass)
 
 
 async def test_options_follow_some_appliances(hass: HomeAssistant, stack: MideaStack) -> None:
@@ -427,7 +408,6 @@ async def test_options_follow_some_appliances(hass: HomeAssistant, stack: MideaS
     assert hass.states.get("climate.bedroom") is None or (
         hass.states.get("climate.bedroom").state == "unavailable"
     )
-    await _unload_all(hass)
 
 
 async def test_unknown_errors_recover(
@@ -458,7 +438,6 @@ async def test_unknown_errors_recover(
         single["flow_id"], _appliance_input(stack)
     )
     assert single["step_id"] == "midea_appliance_pick"
-    await _unload_all(hass)
 
 
 async def test_background_discovery_offers_unknown_appliances(
@@ -502,8 +481,6 @@ async def test_background_discovery_offers_unknown_appliances(
         {"token": stack.air_conditioner.token, "key": stack.air_conditioner.key},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    await _unload_all(hass)
 
 
 async def test_discovery_matches_by_mac(hass: HomeAssistant, stack: MideaStack) -> None:
@@ -524,5 +501,3 @@ async def test_discovery_matches_by_mac(hass: HomeAssistant, stack: MideaStack) 
     )
     assert result["reason"] == "already_configured"
     assert entry.data["appliances"][str(stack.air_conditioner.appliance_id)]["port"] == 6999
-    await hass.async_block_till_done()
-    await _unload_all(hass)
