@@ -6,10 +6,13 @@
 * ``scale_probe.command_latency`` (response): toggles ``entity_id`` ``samples`` times with
   ``switch.turn_on``/``turn_off`` and returns each command -> state time in ms (from the
   service call to the ``state_changed`` event carrying the new state).
-* ``scale_probe.command`` (response, for ``benchmarks/soak.py``): one ``switch.turn_on`` /
-  ``turn_off`` of ``entity_id`` (the opposite of its state) and its outcome: ``confirmed`` (the
-  state reached the target within ``timeout`` s), ``error`` (the call raised; ``error`` holds
-  its translation key or repr) or ``lost`` (no error and no new state: a silently dropped command).
+* ``scale_probe.command`` (response, for ``benchmarks/soak.py``): one command to ``entity_id``
+  and its outcome: ``confirmed`` (the state reached the target within ``timeout`` s), ``error``
+  (the call raised; ``error`` holds its translation key or repr) or ``lost`` (no error and no
+  new state: a silently dropped command). Without ``service``: ``switch.turn_on`` / ``turn_off``
+  (the opposite of its state). With ``service`` (``"<domain>.<service>"``), ``data`` (extra
+  service data), ``attribute`` (or none: the state) and ``target``: that call, confirmed when
+  the attribute (or state) equals ``target``.
 * ``scale_probe.resources`` (response): asyncio tasks of Home Assistant's loop and the open
   sockets of the process (from ``/proc/self/fd``).
 * ``sensor: - platform: scale_probe`` with ``entities: N``: N plain sensors that never change
@@ -141,8 +144,14 @@ async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
 
     async def command(call: ServiceCall) -> ServiceResponse:
         entity_id: str = call.data["entity_id"]
-        current = hass.states.get(entity_id)
-        target = "off" if current is not None and current.state == "on" else "on"
+        attribute: str | None = call.data.get("attribute")
+        if "service" in call.data:
+            domain, service = str(call.data["service"]).split(".", 1)
+            target = call.data["target"]
+        else:
+            current = hass.states.get(entity_id)
+            target = "off" if current is not None and current.state == "on" else "on"
+            domain, service = "switch", f"turn_{target}"
         seen: asyncio.Future[None] = hass.loop.create_future()
 
         @callback
@@ -151,7 +160,7 @@ async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
             if (
                 event.data["entity_id"] == entity_id
                 and new is not None
-                and new.state == target
+                and (new.attributes.get(attribute) if attribute else new.state) == target
                 and not seen.done()
             ):
                 seen.set_result(None)
@@ -160,7 +169,10 @@ async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
         try:
             try:
                 await hass.services.async_call(
-                    "switch", f"turn_{target}", {"entity_id": entity_id}, blocking=True
+                    domain,
+                    service,
+                    {**call.data.get("data", {}), "entity_id": entity_id},
+                    blocking=True,
                 )
             except Exception as err:  # the outcome, not raised
                 error = getattr(err, "translation_key", None) or repr(err)

@@ -1,10 +1,12 @@
 """``benchmarks/soak.py --quick`` passes: 2 minutes of random faults and commands.
 
-Three MaxSmart strips, two Meross plugs, an INDI server, the MQTT bridge on every entry and
-Home Assistant in its own process, on loopback with free ports. The soak's criteria are not
+Three MaxSmart strips, two Meross plugs, an INDI server, the Midea dehumidifier and air
+conditioner (account entry), the SEPL platform connector, the MQTT bridge on every family entry
+and Home Assistant in its own process, on loopback with free ports. The soak's criteria are not
 timings: no command lost, memory bounded, no leaked task or socket, no error log entry that an
 injected fault does not explain. The test requires the run's exit status 0 and reads the summary
-to check that the run really issued commands and injected faults.
+to check that the run really issued commands on each path (Home Assistant services, the bridge's
+command topic, SEPL platform commands) and injected faults.
 """
 
 from pathlib import Path
@@ -44,6 +46,9 @@ def test_soak_quick_meets_every_criterion() -> None:
     assert issued > 20
     assert lost == 0
     assert confirmed + failed == issued
+    paths = dict(re.findall(r"^  via (\w+): issued (\d+),", output, re.M))
+    assert sorted(paths) == ["bridge", "sepl", "services"], output
+    assert all(int(n) > 0 for n in paths.values()), paths
     faults = re.search(r"^faults injected: (.+)$", output, re.M)
     assert faults is not None
     assert sum(int(n) for n in re.findall(r" (\d+)(?:,|$)", faults.group(1))) >= 5
