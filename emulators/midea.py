@@ -232,7 +232,10 @@ class MideaAppliance:
 
     def push(self) -> None:
         """Send the current status unprompted to every connected client."""
-        frame = self.push_frame()
+        self.send_unprompted(self.push_frame())
+
+    def send_unprompted(self, frame: bytes) -> None:
+        """Send an AA frame unprompted to every connected client."""
         for listener in list(self._push_listeners):
             listener(frame)
 
@@ -714,6 +717,14 @@ class AirConditioner(MideaAppliance):
     def push_frame(self) -> bytes:
         """An unprompted ``05`` frame with the ``A0`` status body."""
         return aa_frame(self.device_type, MSG_NOTIFY2, self.a0_body())
+
+    def push_properties(self) -> None:
+        """Send the new-protocol properties unprompted, as after a change on the remote.
+
+        The frame is a ``05`` (notify) frame with a ``B5`` body in the ``B0`` layout.
+        """
+        body = _new_protocol_reply(0xB5, self.new_protocol_values(), pack=4)
+        self.send_unprompted(aa_frame(self.device_type, MSG_NOTIFY2, body))
 
 
 class _Connection:

@@ -107,6 +107,23 @@ async def test_fresh_air_and_breezeless(
     assert state(hass, "switch.bedroom_breezeless") == STATE_OFF
 
 
+async def test_remote_control_changes_are_pushed(
+    hass: HomeAssistant, stack: MideaStack, account_entry: MockConfigEntry
+) -> None:
+    """Properties changed on the appliance (its remote) reach the entities by push, no poll."""
+    appliance = stack.air_conditioner
+    appliance.wind_lr_angle = 100
+    appliance.rate_select = 40
+    appliance.breezeless = True
+    appliance.fresh_air_power, appliance.fresh_air_fan_speed = True, 100
+    appliance.push_properties()
+    await until(hass, lambda: state(hass, "select.bedroom_horizontal_louvre") == "right")
+    await until(hass, lambda: state(hass, "switch.bedroom_breezeless") == STATE_ON)
+    assert state(hass, "select.bedroom_power_limit") == "40"
+    assert state(hass, "switch.bedroom_fresh_air") == STATE_ON
+    assert state(hass, "select.bedroom_fresh_air_fan_speed") == "full"
+
+
 async def test_invalid_option_is_refused(
     hass: HomeAssistant, stack: MideaStack, account_entry: MockConfigEntry
 ) -> None:

@@ -61,6 +61,7 @@ async def test_device_diagnostics(
     part = diagnostics["device"]["appliance"]
     assert part["available"] is True
     assert part["attributes"]["indoor_temperature"] == 26.5
+    assert {"breezeless", "fresh_air_power", "wind_ud_angle"} <= set(part["reported"])
     assert part["config"]["key"] == "**REDACTED**"
     text = json.dumps(diagnostics).lower()
     for secret in (appliance.token, appliance.key, appliance.serial, appliance.mac, PASSWORD):

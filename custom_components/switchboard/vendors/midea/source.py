@@ -286,7 +286,11 @@ class MideaSource(DeviceSource):
         self._key_issues.clear()
 
     def diagnostics(self) -> dict[str, Any]:
-        """Per appliance: configuration, availability, last error, raw attributes."""
+        """Per appliance: configuration, availability, last error, raw attributes.
+
+        ``reported`` names the attributes the appliance has sent (those missing from it, such as
+        ``breezeless``, are midea-local's defaults: why an entity is absent).
+        """
         return {
             appliance_id: {
                 "config": client.config.as_dict(),
@@ -294,6 +298,7 @@ class MideaSource(DeviceSource):
                 "last_error": client.last_error,
                 "capabilities": client.capabilities,
                 "attributes": client.attributes,
+                "reported": sorted(client.reported),
             }
             for appliance_id, client in self.clients.items()
         }
