@@ -458,8 +458,9 @@ class AirConditioner(MideaAppliance):
     :data:`RATE_GEARS_2_LEVEL` with ``rate_levels=2``), ``fresh_air_power`` and
     ``fresh_air_fan_speed`` (0-100; flag ``fresh_air``), ``breezeless``; ``out_silent``,
     ``sound`` and ``self_clean`` are set through B0 too. With ``engineering_data`` the
-    appliance answers the C1 group queries 1, 2, 3 and 7 with its compressor, refrigerant
-    temperatures, indoor and outdoor fan and compressor power (otherwise with a bare header).
+    appliance answers the C1 group queries 0, 1, 2, 3 and 7 with its operating hours, compressor,
+    refrigerant temperatures, indoor and outdoor fan and compressor power (otherwise with a bare
+    header).
     """
 
     device_type = 0xAC
@@ -657,9 +658,9 @@ class AirConditioner(MideaAppliance):
         return bytes(body)
 
     def _group_body(self, group: int) -> bytes:
-        """A C1 group-data answer (§5): engineering data of groups 1, 2, 3 and 7."""
+        """A C1 group-data answer (§5): engineering data of groups 0, 1, 2, 3 and 7."""
         head = bytes([0xC1, 0x21, 0x01, group])
-        if group not in (0x41, 0x42, 0x43, 0x47):
+        if group not in (0x40, 0x41, 0x42, 0x43, 0x47):
             return head
         if not self.engineering_data:
             # No group byte, no data: midea-local reads an outdoor fan speed of 0 from any
@@ -667,7 +668,13 @@ class AirConditioner(MideaAppliance):
             return head[:3]
         running = self.power and self.mode != 5
         body = bytearray(head + bytes(16))
-        if group == 0x41:  # compressor and refrigerant circuit
+        if group == 0x40:  # hours powered, run in total, this run: days (2 bytes), h, min, s
+            for offset, hours in ((4, 2000.5), (9, 812.25), (14, 1.5 if self.power else 0.0)):
+                days, rest = divmod(round(hours * 3600), 86400)
+                body[offset : offset + 5] = bytes(
+                    [days >> 8, days & 0xFF, rest // 3600, rest % 3600 // 60, rest % 60]
+                )
+        elif group == 0x41:  # compressor and refrigerant circuit
             body[4] = 58 if running else 0  # compressor frequency (Hz)
             body[5] = 60 if running else 0  # target frequency (Hz)
             body[7] = 4 if running else 0  # compressor current (A)

@@ -29,6 +29,10 @@ READINGS = (
     "indoor_fan_speed",
     "target_indoor_fan_speed",
     "outdoor_fan_speed",
+    "indoor_return_air_temperature",
+    "time_powered",
+    "total_running_time",
+    "running_time_this_run",
 )
 
 
@@ -43,9 +47,11 @@ async def _select(hass: HomeAssistant, name: str, option: str) -> None:
 
 async def _switch(hass: HomeAssistant, name: str, on: bool) -> None:
     await hass.services.async_call(
-        "switch", "turn_on" if on else "turn_off", {ATTR_ENTITY_ID: f"switch.bedroom_{name}"}
+        "switch",
+        "turn_on" if on else "turn_off",
+        {ATTR_ENTITY_ID: f"switch.bedroom_{name}"},
+        blocking=True,
     )
-    await hass.async_block_till_done()
 
 
 async def test_louvres_and_power_limit(
@@ -170,6 +176,10 @@ async def test_engineering_readings_follow_the_appliance(
         "sensor.bedroom_indoor_fan_speed": "1000",
         "sensor.bedroom_outdoor_fan_speed": "800",
         "binary_sensor.bedroom_condensate_pump": STATE_ON,
+        "sensor.bedroom_indoor_return_air_temperature": "26.5",
+        "sensor.bedroom_time_powered": "2000.5",
+        "sensor.bedroom_total_running_time": "812.25",
+        "sensor.bedroom_running_time_this_run": "1.5",
     }
     for entity_id, value in expected.items():
         await until(hass, lambda entity_id=entity_id, value=value: state(hass, entity_id) == value)
@@ -184,7 +194,12 @@ async def test_readings_disabled_by_default(
     for name in READINGS:
         entry = registry.async_get(f"sensor.bedroom_{name}")
         assert entry is not None, name
-        enabled = name in ("compressor_frequency", "compressor_power", "indoor_fan_speed")
+        enabled = name in (
+            "compressor_frequency",
+            "compressor_power",
+            "indoor_fan_speed",
+            "total_running_time",
+        )
         assert (entry.disabled_by is None) is enabled, name
 
 

@@ -59,6 +59,7 @@ AIR_CONDITIONER_READINGS: Final = {
     "compressor_current": "A",
     "compressor_voltage": "V",
     "compressor_power": "W",
+    "indoor_ambient_temperature": "°C",
     "indoor_coil_temperature": "°C",
     "outdoor_coil_temperature": "°C",
     "outdoor_ambient_temperature": "°C",
@@ -66,10 +67,13 @@ AIR_CONDITIONER_READINGS: Final = {
     "indoor_fan_speed": "rpm",
     "target_indoor_fan_speed": "rpm",
     "outdoor_fan_speed": "rpm",
+    "electrify_time": "h",
+    "total_operating_time": "h",
+    "current_operating_time": "h",
 }
 """The air conditioner's engineering readings (midea-local attribute -> unit), from the C1
-group-data answers (groups 1, 2, 3 and 7, ``docs/protocols/midea.md`` §5); an appliance that
-does not answer a group has none of its readings."""
+group-data answers (groups 0, 1, 2, 3 and 7, ``docs/protocols/midea.md`` §5); an appliance
+that does not answer a group has none of its readings."""
 AIR_CONDITIONER_REPORTED_SWITCHES: Final = ("fresh_air_power", "breezeless")
 """Air conditioner switches that exist only once the appliance has sent them (midea-local's
 default for them is a ``False`` no appliance sent): fresh air (B1 tag ``0x0233`` or

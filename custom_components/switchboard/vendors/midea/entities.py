@@ -50,17 +50,20 @@ from .actions import (
 type Exists = Callable[[DeviceState], bool]
 
 _READINGS_ENABLED: Final = frozenset(
-    {"compressor_frequency", "compressor_power", "indoor_fan_speed"}
+    {"compressor_frequency", "compressor_power", "indoor_fan_speed", "total_operating_time"}
 )
 """The engineering readings enabled by default; the others (targets, currents, coil and pipe
-temperatures) are service data that change often, enabled by the user when wanted."""
+temperatures, hours powered and of this run) are service data, enabled by the user when wanted."""
 _READING_CLASSES: Final = {  # unit of an AIR_CONDITIONER_READINGS reading -> device class
     "Hz": SensorDeviceClass.FREQUENCY,
     "A": SensorDeviceClass.CURRENT,
     "V": SensorDeviceClass.VOLTAGE,
     "W": SensorDeviceClass.POWER,
     "°C": SensorDeviceClass.TEMPERATURE,
+    "h": SensorDeviceClass.DURATION,
 }
+_READING_STATE_CLASSES: Final = {"h": SensorStateClass.TOTAL_INCREASING}
+"""Operating hours only grow (the current run's start again at 0: a new cycle)."""
 
 
 def _reports(key: str) -> Exists:
@@ -222,7 +225,9 @@ AIR_CONDITIONER_ENTITIES: Final[tuple[SwitchboardEntityDescription, ...]] = (
             translation_key=key,
             attribute=key,
             device_class=_READING_CLASSES.get(AIR_CONDITIONER_READINGS[key]),
-            state_class=SensorStateClass.MEASUREMENT,
+            state_class=_READING_STATE_CLASSES.get(
+                AIR_CONDITIONER_READINGS[key], SensorStateClass.MEASUREMENT
+            ),
             native_unit_of_measurement=AIR_CONDITIONER_READINGS[key],
             entity_category=EntityCategory.DIAGNOSTIC,
             entity_registry_enabled_default=key in _READINGS_ENABLED,
