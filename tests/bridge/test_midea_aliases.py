@@ -116,3 +116,14 @@ async def test_switchboard_names(
         "target_temperature"
     ] == 23
     assert midea_stack.air_conditioner.mode == 3
+    louvre = {"select": "wind_ud_angle", "option": "up"}
+    assert (await run_ok(user, BEDROOM, "select_option", louvre, "i"))["wind_ud_angle"] == "up"
+    gear = {"select": "rate_select", "option": "80"}
+    assert (await run_ok(user, BEDROOM, "select_option", gear, "j"))["rate_select"] == "80"
+    fresh_air = {"switch": "fresh_air_power"}
+    assert (await run_ok(user, BEDROOM, "turn_on", fresh_air, "k"))["fresh_air_power"] is True
+    assert (await run_ok(user, BEDROOM, "turn_on", {"switch": "breezeless"}, "l"))["breezeless"]
+    appliance = midea_stack.air_conditioner
+    assert (appliance.wind_ud_angle, appliance.rate_select) == (1, 80)
+    assert appliance.fresh_air_power
+    assert appliance.breezeless
