@@ -282,11 +282,7 @@ UNSUPPORTED = {
 }
 
 
-KNOWN_DEFECTS = {
-    ("midea", "late_answer"): "known defect (README, Reliability): on a loaded machine an "
-    "appliance whose replies come later than the reply timeout can connect again and then miss "
-    "its next reply, so it is logged unavailable twice during one fault; it still recovers",
-}
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
 
 
 def _cases() -> list[Any]:

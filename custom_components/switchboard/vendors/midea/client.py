@@ -14,9 +14,14 @@ update callbacks run on that thread. :class:`MideaApplianceClient` wraps one suc
   own handshake check (``lan.async_check_credentials``) before midea-local could log it as an
   error with a traceback; the library's reconnect back-off (up to 600 s) is replaced by our
   own loop, whose waits are capped at 3 s (``RECONNECT_BACKOFF``), however long the appliance
-  was away; bytes the library cannot decode (garbage, a truncated or wrongly signed frame) are
-  the appliance's fault, not a bug: the library's error-level traceback for them is logged at
-  debug level (:class:`MalformedReplyFilter`);
+  was away; an appliance that went unavailable stays so until it has answered in time: each
+  attempt first wants the reply to an appliance query within ``reply_timeout`` on a connection
+  of its own (``lan.async_check_answer``), because midea-local's ``connect`` accepts replies up
+  to 5 s late, and frames of a lost connection are dropped, so that a late reply can neither
+  bring the appliance back nor make it flap (one "unavailable" per outage); bytes the library
+  cannot decode (garbage, a truncated or wrongly signed frame) are the appliance's fault, not a
+  bug: the library's error-level traceback for them is logged at debug level
+  (:class:`MalformedReplyFilter`);
 * commands are serialised per appliance and wait for the appliance's reply, because a set
   carries the cached state and a second set sent before the first reply would undo it (§4).
 """
@@ -25,6 +30,7 @@ import asyncio
 from collections.abc import Callable
 import contextlib
 from dataclasses import asdict, dataclass
+import functools
 import logging
 import socket
 from typing import Any, Self
@@ -46,8 +52,10 @@ from .lan import (
     SUPPORTED_TYPES,
     ApplianceUnreachable,
     MideaLanError,
+    NoAnswer,
     WrongKey,
     WrongToken,
+    async_check_answer,
     async_check_credentials,
 )
 
@@ -145,13 +153,29 @@ class ApplianceConfig:
         return ApplianceConfig(**{**self.as_dict(), **changes})
 
 
-async def async_check_appliance(config: ApplianceConfig, *, wait: float = 5.0) -> None:
+async def async_check_appliance(
+    config: ApplianceConfig, *, wait: float = 5.0, answer: bool = False
+) -> None:
     """Check that ``config`` reaches the appliance: reachable and, for V3, token and key right.
 
-    Raises :class:`UnsupportedAppliance`, ``ApplianceUnreachable``, ``WrongToken``, ``WrongKey``.
+    With ``answer``, the appliance must also answer a query within ``wait`` seconds
+    (``lan.async_check_answer``). Raises :class:`UnsupportedAppliance`,
+    ``ApplianceUnreachable`` (``NoAnswer`` for a late or undecodable reply), ``WrongToken``,
+    ``WrongKey``.
     """
     if config.device_type not in SUPPORTED_TYPES:
         raise UnsupportedAppliance(f"device type 0x{config.device_type:02X}")
+    if answer:
+        await async_check_answer(
+            config.host,
+            config.port,
+            appliance_id=config.appliance_id,
+            device_type=config.device_type,
+            token=config.token if config.protocol == 3 else "",
+            key=config.key if config.protocol == 3 else "",
+            wait=wait,
+        )
+        return
     if config.protocol == 3:
         await async_check_credentials(config.host, config.port, config.token, config.key, wait=wait)
         return
@@ -199,6 +223,8 @@ class MideaApplianceClient:
         self.last_error: str | None = None
         self._on_update = on_update
         self._device: Any = None
+        self._device_callback: Callable[[dict[str, Any]], None] | None = None
+        self._detached: list[Any] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: list[asyncio.Future[None]] = []
         self._command_lock = asyncio.Lock()
@@ -214,7 +240,8 @@ class MideaApplianceClient:
         """Connect now; when that fails, keep trying in the background (never raises).
 
         The appliance is available as soon as a connection succeeds; ``last_error`` tells why
-        it is not (``wrong_token``, ``wrong_key``, ``unreachable``, ``unsupported``).
+        it is not (``wrong_token``, ``wrong_key``, ``unreachable``, ``no_answer``: no reply in
+        time, ``unsupported``).
         """
         self._loop = asyncio.get_running_loop()
         if not await self._async_try_connect():
@@ -231,14 +258,15 @@ class MideaApplianceClient:
             self._start_reconnect()
 
     async def _async_try_connect(self) -> bool:
-        """One connection attempt: check credentials, then midea-local's connect and thread."""
+        """One connection attempt: a timely answer, then midea-local's connect and thread."""
         try:
-            await async_check_appliance(self.config)
+            await async_check_appliance(self.config, wait=self.reply_timeout, answer=True)
         except MideaLanError as err:
             kind = {
                 WrongToken: "wrong_token",
                 WrongKey: "wrong_key",
                 UnsupportedAppliance: "unsupported",
+                NoAnswer: "no_answer",
             }.get(type(err), "unreachable")
             changed = kind != self.last_error
             self.last_error = kind
@@ -264,7 +292,8 @@ class MideaApplianceClient:
         self._device = device
         self.attributes = dict(device.attributes)
         self._read_lists(device)
-        device.register_update(self._thread_update)
+        self._device_callback = functools.partial(self._thread_update, device)
+        device.register_update(self._device_callback)
         device.daemon = True
         device.open()
         self.last_error = None
@@ -324,15 +353,20 @@ class MideaApplianceClient:
         step = getattr(device, "temperature_step", None)
         self.temperature_step = float(step) if isinstance(step, (int, float)) else None
 
-    def _thread_update(self, status: dict[str, Any]) -> None:
-        """midea-local's callback, on its thread: hand a copy to the event loop."""
+    def _thread_update(self, device: Any, status: dict[str, Any]) -> None:
+        """midea-local's callback for ``device``, on its thread: hand a copy to the event loop."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._apply_update, dict(status))
+            loop.call_soon_threadsafe(self._apply_update, device, dict(status))
 
-    def _apply_update(self, status: dict[str, Any]) -> None:
-        """Apply a callback's changes on the loop; wake the commands waiting for a reply."""
-        if self._closing or self._device is None:
+    def _apply_update(self, device: Any, status: dict[str, Any]) -> None:
+        """Apply a callback's changes on the loop; wake the commands waiting for a reply.
+
+        Only frames of the current connection count: one that arrives after its connection was
+        given up (a late reply) changes nothing, and never makes the appliance available (only
+        a connection attempt that got a timely answer does).
+        """
+        if self._closing or device is not self._device:
             return
         if "available" in status and len(status) == 1:
             if not status["available"]:
@@ -345,10 +379,7 @@ class MideaApplianceClient:
             if not waiter.done():
                 waiter.set_result(None)
         self._waiters.clear()
-        if not self.available:
-            self._set_available(True)
-        else:
-            self._on_update(self)
+        self._on_update(self)
 
     def _set_available(self, available: bool, reason: str | None = None) -> None:
         if reason is not None:
@@ -358,9 +389,14 @@ class MideaApplianceClient:
             self._on_update(self)
 
     def _connection_lost(self, reason: str) -> None:
-        """The appliance went away: unavailable now, reconnect in the background."""
+        """The appliance went away: unavailable now, reconnect in the background.
+
+        The connection is detached at once (its thread is stopped by the reconnection task),
+        so that a reply already on its way cannot touch the appliance any more.
+        """
         if self._closing:
             return
+        self._detach_device()
         self._set_available(False, "unreachable")
         _LOGGER.debug("Midea %s: %s", self.config.name, reason)
         self._start_reconnect()
@@ -386,11 +422,24 @@ class MideaApplianceClient:
             )
             attempt += 1
 
-    async def _async_drop_device(self) -> None:
+    def _detach_device(self) -> None:
+        """Forget the current midea-local device (its frames are ignored from now on)."""
         device, self._device = self._device, None
         if device is not None:
-            device.unregister_update(self._thread_update)
-            await asyncio.get_running_loop().run_in_executor(None, _stop_device, device)
+            if self._device_callback is not None:
+                device.unregister_update(self._device_callback)
+            self._device_callback = None
+            self._detached.append(device)
+
+    async def _async_drop_device(self) -> None:
+        """Detach the current device and stop every detached device's thread (executor)."""
+        self._detach_device()
+        loop = asyncio.get_running_loop()
+        while self._detached:
+            device = self._detached[0]
+            await loop.run_in_executor(None, _stop_device, device)
+            if device in self._detached:
+                self._detached.remove(device)
 
     async def async_refresh(self) -> None:
         """Ask for the status and wait for the reply (a safety poll; pushes need none).

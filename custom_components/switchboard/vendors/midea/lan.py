@@ -6,6 +6,9 @@ soon as the expected appliances answered, and accepts any port (the emulator's).
 check performs the V3 handshake itself (``docs/protocols/midea.md`` §2) so that a wrong token,
 a wrong key and an absent appliance are told apart before midea-local sees them (midea-local
 reports all three as ``connect() == False`` and logs a wrong key as an error with a traceback).
+The answer check (:func:`async_check_answer`) adds the appliance query (§3) on the same fresh
+connection and wants its reply within a bound: midea-local's own connect accepts replies up to
+5 s late and retries, so it cannot tell an appliance that answers in time from a late one.
 """
 
 import asyncio
@@ -16,8 +19,15 @@ import logging
 import socket
 from typing import Any
 
+from midealocal.const import DeviceType
 from midealocal.exceptions import MideaLocalError
-from midealocal.security import MSGTYPE_HANDSHAKE_REQUEST, LocalSecurity
+from midealocal.message import MessageQueryAppliance
+from midealocal.packet_builder import PacketBuilder
+from midealocal.security import (
+    MSGTYPE_ENCRYPTED_REQUEST,
+    MSGTYPE_HANDSHAKE_REQUEST,
+    LocalSecurity,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,6 +47,10 @@ class MideaLanError(Exception):
 
 class ApplianceUnreachable(MideaLanError):
     """Nothing answered at the address (refused, timed out, or closed without a word)."""
+
+
+class NoAnswer(ApplianceUnreachable):
+    """The appliance took the connection but did not answer a query in time (or undecodably)."""
 
 
 class WrongToken(MideaLanError):
@@ -194,26 +208,112 @@ async def async_check_credentials(
     :class:`ApplianceUnreachable`, :class:`WrongToken` or :class:`WrongKey`; returns when both
     are right.
     """
-    security = LocalSecurity()
+    reader, writer = await _async_open(host, port, wait)
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), wait)
+        await _async_handshake(reader, writer, host, port, token, key, wait)
+    finally:
+        await _async_close(writer)
+
+
+async def async_check_answer(
+    host: str,
+    port: int,
+    *,
+    appliance_id: int,
+    device_type: int,
+    token: str = "",
+    key: str = "",
+    wait: float = 5.0,
+) -> None:
+    """Check that the appliance answers in time, on a connection of its own (§2, §3).
+
+    Connects, performs the V3 handshake when ``token`` is given (128 hex, ``key`` 64 hex; V2:
+    both empty), sends the appliance query (``A0``) and waits at most ``wait`` seconds for a
+    reply packet that decodes (a whole 8370 packet for V3, a whole 5A5A packet for V2). The
+    connection is closed before returning, so no late reply can reach anything else.
+
+    Raises :class:`NoAnswer` (no reply within ``wait``, or bytes that do not decode),
+    :class:`ApplianceUnreachable`, :class:`WrongToken` or :class:`WrongKey`.
+    """
+    reader, writer = await _async_open(host, port, wait)
+    try:
+        security = None
+        if token:
+            security = await _async_handshake(reader, writer, host, port, token, key, wait)
+        query = MessageQueryAppliance(DeviceType(device_type))
+        packet = PacketBuilder(appliance_id, query.serialize())
+        request = packet.finalize()
+        if security is not None:
+            request = security.encode_8370(bytes(request), MSGTYPE_ENCRYPTED_REQUEST)
+        writer.write(request)
+        buffer = b""
+        try:
+            async with asyncio.timeout(wait):
+                while not _whole_reply(buffer, security):
+                    chunk = await reader.read(512)
+                    if not chunk:
+                        raise NoAnswer(f"{host}:{port}: connection closed before the reply")
+                    buffer += chunk
+        except TimeoutError as err:
+            raise NoAnswer(f"{host}:{port}: no reply within {wait} s") from err
+        except OSError as err:
+            raise NoAnswer(f"{host}:{port}: {err}") from err
+    finally:
+        await _async_close(writer)
+
+
+def _whole_reply(buffer: bytes, security: LocalSecurity | None) -> bool:
+    """Whether ``buffer`` holds a whole reply packet; raises :class:`NoAnswer` for garbage."""
+    if not buffer:
+        return False
+    if security is not None:
+        try:
+            packets, _ = security.decode_8370(buffer)
+        except (MideaLocalError, ValueError) as err:
+            raise NoAnswer(f"undecodable reply: {type(err).__name__}") from err
+        return bool(packets)
+    if buffer[:2] != b"\x5a\x5a"[: len(buffer)]:
+        raise NoAnswer("undecodable reply: not a 5A5A packet")
+    return len(buffer) >= 6 and len(buffer) >= int.from_bytes(buffer[4:6], "little")
+
+
+async def _async_open(
+    host: str, port: int, wait: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    try:
+        return await asyncio.wait_for(asyncio.open_connection(host, port), wait)
     except (OSError, TimeoutError) as err:
         raise ApplianceUnreachable(f"{host}:{port}: {err}") from err
+
+
+async def _async_close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+
+
+async def _async_handshake(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    host: str,
+    port: int,
+    token: str,
+    key: str,
+    wait: float,
+) -> LocalSecurity:
+    """The V3 handshake (§2); returns the security holding the session key."""
+    security = LocalSecurity()
+    writer.write(security.encode_8370(bytes.fromhex(token), MSGTYPE_HANDSHAKE_REQUEST))
     try:
-        writer.write(security.encode_8370(bytes.fromhex(token), MSGTYPE_HANDSHAKE_REQUEST))
-        try:
-            response = await asyncio.wait_for(reader.read(512), wait)
-        except TimeoutError as err:
-            raise ApplianceUnreachable(f"{host}:{port}: no handshake reply") from err
-        except OSError as err:
-            raise WrongToken(f"{host}:{port}: connection closed at the handshake") from err
-        if len(response) < 72 or response[8:13] == b"ERROR":
-            raise WrongToken(f"{host}:{port}: token refused")
-        try:
-            security.tcp_key(response[8:72], bytes.fromhex(key))
-        except MideaLocalError as err:
-            raise WrongKey(f"{host}:{port}: key does not match") from err
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
+        response = await asyncio.wait_for(reader.read(512), wait)
+    except TimeoutError as err:
+        raise ApplianceUnreachable(f"{host}:{port}: no handshake reply") from err
+    except OSError as err:
+        raise WrongToken(f"{host}:{port}: connection closed at the handshake") from err
+    if len(response) < 72 or response[8:13] == b"ERROR":
+        raise WrongToken(f"{host}:{port}: token refused")
+    try:
+        security.tcp_key(response[8:72], bytes.fromhex(key))
+    except MideaLocalError as err:
+        raise WrongKey(f"{host}:{port}: key does not match") from err
+    return security
