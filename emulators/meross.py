@@ -159,6 +159,10 @@ class MerossEmulatedDevice:
         self.reply_delay = 0.0
         self.garbage_replies = False
         """Reply to every request with bytes that are not a Meross message (a fault switch)."""
+        self.swallow_set_acks = 0
+        """Apply the next ``swallow_set_acks`` SETs but publish neither their SETACK nor the
+        pushes that follow them (acknowledgements lost on the way: the device changed, the
+        app never hears it). Counts down; a poll batched in ``Control.Multiple`` is a SET too."""
         self.reconnect_delay = 0.1
         self.connect_delay = 0.0
         """Seconds between ``start()`` and the first connection (a device still booting)."""
@@ -416,6 +420,9 @@ class MerossEmulatedDevice:
         else:
             self.requests.append((method, namespace, payload))
             reply_method, reply = self.dispatch(method, namespace, payload)
+        if self.swallow_set_acks > 0 and reply_method == "SETACK":
+            self.swallow_set_acks -= 1
+            return
         if self.reply_delay:
             await asyncio.sleep(self.reply_delay)
         if self.garbage_replies:

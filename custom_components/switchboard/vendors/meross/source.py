@@ -895,7 +895,29 @@ class MerossDeviceSource(DeviceSource):
     async def async_execute(
         self, device_id: str, action: str, args: Mapping[str, Any]
     ) -> SwitchboardData | None:
-        """Send the SET; apply what the device acknowledged."""
+        """Send the SET; apply what the device acknowledged.
+
+        A SET that gets no SETACK within the request timeout raises ``DeviceConnectionError``
+        and polls the device at once: it may have switched all the same (only the
+        acknowledgement was lost), and while push is up the next poll is 10 minutes away, so
+        the entity would show the old state until then.
+        """
+        try:
+            return await self._async_execute(device_id, action, args)
+        except DeviceConnectionError as err:
+            coordinator = self.coordinator
+            if isinstance(err.__cause__, MerossTimeoutError) and coordinator is not None:
+                _LOGGER.debug("%s: no acknowledgement of %s; polling it", self.info.name, action)
+                self.account.entry.async_create_background_task(
+                    self.account.hass,
+                    coordinator.async_request_refresh(),
+                    f"meross {self.info.uuid} poll after a command timeout",
+                )
+            raise
+
+    async def _async_execute(
+        self, device_id: str, action: str, args: Mapping[str, Any]
+    ) -> SwitchboardData | None:
         uuid = self.info.uuid
         if action == "capture_traffic":
             self.async_start_capture(BUTTON_CAPTURE_SECONDS)
