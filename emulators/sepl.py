@@ -49,6 +49,7 @@ import json
 import logging
 from pathlib import Path
 import signal
+import ssl
 import sys
 import time
 from types import TracebackType
@@ -267,11 +268,17 @@ class SeplPlatform:
         ping_interval: float = 20.0,
         read_timeout: float = 40.0,
         handshake_timeout: float = 40.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        """``users`` maps user name -> password; ``port`` 0 picks a free port."""
+        """``users`` maps user name -> password; ``port`` 0 picks a free port.
+
+        With ``ssl_context`` (a server context holding the certificate and key) the platform
+        serves ``wss://`` (TLS), as the real connector does, instead of ``ws://``.
+        """
         self.users: dict[str, str] = dict(users or {"user": "password"})
         self.host = host
         self.port = port
+        self.ssl_context = ssl_context
         self.ping_interval = ping_interval
         self.read_timeout = read_timeout
         self.handshake_timeout = handshake_timeout
@@ -298,8 +305,9 @@ class SeplPlatform:
 
     @property
     def url(self) -> str:
-        """``ws://127.0.0.1:<port>`` (any path is accepted)."""
-        return f"ws://{self.host}:{self.port}"
+        """``ws://127.0.0.1:<port>``, ``wss://`` with TLS (any path is accepted)."""
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        return f"{scheme}://{self.host}:{self.port}"
 
     async def start(self) -> None:
         """Listen (again, on the same port after a stop)."""
@@ -307,7 +315,7 @@ class SeplPlatform:
         app.router.add_route("GET", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()
         if not self.port:
             server = site._server

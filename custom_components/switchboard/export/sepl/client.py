@@ -144,6 +144,14 @@ class SeplConnectionLost(SeplError):
     """The connection closed while a request waited for its reply."""
 
 
+class SeplCertificateError(SeplError):
+    """``wss://``: the platform's TLS certificate was refused.
+
+    An untrusted issuer (a self-signed certificate, for example), expired, or issued for
+    another host than the URL's.
+    """
+
+
 class SeplAuthError(SeplError):
     """The server closed the connection right after the credentials (refused)."""
 
@@ -349,11 +357,14 @@ class SeplClient:
         """Connect, hand the credentials over, close; return the gateway id.
 
         For the config flow. Raises :class:`SeplAuthError` (closed without a reply right after
-        the credentials) or :class:`SeplError` (cannot connect, no or a bad reply). An empty
-        gateway id makes the platform create a gateway: keep the id returned.
+        the credentials), :class:`SeplCertificateError` (``wss://`` certificate refused) or
+        :class:`SeplError` (cannot connect, no or a bad reply). An empty gateway id makes the
+        platform create a gateway: keep the id returned.
         """
         try:
             ws = await self._session.ws_connect(self.url, ssl=self._ssl, autoping=True)
+        except aiohttp.ClientConnectorCertificateError as err:
+            raise SeplCertificateError(f"certificate refused: {err.certificate_error}") from err
         except (aiohttp.ClientError, OSError, TimeoutError) as err:
             raise SeplError(f"cannot connect: {err}") from err
         try:

@@ -21,7 +21,7 @@ from homeassistant.helpers.selector import (
 import probatio
 
 from .catalogue import DEVICE_TYPES
-from .client import SeplAuthError, SeplClient, SeplError
+from .client import SeplAuthError, SeplCertificateError, SeplClient, SeplError
 from .const import (
     CONF_DEVICE_TYPES,
     CONF_EXCLUDE_DOMAINS,
@@ -84,6 +84,9 @@ class SeplFlow(ConfigFlow):
             return await client.async_probe()
         except SeplAuthError:
             errors["base"] = "sepl_invalid_auth"
+        except SeplCertificateError as err:
+            _LOGGER.debug("SEPL platform %s: %s", data[CONF_URL], err)
+            errors["base"] = "sepl_certificate"
         except SeplError as err:
             _LOGGER.debug("SEPL platform %s not reached: %s", data[CONF_URL], err)
             errors["base"] = "sepl_cannot_connect"
