@@ -287,51 +287,47 @@ def apply_set(vector: IndiVector, element: ET.Element) -> IndiVector:
         current = members.get(member_name) if member_name else None
         if current is None:
             continue
-        text = child.text or ""
-        raw = text if kind == "text" else text.strip()
         if kind == "blob":
             size_attr = child.get("size")
             members[current.name] = IndiMember(
-                name=current.name,
-                label=current.label,
-                value=None,
-                raw="",
+                current.name,
+                current.label,
+                None,
+                "",
                 size=int(size_attr) if size_attr and size_attr.strip().isdigit() else None,
                 blob_format=child.get("format"),
             )
             continue
+        text = child.text or ""
+        minimum, maximum, step = current.minimum, current.maximum, current.step
+        if kind == "number":
+            value: str | float | None = parse_number(text)
+            # A set may narrow or widen limits (INDI 1.7 allows min/max/step on oneNumber).
+            if limit := child.get("min"):
+                minimum = parse_number(limit)
+            if limit := child.get("max"):
+                maximum = parse_number(limit)
+            if limit := child.get("step"):
+                step = parse_number(limit)
+        else:
+            value = _member_value(kind, text if kind == "text" else text.strip())
         members[current.name] = IndiMember(
-            name=current.name,
-            label=current.label,
-            value=_member_value(kind, raw),
-            raw=raw.strip(),
-            format=current.format,
-            minimum=current.minimum,
-            maximum=current.maximum,
-            step=current.step,
+            current.name, current.label, value, text.strip(), current.format, minimum, maximum, step
         )
-    if kind == "number":
-        # A set may narrow or widen limits (INDI 1.7 allows min/max/step on oneNumber).
-        for child in element:
-            member = members.get(child.get("name") or "")
-            if member is not None and any(child.get(a) is not None for a in ("min", "max", "step")):
-                member.minimum = _float_attr(child, "min") if child.get("min") else member.minimum
-                member.maximum = _float_attr(child, "max") if child.get("max") else member.maximum
-                member.step = _float_attr(child, "step") if child.get("step") else member.step
     timeout = _float_attr(element, "timeout")
     return IndiVector(
-        device=vector.device,
-        name=vector.name,
-        label=vector.label,
-        group=vector.group,
-        kind=kind,
-        perm=vector.perm,
-        rule=vector.rule,
-        state=_state(element, vector.state),
-        timeout=vector.timeout if timeout is None else timeout,
-        timestamp=element.get("timestamp") or vector.timestamp,
-        message=element.get("message"),
-        members=members,
+        vector.device,
+        vector.name,
+        vector.label,
+        vector.group,
+        kind,
+        vector.perm,
+        vector.rule,
+        _state(element, vector.state),
+        vector.timeout if timeout is None else timeout,
+        element.get("timestamp") or vector.timestamp,
+        element.get("message"),
+        members,
     )
 
 
@@ -467,6 +463,9 @@ class IndiElementParser:
 
 
 _TAG_NAME: Final = re.compile(rb"</?([A-Za-z_][-\w.:]*)")
+_WHOLE_TAG: Final = re.compile(rb"</?([A-Za-z_][-\w.:]*+)(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+>")
+"""A complete start or end tag in one match (what `_tag_end` and `_TAG_NAME` find in two);
+possessive, so a tag that is not complete yet fails in one linear scan."""
 _TAG_END_OR_QUOTE: Final = re.compile(rb"[>\"']")
 _NON_SPACE: Final = re.compile(rb"\S")
 
@@ -553,14 +552,18 @@ class IndiStreamSplitter:
                     break
                 pos = end + len(terminator)
                 continue
-            gt, stop, open_quote = self._tag_end(
-                buffer, resume if resuming else lt + 1, quote if resuming else None
-            )
-            if gt < 0:
-                pos = lt
-                self._resume, self._quote = stop, open_quote
-                break
-            match = _TAG_NAME.match(buffer, lt)
+            match = None if resuming else _WHOLE_TAG.match(buffer, lt)
+            if match is not None:
+                gt = match.end() - 1
+            else:
+                gt, stop, open_quote = self._tag_end(
+                    buffer, resume if resuming else lt + 1, quote if resuming else None
+                )
+                if gt < 0:
+                    pos = lt
+                    self._resume, self._quote = stop, open_quote
+                    break
+                match = _TAG_NAME.match(buffer, lt)
             if match is None:
                 # "<" not starting a tag: malformed; skip the markup.
                 if self._depth == 0:
