@@ -166,7 +166,7 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
         if snapshot == self._seen:
             return
         self._seen = snapshot
-        super()._handle_coordinator_update()
+        self.async_write_ha_state()
 
     @callback
     def _async_update_device_registry(self, descriptor: DeviceDescriptor) -> None:

@@ -431,7 +431,7 @@ class IndiClient:
         tag = element.tag
         device = element.get("device")
         if tag in SET_TAGS:
-            if not device or not self._follows(device):
+            if not device or (self.devices is not None and device not in self.devices):
                 return
             key = (device, element.get("name") or "")
             current = self._vectors.get(key)
@@ -446,7 +446,7 @@ class IndiClient:
             vector = apply_set(current, element)
             self._vectors[key] = vector
             self._emit(Updated(vector))
-            if vector.state != "Busy":
+            if self._waiters and vector.state != "Busy":
                 self._resolve_waiters(key, vector)
         elif tag in DEF_TAGS:
             if not self._follows(device):

@@ -468,6 +468,8 @@ _WHOLE_TAG: Final = re.compile(rb"</?([A-Za-z_][-\w.:]*+)(?:[^>\"']++|\"[^\"]*+\
 possessive, so a tag that is not complete yet fails in one linear scan."""
 _TAG_END_OR_QUOTE: Final = re.compile(rb"[>\"']")
 _NON_SPACE: Final = re.compile(rb"\S")
+_SLASH: Final = ord("/")
+_QUESTION: Final = ord("?")
 
 
 class IndiStreamSplitter:
@@ -516,16 +518,17 @@ class IndiStreamSplitter:
         buffer += data
         out: list[bytes] = []
         pos = self._pos
+        depth = self._depth
         pending, resume, quote = pos, self._resume, self._quote
         self._resume, self._quote = -1, None
         while True:
             lt = buffer.find(b"<", pos)
             if lt < 0:
-                if self._depth == 0 and _NON_SPACE.search(buffer, pos):
+                if depth == 0 and _NON_SPACE.search(buffer, pos):
                     self.skipped += 1
                 pos = len(buffer)
                 break
-            if self._depth == 0 and lt > pos and _NON_SPACE.search(buffer, pos, lt):
+            if depth == 0 and lt > pos and _NON_SPACE.search(buffer, pos, lt):
                 self.skipped += 1
             if lt + 1 >= len(buffer):
                 pos = lt
@@ -538,7 +541,7 @@ class IndiStreamSplitter:
                     terminator = b"-->"
                 elif buffer.startswith(b"<![CDATA[", lt):
                     terminator = b"]]>"
-                elif second == ord("?"):
+                elif second == _QUESTION:
                     terminator = b"?>"
                 elif len(buffer) - lt < 9:
                     pos = lt
@@ -566,33 +569,33 @@ class IndiStreamSplitter:
                 match = _TAG_NAME.match(buffer, lt)
             if match is None:
                 # "<" not starting a tag: malformed; skip the markup.
-                if self._depth == 0:
+                if depth == 0:
                     self.skipped += 1
                 pos = gt + 1
                 continue
-            name = match.group(1)
-            if second == ord("/"):
-                if self._depth == 0:
+            if second == _SLASH:
+                if depth == 0:
                     self.skipped += 1
                 else:
-                    self._depth -= 1
-                    if self._depth == 0:
+                    depth -= 1
+                    if depth == 0:
                         out.append(bytes(buffer[self._start : gt + 1]))
                 pos = gt + 1
                 continue
-            if self._depth > 0 and name in TOP_LEVEL_TAGS:
+            if depth > 0 and match.group(1) in TOP_LEVEL_TAGS:
                 self.skipped += 1
-                self._depth = 0
-            self_closing = buffer[gt - 1] == ord("/")
-            if self._depth == 0:
+                depth = 0
+            self_closing = buffer[gt - 1] == _SLASH
+            if depth == 0:
                 self._start = lt
                 if self_closing:
                     out.append(bytes(buffer[lt : gt + 1]))
                 else:
-                    self._depth = 1
+                    depth = 1
             elif not self_closing:
-                self._depth += 1
+                depth += 1
             pos = gt + 1
+        self._depth = depth
         # Compact: keep only the unfinished element (or the unfinished markup / unscanned tail).
         keep_from = self._start if self._depth > 0 else pos
         if keep_from:

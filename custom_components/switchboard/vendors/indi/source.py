@@ -78,7 +78,7 @@ from .const import (
     MANUFACTURER,
 )
 from .formats import clean_label, format_number, is_sexagesimal, label_unit
-from .protocol import IndiMember
+from .protocol import STATES, IndiMember
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -168,14 +168,23 @@ def number_unit(vector: IndiVector, member: IndiMember) -> str | None:
     return unit
 
 
+_SHARED: Final[Mapping[str | bool, Attribute]] = {
+    **{state: Attribute(state) for state in STATES},
+    True: Attribute(True),
+    False: Attribute(False),
+}
+"""One attribute object per vector state and switch value: an update that leaves them as they
+were hands the coordinator and the entities the same objects (compared by identity)."""
+
+
 def vector_attributes(vector: IndiVector, *, blobs: bool) -> dict[str, Attribute]:
     """The attributes one vector contributes to its device's state."""
     name = vector.name
-    attributes: dict[str, Attribute] = {state_key(name): Attribute(vector.state)}
+    attributes: dict[str, Attribute] = {state_key(name): _SHARED[vector.state]}
     for member in vector.members.values():
         key = member_key(name, member.name)
         if vector.kind == "switch":
-            attributes[key] = Attribute(member.value == "On")
+            attributes[key] = _SHARED[member.value == "On"]
         elif vector.kind == "number":
             unit = number_unit(vector, member)
             attributes[key] = Attribute(member.value, unit)
@@ -429,7 +438,7 @@ class IndiHub:
                     vector.name,
                     f": {vector.message}" if vector.message else "",
                 )
-        else:
+        elif self._alerts:
             self._alerts.discard(key)
         record = self.devices.get(device)
         if record is None:
