@@ -17,6 +17,7 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import ssl as ssl_util
 import pytest
 
@@ -139,8 +140,8 @@ async def test_wss_untrusted_certificate(
     hass: HomeAssistant, tls_platform: SeplPlatform, setup: Setup, refused_handshakes: None
 ) -> None:
     """Verification on (the default): a certificate of an unknown CA is refused, in the flow
-    with a translated error, in a running entry by never connecting (the connection sensor
-    says so and diagnostics give the reason). Turned off: the same platform is accepted."""
+    with a translated error, in a running entry by never connecting and a repair issue (the
+    diagnostics give the reason). Turned off: the same platform is accepted."""
     result = await _flow(hass, tls_platform.url)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "sepl_certificate"}
@@ -153,6 +154,17 @@ async def test_wss_untrusted_certificate(
     assert "certificate" in client.stats.last_error.lower()
     assert connector_of(entry).state is not ConnectionState.READY
     assert tls_platform.logins == 0
+    issues = ir.async_get(hass)
+    issue = issues.async_get_issue(DOMAIN, f"sepl_certificate_{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_key == "sepl_certificate"
+    assert issue.translation_placeholders["url"] == tls_platform.url
+    assert "certificate" in issue.translation_placeholders["error"]
+    # Verification turned off (as Reconfigure does): connected, and the issue is gone.
+    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_VERIFY_SSL: False})
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await synced(tls_platform, entry)
+    assert issues.async_get_issue(DOMAIN, f"sepl_certificate_{entry.entry_id}") is None
     await hass.config_entries.async_unload(entry.entry_id)
 
     result = await _flow(hass, tls_platform.url, verify=False)

@@ -253,6 +253,7 @@ class SeplClient:
         on_state: Callable[[ConnectionState], None] | None = None,
         on_auth_failed: Callable[[], None] | None = None,
         on_rejected: Callable[[str, str], None] | None = None,
+        on_certificate_refused: Callable[[str], None] | None = None,
         request_timeout: float = REQUEST_TIMEOUT,
         sync_timeout: float = SYNC_TIMEOUT,
         keepalive: float = KEEPALIVE,
@@ -272,6 +273,7 @@ class SeplClient:
         self._on_state = on_state
         self._on_auth_failed = on_auth_failed
         self._on_rejected = on_rejected
+        self._on_certificate_refused = on_certificate_refused
         self.request_timeout = request_timeout
         self.sync_timeout = sync_timeout
         self.keepalive = keepalive
@@ -459,6 +461,13 @@ class SeplClient:
         """One connection: ``"ready"`` (was synchronised), ``"refused"`` or ``"failed"``."""
         try:
             ws = await self._session.ws_connect(self.url, ssl=self._ssl, autoping=False)
+        except aiohttp.ClientConnectorCertificateError as err:
+            reason = str(err.certificate_error)
+            self.stats.last_error = f"connect: certificate refused: {reason}"
+            _LOGGER.debug("SEPL: %s refused: certificate: %s", self.url, reason)
+            if self._on_certificate_refused is not None:
+                self._on_certificate_refused(reason)
+            return "failed"
         except (aiohttp.ClientError, OSError, TimeoutError) as err:
             self.stats.last_error = f"connect: {err}"
             _LOGGER.debug("SEPL: cannot connect to %s: %s", self.url, err)

@@ -25,6 +25,7 @@ in the platform's terms (``docs/protocols/sepl.md``; user documentation in ``doc
   event. While disconnected only the latest state per entity is kept (the client sends it after
   the next synchronisation).
 * **Health**: a repair issue per device the platform refuses (duplicate uri, unknown type),
+  one while the platform's ``wss://`` certificate is refused (gone once connected),
   reauthentication when the platform keeps refusing the credentials, the gateway id stored in
   the entry, counters for the diagnostic sensor and diagnostics.
 """
@@ -95,6 +96,7 @@ _LOGGER = logging.getLogger(__name__)
 SIGNAL_UPDATED = f"{DOMAIN}_sepl_updated_{{}}"
 """Dispatcher signal (formatted with the entry id) sent when the connection state changes."""
 ISSUE_REJECTED = "sepl_device_rejected"
+ISSUE_CERTIFICATE = "sepl_certificate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +287,7 @@ class SeplConnector:
             on_state=self._on_state,
             on_auth_failed=self._on_auth_failed,
             on_rejected=self._on_rejected,
+            on_certificate_refused=self._on_certificate_refused,
         )
         self._refresh()
         bus = self.hass.bus
@@ -312,6 +315,7 @@ class SeplConnector:
                 exposed.timer = None
         if self.client is not None:
             await self.client.async_stop()
+        ir.async_delete_issue(self.hass, DOMAIN, self._certificate_issue_id)
 
     # -- exposure ----------------------------------------------------------------------------
 
@@ -533,8 +537,31 @@ class SeplConnector:
         )
 
     @callback
-    def _on_state(self, _state: ConnectionState) -> None:
+    def _on_state(self, state: ConnectionState) -> None:
+        if state is ConnectionState.READY:
+            ir.async_delete_issue(self.hass, DOMAIN, self._certificate_issue_id)
         async_dispatcher_send(self.hass, SIGNAL_UPDATED.format(self.entry.entry_id))
+
+    @property
+    def _certificate_issue_id(self) -> str:
+        return f"{ISSUE_CERTIFICATE}_{self.entry.entry_id}"
+
+    @callback
+    def _on_certificate_refused(self, reason: str) -> None:
+        """``wss://``: the certificate was refused; it will not fix itself, so say so."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._certificate_issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_CERTIFICATE,
+            translation_placeholders={
+                "entry": self.entry.title,
+                "url": str(self.entry.data[CONF_URL]),
+                "error": reason,
+            },
+        )
 
     @callback
     def _on_auth_failed(self) -> None:
