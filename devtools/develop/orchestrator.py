@@ -7,7 +7,7 @@ and a Meross plug, strip and thermostat; the real ``indiserver`` with four simul
 tracked; the script creates ``config/custom_components/switchboard`` as a symlink to the
 repository's integration, ``config/.storage/core.network`` with only the loopback adapter
 enabled, so discovery never leaves loopback, and ``config/.storage/http`` listening on
-127.0.0.1 only; see :func:`prepare_config`) and runs Home Assistant on
+127.0.0.1 only; see :func:`devtools.develop.hass.prepare_config`) and runs Home Assistant on
 ``http://127.0.0.1:8123``. It prints what a user sees and has to enter, e.g.::
 
     MaxSmart: Settings > Devices & services > Add integration > Switchboard > MaxSmart lists
