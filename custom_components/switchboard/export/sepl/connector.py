@@ -555,7 +555,7 @@ class SeplConnector:
             self._certificate_issue_id,
             is_fixable=False,
             severity=ir.IssueSeverity.ERROR,
-            translation_key=ISSUE_CERTIFICATE,
+            translation_key="sepl_certificate",
             translation_placeholders={
                 "entry": self.entry.title,
                 "url": str(self.entry.data[CONF_URL]),
