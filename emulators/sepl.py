@@ -34,7 +34,14 @@ Fault switches (:class:`SeplFaults` in :attr:`SeplPlatform.faults`, plus methods
 the reply to a handler, slow ``clear``/``commit`` (the 412 retries of a new gateway), refuse every
 login, a uri with two devices (duplicate 400), a non-JSON text frame, an unsolicited 400,
 a gateway hash reset, closing every session (bare TCP close or close frame) and a restart on the
-same port keeping all state.
+same port keeping all state. For the fault matrix and the soak (``tests/reliability/faults.py``),
+every handshake reply, reply and pong the platform sends from then on can be withheld
+(``silent``), cut after half its bytes with nothing sent after it (``half_frames``), or sent
+late (``delay_all``); platform commands (from the process engine, not the request handling) go
+on reaching every session that is not stuck mid-frame. :meth:`SeplPlatform.cut_sessions` cuts
+the open sessions in the middle of a frame (and closes them, or sends nothing more), and
+:meth:`SeplPlatform.give_gateway` hands a gateway to another user (its next login gets a new
+gateway id, §2).
 
 Where the fact sheet leaves a text open, the emulator's choice is marked "emulator text".
 Run ``python -m emulators.sepl --help``.
@@ -219,6 +226,17 @@ class SeplFaults:
     """Answer no client ping (a dead peer behind a live TCP connection)."""
     ignore_commits: bool = False
     """Answer ``commit`` with "ok" and store nothing (repository rejection, §4)."""
+    silent: bool = False
+    """No handshake reply, no reply, no pong (the request handling hangs)."""
+    half_frames: bool = False
+    """Send the first half of the next frame's bytes, then nothing more on that connection."""
+    delay_all: float = 0.0
+    """Seconds before every handshake reply, reply and pong."""
+
+    def clear_peer_faults(self) -> None:
+        """Switch off ``silent``, ``half_frames`` and ``delay_all``."""
+        self.silent = self.half_frames = False
+        self.delay_all = 0.0
 
 
 @dataclass(eq=False)
@@ -233,6 +251,8 @@ class Session:
     errors: int = 0
     client_pinged: bool = False
     closed: bool = False
+    stalled: bool = False
+    """Half a frame was sent: nothing more goes out on this connection."""
     requests: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
     received: list[dict[str, Any]] = field(default_factory=list)
 
@@ -416,6 +436,41 @@ class SeplPlatform:
             else:
                 self._abort(session)
 
+    def give_gateway(self, gateway_id: str, user: str) -> None:
+        """Hand a gateway to another user: its owner's next login with it gets a new gateway."""
+        self.gateways[gateway_id].user = user
+
+    async def cut_sessions(self, *, close: bool) -> None:
+        """Send half a frame to every session; then close it (``close``) or send nothing more."""
+        for session in list(self.sessions):
+            self._write_half(session.request, json.dumps({"handler": "response", "token": ""}))
+            if close:
+                self._abort(session)
+            else:
+                session.stalled = True
+
+    @staticmethod
+    def _write_half(request: web.Request, text: str) -> None:
+        """Write the first half of an unmasked text frame carrying ``text`` (RFC 6455 §5.2)."""
+        data = text.encode()
+        length = len(data)
+        header = bytes([0x81, length]) if length < 126 else bytes([0x81, 126]) + length.to_bytes(2)
+        transport = request.transport
+        if transport is not None:
+            transport.write(header + data[: length // 2])
+
+    async def _withhold(self, request: web.Request, text: str) -> bool:
+        """Apply the peer faults to the frame ``text``; True when it must not be sent at all."""
+        faults = self.faults
+        if faults.delay_all:
+            await asyncio.sleep(faults.delay_all)
+        if faults.silent:
+            return True
+        if faults.half_frames:
+            self._write_half(request, text)
+            return True
+        return False
+
     def _abort(self, session: Session) -> None:
         session.closed = True
         if session in self.sessions:
@@ -495,7 +550,9 @@ class SeplPlatform:
             "content_type": "map",
             "payload": payload,
         }
-        targets = [s for s in self.sessions if s.user == user and uri in s.listening]
+        targets = [
+            s for s in self.sessions if s.user == user and uri in s.listening and not s.stalled
+        ]
         record = self.commands.get(str(payload.get("task_id")))
         if record is None:
             record = self.commands[str(payload.get("task_id"))] = CommandRecord(payload, 0)
@@ -575,20 +632,30 @@ class SeplPlatform:
                 new_id = f"iot#{uuid.uuid4()}"
             gateway = Gateway(new_id, f"new-gateway-{_base36(int(time.time()))}", user)
             self.gateways[new_id] = gateway
+        reply = json.dumps(
+            {
+                "status": 200,
+                "handler": "response",
+                "token": credentials.get("token", ""),
+                "content_type": "map",
+                "payload": {"gid": gateway.id, "hash": gateway.hash},
+            }
+        )
+        if await self._withhold(request, reply):
+            with contextlib.suppress(TimeoutError):
+                while not ws.closed and (await ws.receive(timeout=self.read_timeout)).type in {
+                    WSMsgType.TEXT,
+                    WSMsgType.PING,
+                    WSMsgType.PONG,
+                }:
+                    pass  # held until the client gives up
+            return None
+        if ws.closed or request.transport is None or request.transport.is_closing():
+            return None  # the client gave up while the reply was late
         session = Session(ws, request, user, gateway, listening=set(gateway.devices))
         self.sessions.append(session)
         self.logins += 1
-        await ws.send_str(
-            json.dumps(
-                {
-                    "status": 200,
-                    "handler": "response",
-                    "token": credentials.get("token", ""),
-                    "content_type": "map",
-                    "payload": {"gid": gateway.id, "hash": gateway.hash},
-                }
-            )
-        )
+        await ws.send_str(reply)
         await self._notify()
         return session
 
@@ -611,8 +678,11 @@ class SeplPlatform:
                 return
             if message.type == WSMsgType.PING:
                 session.client_pinged = True
-                if not self.faults.ignore_pings:
-                    await ws.pong(message.data)
+                if self.faults.delay_all:
+                    await asyncio.sleep(self.faults.delay_all)
+                if not (self.faults.ignore_pings or self.faults.silent or session.stalled):
+                    with contextlib.suppress(ConnectionError, RuntimeError):
+                        await ws.pong(message.data)
                 continue
             if message.type == WSMsgType.PONG:
                 continue
@@ -660,10 +730,9 @@ class SeplPlatform:
 
     async def _send(self, session: Session, status: int, token: str, payload: Any) -> None:
         if payload is None:
-            await session.ws.send_str(NIL_PAYLOAD_TEXT)
-            return
-        await session.ws.send_str(
-            json.dumps(
+            text = NIL_PAYLOAD_TEXT
+        else:
+            text = json.dumps(
                 {
                     "status": status,
                     "handler": "response",
@@ -672,7 +741,12 @@ class SeplPlatform:
                     "payload": payload,
                 }
             )
-        )
+        if session.stalled:
+            return
+        if await self._withhold(session.request, text):
+            session.stalled = self.faults.half_frames
+            return
+        await session.ws.send_str(text)
 
     async def _reply(self, session: Session, status: int, token: str, payload: Any) -> None:
         try:

@@ -11,6 +11,10 @@
   connection again, or when the entry unloads.
 * ``meross_rate_limited``: the Meross cloud refused requests because too many were sent. Goes
   at the next successful cloud request, or when the entry unloads.
+* ``maxsmart_other_device``, ``midea_other_device``, ``indi_other_server``: another device (an
+  INDI server with none of the entry's devices) answers at a device's address; the entry is not
+  attached to it and stays unavailable. Goes when the right device answers there again, or when
+  the entry unloads.
 
 Issue ids end with the config entry id, so each entry has its own.
 """
@@ -36,6 +40,8 @@ ISSUE_PUSH_DOWN: Final = "push_down"
 ISSUE_MEROSS_RATE_LIMITED: Final = "meross_rate_limited"
 ISSUE_MIDEA_KEY_REFUSED: Final = "midea_key_refused"
 ISSUE_MAXSMART_OTHER_DEVICE: Final = "maxsmart_other_device"
+ISSUE_MIDEA_OTHER_DEVICE: Final = "midea_other_device"
+ISSUE_INDI_OTHER_SERVER: Final = "indi_other_server"
 
 
 def issue_id(kind: str, entry: ConfigEntry) -> str:
@@ -120,6 +126,43 @@ def async_raise_maxsmart_other_device_issue(
         translation_key="maxsmart_other_device",
         **_issue_fields(entry, {"host": host, "serial": serial}),
     )
+
+
+@callback
+def async_raise_midea_other_device_issue(
+    hass: HomeAssistant, entry: ConfigEntry, appliance_id: str, placeholders: dict[str, str]
+) -> None:
+    """Raise ``midea_other_device`` for one appliance of ``entry``.
+
+    ``placeholders``: ``appliance`` (its name), ``address`` (``host:port``), ``other`` (the id
+    of the appliance found there).
+    """
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(midea_other_device_kind(appliance_id), entry),
+        translation_key="midea_other_device",
+        **_issue_fields(entry, placeholders),
+    )
+
+
+@callback
+def async_raise_indi_other_server_issue(
+    hass: HomeAssistant, entry: ConfigEntry, server: str, devices: str
+) -> None:
+    """Raise ``indi_other_server``: the server at ``server`` serves only ``devices`` (new ones)."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(ISSUE_INDI_OTHER_SERVER, entry),
+        translation_key="indi_other_server",
+        **_issue_fields(entry, {"server": server, "devices": devices}),
+    )
+
+
+def midea_other_device_kind(appliance_id: str) -> str:
+    """The issue kind of another appliance at one appliance's address (see :func:`issue_id`)."""
+    return f"{ISSUE_MIDEA_OTHER_DEVICE}_{appliance_id}"
 
 
 @callback

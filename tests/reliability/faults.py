@@ -25,9 +25,6 @@ from emulators.sepl import SeplPlatform
 
 FAULTS = ("no_answer", "garbage", "half_then_stall", "close_mid_reply", "late_answer", "restart")
 
-SEPL_HANDLERS = ("clear", "put", "disconnect", "delete", "commit", "event", "response")
-"""The platform's request handlers (``emulators/sepl.py``), for faults on every request."""
-
 
 class PeerFaults:
     """How one peer is put through a fault; see the module docstring."""
@@ -171,39 +168,46 @@ class ApplianceFaults(PeerFaults):
 class PlatformFaults(PeerFaults):
     """The SEPL platform's faults, as the connector (its client) meets them.
 
-    Websocket frames arrive whole: no half message. No answer: no reply to any request and no
-    pong (a dead peer behind a live connection); garbage: a non-JSON text frame and an
-    unsolicited 400; closed: every session's TCP connection cut; late: every reply after the
-    client's request timeout; restart: the platform down until cleared (same port, state kept).
+    No answer: no handshake reply, no reply to any request and no pong (the request handling
+    hangs; the client's keepalive ends the session); garbage: a non-JSON text frame and an
+    unsolicited 400 (skipped: the session lives); half then stall: every open session gets half
+    a websocket frame and nothing more, and so does every handshake reply until cleared;
+    closed mid-reply: every open session gets half a frame, then its TCP connection is cut;
+    late: every handshake reply, reply and pong ``timeout`` + 1 s late (default: the client's
+    request timeout); restart: the platform down until cleared (same port, state kept).
+    Platform commands reach every session not stuck mid-frame throughout (they come from the
+    process engine, not from the request handling).
     """
 
-    faults = frozenset({"no_answer", "garbage", "close_mid_reply", "late_answer", "restart"})
+    faults = frozenset(FAULTS)
 
-    def __init__(self, platform: SeplPlatform) -> None:
-        """Faults of ``platform``."""
+    def __init__(self, platform: SeplPlatform, timeout: float = SEPL_TIMEOUT) -> None:
+        """Faults of ``platform``; ``timeout``: the client's request and keepalive timeout (s)."""
         self.platform = platform
+        self.timeout = timeout
 
     async def inject(self, fault: str) -> None:
         """The platform's fault switches and injections."""
         faults = self.platform.faults
         if fault == "no_answer":
-            faults.drop_replies = dict.fromkeys(SEPL_HANDLERS, 1_000_000)
-            faults.ignore_pings = True
+            faults.silent = True
         elif fault == "garbage":
             await self.platform.send_raw("<<not json>>")
             await self.platform.send_unsolicited_error()
+        elif fault == "half_then_stall":
+            faults.half_frames = True
+            await self.platform.cut_sessions(close=False)
         elif fault == "close_mid_reply":
-            await self.platform.close_sessions()
+            # Only the open sessions: a close during the handshake reply cannot be told from a
+            # refusal of the credentials (README, Reliability: known limitations).
+            await self.platform.cut_sessions(close=True)
         elif fault == "late_answer":
-            faults.reply_delay = dict.fromkeys(SEPL_HANDLERS, SEPL_TIMEOUT + 1)
+            faults.delay_all = self.timeout + 1
         elif fault == "restart":
             await self.platform.stop()
 
     async def clear(self, fault: str) -> None:
         """Every switch off; a stopped platform starts again on its port."""
-        faults = self.platform.faults
-        faults.drop_replies = {}
-        faults.reply_delay = {}
-        faults.ignore_pings = False
+        self.platform.faults.clear_peer_faults()
         if fault == "restart":
             await self.platform.start()

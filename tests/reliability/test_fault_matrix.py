@@ -22,20 +22,36 @@ from datetime import timedelta
 import logging
 from typing import Any, ClassVar
 
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import (
+    CONF_PASSWORD,
+    CONF_URL,
+    CONF_USERNAME,
+    CONF_VERIFY_SSL,
+    STATE_UNAVAILABLE,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+    async_mock_service,
 )
 
 from custom_components.switchboard.const import CONF_FAMILY, DOMAIN
+from custom_components.switchboard.export.sepl.client import SeplClient
+from custom_components.switchboard.export.sepl.const import (
+    CONF_EXPORTER,
+    CONF_GATEWAY_ID,
+    EXPORTER_SEPL,
+)
 from emulators.indi import PLUG, IndiEmulator
 from emulators.maxsmart import MaxSmartEmulator
+from emulators.midea import default_dehumidifier
+from emulators.sepl import CommandRecord, SeplPlatform
 from tests.maxsmart.conftest import strip_kwargs
 from tests.maxsmart.integration import setup_entry
 from tests.meross.conftest import meross_account, meross_broker
@@ -46,9 +62,11 @@ from tests.reliability.faults import (
     ApplianceFaults,
     IndiFaults,
     PeerFaults,
+    PlatformFaults,
     PlugFaults,
     StripFaults,
 )
+from tests.sepl.conftest import PASSWORD as SEPL_PASSWORD, USER as SEPL_USER, add_entity, until
 
 COMMAND_BOUND = 30.0
 """Seconds within which a command issued during a fault must end (it must not hang)."""
@@ -68,6 +86,8 @@ class Peer:
     """The device's name, as the unavailability log line names it."""
     command_domain: ClassVar[str] = "switch"
     """The domain of :attr:`entity_id` (its ``toggle`` service is the command)."""
+    down_states: ClassVar[frozenset[str]] = frozenset({STATE_UNAVAILABLE})
+    """States of :attr:`entity_id` that mean the device (or connection) is down."""
 
     def __init__(self, hass: HomeAssistant) -> None:
         """Bind to Home Assistant; nothing runs until :meth:`async_start`."""
@@ -93,6 +113,32 @@ class Peer:
     async def async_inject(self, fault: str) -> None:
         """Start ``fault``."""
         await self.switches.inject(fault)
+
+    async def async_command_during_fault(self) -> None:
+        """Toggle the entity: it ends within a bound, confirmed or with a translated error."""
+        state = self.hass.states.get(self.entity_id)
+        before = state.state if state else None
+        error: HomeAssistantError | None = None
+        try:
+            async with asyncio.timeout(COMMAND_BOUND):
+                await await_command(self.hass, self.command_domain, self.entity_id)
+        except HomeAssistantError as err:
+            error = err
+        if error is not None:
+            assert error.translation_key, f"untranslated error: {error!r}"
+        else:
+            after = self.hass.states.get(self.entity_id)
+            assert after is not None
+            assert after.state not in (before, STATE_UNAVAILABLE)
+
+    async def async_check_command_after_recovery(self) -> None:
+        """What the command issued during the fault must show once recovered (nothing more)."""
+
+    def logs_down(self, message: str) -> bool:
+        """Whether a log line (INFO or above) says the device went down."""
+        return self.device_name in message and (
+            " is unavailable" in message or message.startswith("Error fetching")
+        )
 
     async def async_clear(self, fault: str) -> None:
         """End ``fault``: the peer behaves again."""
@@ -127,6 +173,13 @@ class Peer:
                 handle.cancel()
         await asyncio.sleep(0.1)
         await self.hass.async_block_till_done(wait_background_tasks=False)
+
+
+def _registered(hass: HomeAssistant, domain: str, unique_id: str) -> str:
+    """The entity id of this integration's ``domain`` entity with ``unique_id``."""
+    entity_id = er.async_get(hass).async_get_entity_id(domain, DOMAIN, unique_id)
+    assert entity_id is not None
+    return entity_id
 
 
 class MaxSmartPeer(Peer):
@@ -193,11 +246,7 @@ class IndiPeer(Peer):
     def entity_id(self) -> str:
         """The plug's POWER switch."""
         assert self.entry is not None
-        entity_id = er.async_get(self.hass).async_get_entity_id(
-            "switch", DOMAIN, f"127.0.0.1:{self.emulator.port}/{PLUG}_POWER"
-        )
-        assert entity_id is not None
-        return entity_id
+        return _registered(self.hass, "switch", f"127.0.0.1:{self.emulator.port}/{PLUG}_POWER")
 
 
 class MerossPeer(Peer):
@@ -229,11 +278,7 @@ class MerossPeer(Peer):
     @property
     def entity_id(self) -> str:
         """The plug's switch."""
-        entity_id = er.async_get(self.hass).async_get_entity_id(
-            "switch", DOMAIN, f"{self.plug.uuid}_channel_0"
-        )
-        assert entity_id is not None
-        return entity_id
+        return _registered(self.hass, "switch", f"{self.plug.uuid}_channel_0")
 
     async def async_tick(self) -> None:
         """Only the coordinators' polls come due (see :meth:`Peer.async_tick_polls`)."""
@@ -248,9 +293,11 @@ class MideaPeer(Peer):
     device_name = "Cellar"
     command_domain = "humidifier"
 
+    protocol = 3
+
     async def async_start(self) -> None:
         """Start the emulated appliances, discovery and cloud, and the account's entry."""
-        self.stack = await start_stack()
+        self.stack = await start_stack(protocol=self.protocol)
         self.appliance = self.stack.dehumidifier
         self.switches = ApplianceFaults(self.stack.dehumidifier_server)
         self.entry = await setup_account_entry(self.hass, self.stack)
@@ -271,8 +318,112 @@ class MideaPeer(Peer):
         await self.async_tick_polls()
 
 
+class SeplPeer(Peer):
+    """The SEPL platform (websocket) and a connector entry exposing one switch.
+
+    The connector is the client: its connection sensor is the entity under test (down: any
+    state but ``ready``); the command is a platform command for the exposed switch, which
+    the platform sends again with the same task id after the reconnect when no response came
+    (as the process engine retries a task): it must run exactly once and be answered with 200.
+    The client's timings are shortened (keepalive, handshake and request timeouts 1 s, back-off
+    at most 0.5 s) so that a fault is noticed within seconds, as it would be within 30 s.
+    """
+
+    key = "sepl"
+    faults = frozenset(FAULTS)
+    stays_available = frozenset({"garbage"})  # non-JSON frames are skipped, the session lives
+    device_name = "SEPL"
+    down_states = frozenset({"disconnected", "connecting", "synchronising", STATE_UNAVAILABLE})
+    timeout = 1.0
+
+    async def async_start(self) -> None:
+        """Start the platform, expose one switch, set up the connector until synchronised."""
+        self.platform = SeplPlatform(users={SEPL_USER: SEPL_PASSWORD})
+        self.switches = PlatformFaults(self.platform, timeout=self.timeout)
+        await self.platform.start()
+        self.switch = add_entity(self.hass, "switch", "fault_lamp", "off")
+        self.calls = async_mock_service(self.hass, "switch", "toggle")
+        self.entry = MockConfigEntry(
+            domain=DOMAIN,
+            title="SEPL",
+            unique_id=f"{SEPL_USER}@platform",
+            data={
+                CONF_EXPORTER: EXPORTER_SEPL,
+                CONF_URL: self.platform.url,
+                CONF_USERNAME: SEPL_USER,
+                CONF_PASSWORD: SEPL_PASSWORD,
+                CONF_VERIFY_SSL: True,
+                CONF_GATEWAY_ID: "",
+            },
+        )
+        self.entry.add_to_hass(self.hass)
+        assert await self.hass.config_entries.async_setup(self.entry.entry_id)
+        await self.hass.async_block_till_done()
+        client = self.client
+        await until(lambda: client.ready)
+        client.keepalive = client.request_timeout = client.handshake_timeout = self.timeout
+        client.sync_timeout = 2 * self.timeout
+        client.backoff_base, client.backoff_max = 0.05, 0.5
+        # The keepalive task slept with the old period: a new session starts with the new one.
+        await self.platform.close_sessions()
+        await until(lambda: self.platform.logins == 2 and client.ready)
+        self.uri = self.entry.runtime_data.exposed()[self.switch]
+        self.record: CommandRecord | None = None
+
+    @property
+    def client(self) -> SeplClient:
+        """The connector's client."""
+        assert self.entry is not None
+        client = self.entry.runtime_data.client
+        assert client is not None
+        return client
+
+    async def async_stop(self) -> None:
+        """Unload, stop the platform."""
+        assert self.entry is not None
+        await self.hass.config_entries.async_unload(self.entry.entry_id)
+        await self.platform.stop()
+
+    @property
+    def entity_id(self) -> str:
+        """The connector's connection sensor."""
+        assert self.entry is not None
+        return _registered(self.hass, "sensor", f"{self.entry.entry_id}_sepl_connection")
+
+    async def async_tick(self) -> None:
+        """The client reconnects by itself (real time): let it run."""
+        await asyncio.sleep(0.1)
+
+    async def async_command_during_fault(self) -> None:
+        """The platform sends a toggle for the exposed switch (to every listening session)."""
+        self.record = await self.platform.async_send_command(
+            SEPL_USER, self.uri, "toggle", task_id="fault-matrix-1"
+        )
+
+    async def async_check_command_after_recovery(self) -> None:
+        """Answered, or sent again with the same task id and answered: run exactly once."""
+        record = self.record
+        assert record is not None
+        if not record.responses:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2 * self.timeout):
+                    await record.arrived.wait()
+        if not record.responses:
+            await self.platform.async_send_command(
+                SEPL_USER, self.uri, "toggle", task_id="fault-matrix-1"
+            )
+            async with asyncio.timeout(COMMAND_BOUND):
+                await record.arrived.wait()
+        assert record.responses[-1]["outputs"] == {"status": 200, "message": ""}
+        assert len(self.calls) == 1
+
+    def logs_down(self, message: str) -> bool:
+        """The client logs the end of a synchronised session."""
+        return message.startswith("SEPL: disconnected from")
+
+
 PEERS: dict[str, type[Peer]] = {
-    peer.key: peer for peer in (MaxSmartPeer, IndiPeer, MerossPeer, MideaPeer)
+    peer.key: peer for peer in (MaxSmartPeer, IndiPeer, MerossPeer, MideaPeer, SeplPeer)
 }
 UNSUPPORTED = {
     "meross": "MQTT carries whole messages: the broker never forwards half a device's reply "
@@ -323,45 +474,44 @@ async def test_fault(
     try:
         entity_id = peer.entity_id
         state = lambda: hass.states.get(entity_id).state  # noqa: E731
-        await _until(peer, lambda: state() != STATE_UNAVAILABLE, 20)
+        await _until(peer, lambda: state() not in peer.down_states, 20)
         caplog.clear()
+        seen: list[str] = []  # every state written from now on (a reconnect can be quick)
+        unsubscribe = async_track_state_change_event(
+            hass, entity_id, lambda event: seen.append(event.data["new_state"].state)
+        )
 
         await peer.async_inject(fault)
         # A command during the fault ends with the confirmed state or a translated error.
-        before = state()
-        error: HomeAssistantError | None = None
-        try:
-            async with asyncio.timeout(COMMAND_BOUND):
-                await await_command(hass, peer.command_domain, entity_id)
-        except HomeAssistantError as err:
-            error = err
-        if error is not None:
-            assert error.translation_key, f"untranslated error: {error!r}"
-        else:
-            assert state() not in (before, STATE_UNAVAILABLE)
+        await peer.async_command_during_fault()
         if fault in peer.stays_available:
             # By design the device stays available (e.g. a skipped malformed element).
-            assert state() != STATE_UNAVAILABLE
+            assert state() not in peer.down_states
         else:
-            await _until(peer, lambda: state() == STATE_UNAVAILABLE, RECOVERY_BOUND)
+            await _until(peer, lambda: bool(peer.down_states & {*seen}), RECOVERY_BOUND)
+        unsubscribe()
 
         await peer.async_clear(fault)
-        await _until(peer, lambda: state() != STATE_UNAVAILABLE, RECOVERY_BOUND)
+        await _until(peer, lambda: state() not in peer.down_states, RECOVERY_BOUND)
+        await peer.async_check_command_after_recovery()
 
-        went = [
-            r.getMessage()
-            for r in caplog.records
-            if r.levelno >= logging.INFO
-            and peer.device_name in r.getMessage()
-            and (" is unavailable" in r.getMessage() or r.getMessage().startswith("Error fetching"))
-        ]
-        assert len(went) == (0 if fault in peer.stays_available else 1), went
-        tracebacks = [
-            r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info
-        ]
-        assert tracebacks == []
+        _assert_logged(peer, caplog, down=0 if fault in peer.stays_available else 1)
     finally:
         await peer.async_stop()
+
+
+def _assert_logged(peer: Peer, caplog: pytest.LogCaptureFixture, down: int) -> None:
+    """The device was logged down ``down`` times; no error-level record carries a traceback."""
+    went = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.INFO and peer.logs_down(r.getMessage())
+    ]
+    assert len(went) == down, went
+    tracebacks = [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info
+    ]
+    assert tracebacks == []
 
 
 async def await_command(hass: HomeAssistant, domain: str, entity_id: str) -> None:
@@ -414,14 +564,129 @@ async def test_maxsmart_other_strip_at_the_address(
         await emulator.start()
         await _until(peer, lambda: state() != STATE_UNAVAILABLE, RECOVERY_BOUND)
         assert issues.async_get_issue(*issue) is None
-        went = [
-            r.getMessage()
-            for r in caplog.records
-            if r.levelno >= logging.INFO
-            and "Desk" in r.getMessage()
-            and (" is unavailable" in r.getMessage() or r.getMessage().startswith("Error fetching"))
-        ]
-        assert len(went) == 1, went
-        assert [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info] == []
+        _assert_logged(peer, caplog, down=1)
+    finally:
+        await peer.async_stop()
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+async def test_midea_other_appliance_at_the_address(
+    hass: HomeAssistant, socket_enabled: None, caplog: pytest.LogCaptureFixture, protocol: int
+) -> None:
+    """The dehumidifier goes away and another appliance comes back at its host and port.
+
+    A V2 appliance takes any connection, so without identification the entry would be attached
+    to the other appliance; a V3 one would refuse the token (and look like a reset appliance).
+    Each connection is preceded by a unicast discovery probe, whose reply carries the appliance
+    id and the TCP port: no connection is made to the other appliance, the dehumidifier stays
+    unavailable (logged once), a translated repair issue names the address and the appliance
+    found there, and the right appliance back clears both by itself.
+    """
+    caplog.set_level(logging.DEBUG)
+    peer = MideaPeer(hass)
+    peer.protocol = protocol
+    await peer.async_start()
+    assert peer.entry is not None
+    server, own = peer.stack.dehumidifier_server, peer.appliance
+    issues = ir.async_get(hass)
+    issue = (DOMAIN, f"midea_other_device_{own.appliance_id}_{peer.entry.entry_id}")
+    try:
+        state = lambda: hass.states.get(peer.entity_id).state  # noqa: E731
+        await _until(peer, lambda: state() != STATE_UNAVAILABLE, 20)
+        caplog.clear()
+
+        await server.stop()
+        other = default_dehumidifier(
+            appliance_id=own.appliance_id + 1000,
+            serial="000000P0000000Q1B88C29C9000A0000",
+            name="Neighbour",
+            mac="88:c2:9c:90:00:0a",
+            protocol=protocol,
+        )
+        server.appliance = other
+        connections = server.connections
+        await server.start()
+        await _until(peer, lambda: issues.async_get_issue(*issue) is not None, RECOVERY_BOUND)
+        assert state() == STATE_UNAVAILABLE
+        found = issues.async_get_issue(*issue)
+        assert found is not None
+        assert found.translation_key == "midea_other_device"
+        assert found.translation_placeholders == {
+            "entry": peer.entry.title,
+            "appliance": "Cellar",
+            "address": f"127.0.0.1:{server.port}",
+            "other": str(other.appliance_id),
+        }
+        # Home Assistant does not call an unavailable entity's service; polls go on.
+        await await_command(hass, "humidifier", peer.entity_id)
+        for _ in range(3):
+            await peer.async_tick()
+            await asyncio.sleep(0.5)
+        assert server.connections == connections  # nothing connected to the other appliance
+        assert other.frames == []
+        assert state() == STATE_UNAVAILABLE
+
+        await server.stop()
+        server.appliance = own
+        await server.start()
+        await _until(peer, lambda: state() != STATE_UNAVAILABLE, RECOVERY_BOUND)
+        assert issues.async_get_issue(*issue) is None
+        _assert_logged(peer, caplog, down=1)
+    finally:
+        await peer.async_stop()
+
+
+async def test_sepl_platform_gives_another_gateway(
+    hass: HomeAssistant, socket_enabled: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The platform at the connector's address no longer lets it use its gateway.
+
+    SEPL's identity of a connector is the gateway id sent at every handshake (§2): a gid the
+    user may not use (deleted, given to another user, another platform at the address) is
+    answered with a new gateway. As the client library does, the connector takes the new id and
+    synchronises its devices to it; it raises the translated ``sepl_gateway_replaced`` issue
+    (the old gateway may still hold the devices, §4) and logs it once. A later connection that
+    finds the new gateway's commit kept clears the issue by itself.
+    """
+    caplog.set_level(logging.DEBUG)
+    peer = SeplPeer(hass)
+    await peer.async_start()
+    assert peer.entry is not None
+    platform, client = peer.platform, peer.client
+    old = peer.entry.data[CONF_GATEWAY_ID]
+    issues = ir.async_get(hass)
+    issue = (DOMAIN, f"sepl_gateway_replaced_{peer.entry.entry_id}")
+    try:
+        caplog.clear()
+        platform.give_gateway(old, "bob")
+        await platform.close_sessions()
+        await until(lambda: client.gateway_id != old and client.ready, COMMAND_BOUND)
+        new = client.gateway_id
+        assert peer.entry.data[CONF_GATEWAY_ID] == new
+        found = issues.async_get_issue(*issue)
+        assert found is not None
+        assert found.translation_key == "sepl_gateway_replaced"
+        assert found.translation_placeholders == {
+            "entry": "SEPL",
+            "url": platform.url,
+            "old": old,
+            "new": new,
+        }
+        assert platform.gateways[new].user == SEPL_USER
+        assert platform.gateways[new].devices == [peer.uri]
+        assert platform.gateways[new].hash == client.local_hash()
+        record = await platform.async_send_command(SEPL_USER, peer.uri, "toggle")
+        async with asyncio.timeout(COMMAND_BOUND):
+            await record.arrived.wait()
+        assert record.responses[0]["outputs"]["status"] == 200
+
+        await platform.restart()  # the next connection finds the commit kept
+        await until(lambda: platform.logins == 4 and client.ready, COMMAND_BOUND)
+        assert client.hash_matched
+        assert issues.async_get_issue(*issue) is None
+        replaced = [r for r in caplog.records if "gave the gateway" in r.getMessage()]
+        assert len(replaced) == 1
+        assert replaced[0].levelno == logging.WARNING
+        assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     finally:
         await peer.async_stop()

@@ -7,7 +7,10 @@ SENERGY-Platform ``client-connector-lib`` and the Go ``platform-connector``):
 * Handshake: the first frame is ``{"user","pw","gid","token":"credentials"}``; the reply
   ``{"status":200,"token":"credentials","payload":{"gid","hash"}}`` gives the gateway id (stored
   by the caller through ``on_gateway_id`` and sent again on every connect) and the last committed
-  hash. The server refuses credentials by closing the TCP connection without any reply.
+  hash. The server refuses credentials by closing the TCP connection without any reply. A gid
+  other than the one sent (the platform no longer lets this user use it, §2) is taken, as the
+  client library does: the caller is told through ``on_gateway_id`` and a full
+  synchronisation follows; ``hash_matched`` says whether a later handshake found the commit.
 * Requests ``{"status":0,"handler","token":<uuid4>,"content_type":"","payload"}`` are answered in
   order with the same token; every request has a timeout (a handler panic answers nothing):
   ``request_timeout`` (10 s) and ``sync_timeout`` (40 s, at least 35 s) for ``clear`` and
@@ -260,6 +263,7 @@ class SeplClient:
         backoff_base: float = 2.0,
         backoff_max: float = 300.0,
         auth_refusals: int = AUTH_REFUSALS,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
     ) -> None:
         """Prepare; nothing is sent before :meth:`async_start`."""
         self._session = session
@@ -280,9 +284,12 @@ class SeplClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.auth_refusals = auth_refusals
+        self.handshake_timeout = handshake_timeout
         self.state = ConnectionState.DISCONNECTED
         self.stats = ClientStats()
         self.platform_hash: str | None = None
+        self.hash_matched = False
+        """Whether the last handshake's hash was the local one (the platform kept the commit)."""
         self._devices: dict[str, SeplDevice] = {}
         """What should be listened to: every available exposed device."""
         self._synced: dict[str, SeplDevice] = {}
@@ -525,7 +532,7 @@ class SeplClient:
             )
         )
         try:
-            message = await ws.receive(timeout=HANDSHAKE_TIMEOUT)
+            message = await ws.receive(timeout=self.handshake_timeout)
         except TimeoutError:
             self.stats.last_error = "handshake: no reply"
             return None
@@ -678,6 +685,7 @@ class SeplClient:
         }
         local = gateway_hash(wanted.values())
         self.stats.synchronisations += 1
+        self.hash_matched = local == self.platform_hash
         if local == self.platform_hash:
             _LOGGER.debug("SEPL: gateway hash matches, no synchronisation needed")
             self._synced = wanted

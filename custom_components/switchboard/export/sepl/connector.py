@@ -27,7 +27,13 @@ in the platform's terms (``docs/protocols/sepl.md``; user documentation in ``doc
 * **Health**: a repair issue per device the platform refuses (duplicate uri, unknown type),
   one while the platform's ``wss://`` certificate is refused (gone once connected),
   reauthentication when the platform keeps refusing the credentials, the gateway id stored in
-  the entry, counters for the diagnostic sensor and diagnostics.
+  the entry, counters for the diagnostic sensor and diagnostics. When the platform answers the
+  handshake with another gateway id than the stored one (the gateway was deleted or given to
+  another user: the platform at the address is no longer the gateway's), the exposed entities
+  are synchronised to the new gateway as the client library does, and the repair issue
+  ``sepl_gateway_replaced`` names both ids: the old gateway may still hold the devices, which
+  makes the platform ignore the new gateway's commits (``docs/protocols/sepl.md`` §4). It goes
+  once a later connection finds the platform kept the new gateway's commit.
 """
 
 from collections.abc import Mapping
@@ -97,6 +103,7 @@ SIGNAL_UPDATED = f"{DOMAIN}_sepl_updated_{{}}"
 """Dispatcher signal (formatted with the entry id) sent when the connection state changes."""
 ISSUE_REJECTED = "sepl_device_rejected"
 ISSUE_CERTIFICATE = "sepl_certificate"
+ISSUE_GATEWAY_REPLACED = "sepl_gateway_replaced"
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +323,7 @@ class SeplConnector:
         if self.client is not None:
             await self.client.async_stop()
         ir.async_delete_issue(self.hass, DOMAIN, self._certificate_issue_id)
+        ir.async_delete_issue(self.hass, DOMAIN, self._gateway_issue_id)
 
     # -- exposure ----------------------------------------------------------------------------
 
@@ -532,14 +540,42 @@ class SeplConnector:
 
     @callback
     def _store_gateway_id(self, gateway_id: str) -> None:
+        old = str(self.entry.data.get(CONF_GATEWAY_ID) or "")
+        if old and old != gateway_id:
+            _LOGGER.warning(
+                "SEPL platform %s gave the gateway %s instead of %s",
+                self.entry.data[CONF_URL],
+                gateway_id,
+                old,
+            )
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self._gateway_issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="sepl_gateway_replaced",
+                translation_placeholders={
+                    "entry": self.entry.title,
+                    "url": self.entry.data[CONF_URL],
+                    "old": old,
+                    "new": gateway_id,
+                },
+            )
         self.hass.config_entries.async_update_entry(
             self.entry, data={**self.entry.data, CONF_GATEWAY_ID: gateway_id}
         )
+
+    @property
+    def _gateway_issue_id(self) -> str:
+        return f"{ISSUE_GATEWAY_REPLACED}_{self.entry.entry_id}"
 
     @callback
     def _on_state(self, state: ConnectionState) -> None:
         if state is ConnectionState.READY:
             ir.async_delete_issue(self.hass, DOMAIN, self._certificate_issue_id)
+            if self.client is not None and self.client.hash_matched:
+                ir.async_delete_issue(self.hass, DOMAIN, self._gateway_issue_id)
         async_dispatcher_send(self.hass, SIGNAL_UPDATED.format(self.entry.entry_id))
 
     @property

@@ -21,9 +21,16 @@ update callbacks run on that thread. :class:`MideaApplianceClient` wraps one suc
   bring the appliance back nor make it flap (one "unavailable" per outage); bytes the library
   cannot decode (garbage, a truncated or wrongly signed frame) are the appliance's fault, not a
   bug: the library's error-level traceback for them is logged at debug level
-  (:class:`MalformedReplyFilter`);
+  (:class:`MalformedReplyFilter`); a connection the library's thread opens by itself (its
+  socket closed) identifies the appliance first (:meth:`MideaApplianceClient._thread_connect`);
 * commands are serialised per appliance and wait for the appliance's reply, because a set
-  carries the cached state and a second set sent before the first reply would undo it (§4).
+  carries the cached state and a second set sent before the first reply would undo it (§4);
+* before every connection the appliance at the address is identified by a unicast discovery
+  probe (§1: the reply carries the appliance id and the TCP port it serves): another appliance
+  at the configured host and port (a new DHCP lease) is not connected to; the client stays
+  unavailable with ``last_error`` ``other_device`` and :attr:`MideaApplianceClient.other`
+  naming it, and keeps probing until the right appliance answers there. An address that
+  does not answer discovery is not held against the appliance.
 """
 
 import asyncio
@@ -51,12 +58,14 @@ from ...net import Backoff
 from .lan import (
     SUPPORTED_TYPES,
     ApplianceUnreachable,
+    DiscoveredAppliance,
     MideaLanError,
     NoAnswer,
     WrongKey,
     WrongToken,
     async_check_answer,
     async_check_credentials,
+    async_discover,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -107,6 +116,9 @@ RECONNECT_BACKOFF = Backoff(base=0.5, cap=3.0)
 AUTH_RETRY_INTERVAL = 60.0
 """Seconds between attempts while the appliance refuses the token or key (no hammering)."""
 JOIN_TIMEOUT = 15.0
+IDENTIFY_WAIT = 1.0
+"""Seconds a discovery probe to the appliance's address waits when the appliance itself does
+not answer (it returns as soon as it does)."""
 
 
 class UnsupportedAppliance(MideaLanError):
@@ -208,9 +220,17 @@ class MideaApplianceClient:
         self,
         config: ApplianceConfig,
         on_update: Callable[[MideaApplianceClient], None],
+        discovery_ports: tuple[int, ...] = (),
     ) -> None:
-        """Create the client; nothing connects before :meth:`async_start`."""
+        """Create the client; nothing connects before :meth:`async_start`.
+
+        ``discovery_ports``: the UDP ports that identify the appliance before each connection
+        (none: it is not identified).
+        """
         self.config = config
+        self.discovery_ports = discovery_ports
+        self.other: DiscoveredAppliance | None = None
+        """Another appliance found at the address (``last_error`` is ``other_device``)."""
         self.attributes: dict[str, Any] = {}
         self.capabilities: dict[str, Any] = {}
         self.modes: list[str] = []
@@ -257,8 +277,43 @@ class MideaApplianceClient:
             self._set_available(False, "moved")
             self._start_reconnect()
 
+    async def _async_identify(self) -> DiscoveredAppliance | None:
+        """Probe the address; another appliance serving the configured host and port, or None."""
+        config = self.config
+        if not self.discovery_ports:
+            return None
+        found = await async_discover(
+            [config.host], self.discovery_ports, wait=IDENTIFY_WAIT, wanted=[config.appliance_id]
+        )
+        if config.appliance_id in found:
+            return None
+        return next(
+            (
+                other
+                for other in found.values()
+                if other.host == config.host and other.port == config.port
+            ),
+            None,
+        )
+
     async def _async_try_connect(self) -> bool:
-        """One connection attempt: a timely answer, then midea-local's connect and thread."""
+        """One connection attempt: identify, a timely answer, midea-local's connect, thread."""
+        other = await self._async_identify()
+        if other is not None:
+            changed = self.other != other or self.last_error != "other_device"
+            self.other = other
+            self.last_error = "other_device"
+            if changed:
+                _LOGGER.debug(
+                    "Midea %s: appliance %s answers at %s:%s",
+                    self.config.name,
+                    other.appliance_id,
+                    other.host,
+                    other.port,
+                )
+                self._on_update(self)
+            return False
+        self.other = None
         try:
             await async_check_appliance(self.config, wait=self.reply_timeout, answer=True)
         except MideaLanError as err:
@@ -294,6 +349,7 @@ class MideaApplianceClient:
         self._read_lists(device)
         self._device_callback = functools.partial(self._thread_update, device)
         device.register_update(self._device_callback)
+        device.connect = functools.partial(self._thread_connect, device, device.connect)
         device.daemon = True
         device.open()
         self.last_error = None
@@ -352,6 +408,30 @@ class MideaApplianceClient:
         self.capabilities = dict(capabilities or {})
         step = getattr(device, "temperature_step", None)
         self.temperature_step = float(step) if isinstance(step, (int, float)) else None
+
+    def _thread_connect(
+        self, device: Any, connect: Callable[[bool], bool], check_protocol: bool = False
+    ) -> bool:
+        """Stands in for ``device.connect`` once the thread runs (called on the thread).
+
+        midea-local's thread connects again by itself when its socket closes, straight to
+        whatever answers at the address: the appliance is identified first (on the event loop;
+        the thread waits). Another appliance there ends the thread instead (its run flag
+        cleared, so it logs no retries) and hands the loss to the event loop, whose
+        reconnection raises the repair issue.
+        """
+        loop = self._loop
+        if loop is not None and not loop.is_closed() and self.discovery_ports:
+            identify = asyncio.run_coroutine_threadsafe(self._async_identify(), loop)
+            try:
+                other = identify.result(IDENTIFY_WAIT + 5)
+            except Exception:  # not identified: not held against the appliance
+                other = None
+            if other is not None:
+                device._is_run = False
+                self._thread_update(device, {"available": False})
+                return True
+        return connect(check_protocol)
 
     def _thread_update(self, device: Any, status: dict[str, Any]) -> None:
         """midea-local's callback for ``device``, on its thread: hand a copy to the event loop."""

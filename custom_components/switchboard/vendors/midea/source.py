@@ -25,7 +25,13 @@ from ...model import (
     DeviceDescriptor,
     DeviceState,
 )
-from ...repairs import async_delete_issue, async_raise_midea_key_issue, midea_key_issue_kind
+from ...repairs import (
+    async_delete_issue,
+    async_raise_midea_key_issue,
+    async_raise_midea_other_device_issue,
+    midea_key_issue_kind,
+    midea_other_device_kind,
+)
 from .actions import (
     AIR_CONDITIONER_READINGS,
     DEHUMIDIFIER,
@@ -39,7 +45,8 @@ from .actions import (
     dehumidifier_switches,
 )
 from .client import ApplianceConfig, CommandFailed, MideaApplianceClient
-from .const import MANUFACTURER
+from .const import CONF_DISCOVERY_PORT, DEFAULT_DISCOVERY_PORT, MANUFACTURER
+from .discovery import discovery_ports
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -193,8 +200,12 @@ class MideaSource(DeviceSource):
         self.hass = hass
         self.entry = entry
         self._key_issues: set[str] = set()
+        self._other_issues: set[str] = set()
+        self._discovery_ports = discovery_ports(
+            int(entry.data.get(CONF_DISCOVERY_PORT, DEFAULT_DISCOVERY_PORT))
+        )
         self.clients: dict[str, MideaApplianceClient] = {
-            appliance_id: MideaApplianceClient(config, self._on_update)
+            appliance_id: MideaApplianceClient(config, self._on_update, self._discovery_ports)
             for appliance_id, config in configs.items()
         }
 
@@ -204,6 +215,7 @@ class MideaSource(DeviceSource):
         if self.clients.get(appliance_id) is not client:
             return
         self._update_key_issue(appliance_id, client)
+        self._update_other_issue(appliance_id, client)
         if self.coordinator is not None:
             self.coordinator.async_push_devices({appliance_id: appliance_state(client)})
 
@@ -220,6 +232,26 @@ class MideaSource(DeviceSource):
             self._key_issues.discard(appliance_id)
             async_delete_issue(self.hass, midea_key_issue_kind(appliance_id), self.entry)
 
+    def _update_other_issue(self, appliance_id: str, client: MideaApplianceClient) -> None:
+        """Raise a repair issue while another appliance answers at the address; clear it after."""
+        other = client.other if client.last_error == "other_device" else None
+        kind = midea_other_device_kind(appliance_id)
+        if other is not None:
+            self._other_issues.add(appliance_id)
+            async_raise_midea_other_device_issue(
+                self.hass,
+                self.entry,
+                appliance_id,
+                {
+                    "appliance": client.config.name,
+                    "address": f"{other.host}:{other.port}",
+                    "other": str(other.appliance_id),
+                },
+            )
+        elif appliance_id in self._other_issues:
+            self._other_issues.discard(appliance_id)
+            async_delete_issue(self.hass, kind, self.entry)
+
     @override
     async def async_setup(self) -> None:
         """Connect every appliance (those that do not answer keep trying in the background)."""
@@ -230,7 +262,7 @@ class MideaSource(DeviceSource):
         appliance_id = str(config.appliance_id)
         if appliance_id in self.clients:
             return
-        client = MideaApplianceClient(config, self._on_update)
+        client = MideaApplianceClient(config, self._on_update, self._discovery_ports)
         self.clients[appliance_id] = client
         await client.async_start()
         if self.coordinator is not None:
@@ -284,6 +316,9 @@ class MideaSource(DeviceSource):
         for appliance_id in self._key_issues:
             async_delete_issue(self.hass, midea_key_issue_kind(appliance_id), self.entry)
         self._key_issues.clear()
+        for appliance_id in self._other_issues:
+            async_delete_issue(self.hass, midea_other_device_kind(appliance_id), self.entry)
+        self._other_issues.clear()
 
     def diagnostics(self) -> dict[str, Any]:
         """Per appliance: configuration, availability, last error, raw attributes.
