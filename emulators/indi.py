@@ -69,7 +69,7 @@ def _timestamp() -> str:
     return datetime.now(tz=UTC).replace(tzinfo=None).isoformat(sep="T")
 
 
-def _build_plug() -> Device:
+def _build_plug(name: str = PLUG) -> Device:
     extra = NumberVector(
         "EXTRA",
         "Extra",
@@ -80,7 +80,7 @@ def _build_plug() -> Device:
     )
     extra.enable = False  # defined later by IndiEmulator.define_late()
     return Device(
-        PLUG,
+        name,
         [
             SwitchVector(
                 "POWER",
@@ -162,9 +162,9 @@ def _build_plug() -> Device:
     )
 
 
-def _build_lamp() -> Device:
+def _build_lamp(name: str = LAMP) -> Device:
     return Device(
-        LAMP,
+        name,
         [
             SwitchVector(
                 "CONNECTION",
@@ -193,9 +193,19 @@ def _build_lamp() -> Device:
 class SwitchboardDriver(IPyDriver):  # type: ignore[misc]
     """Simulated instruments answering newXXXVector like real INDI drivers."""
 
-    def __init__(self, *, meter_interval: float | None, command_delay: float) -> None:
-        """Build the devices; `meter_interval` None means METER is only pushed on request."""
-        super().__init__(_build_plug(), _build_lamp())
+    def __init__(
+        self,
+        *,
+        meter_interval: float | None,
+        command_delay: float,
+        names: tuple[str, str] = (PLUG, LAMP),
+    ) -> None:
+        """Build the devices (``names``: the plug's and the lamp's).
+
+        `meter_interval` None means METER is only pushed on request.
+        """
+        super().__init__(_build_plug(names[0]), _build_lamp(names[1]))
+        self.plug, self.lamp = names
         self.meter_interval = meter_interval
         self.command_delay = command_delay
         self._watts = 12.5
@@ -212,7 +222,7 @@ class SwitchboardDriver(IPyDriver):  # type: ignore[misc]
                 if chosen:
                     for name in vector:
                         vector[name] = "On" if name == chosen[-1] else "Off"
-            if event.devicename == LAMP and event.vectorname == "CONNECTION":
+            if event.devicename == self.lamp and event.vectorname == "CONNECTION":
                 await vector.send_setVector(state="Busy")
                 await asyncio.sleep(self.command_delay)
             await vector.send_setVector(state="Ok")
@@ -244,7 +254,7 @@ class SwitchboardDriver(IPyDriver):  # type: ignore[misc]
 
     async def push_meter(self, watts: float, volts: float | None = None) -> None:
         """Send METER with new values (setNumberVector, state Ok)."""
-        meter = self[PLUG]["METER"]
+        meter = self[self.plug]["METER"]
         meter["WATTS"] = watts
         if volts is not None:
             meter["VOLTS"] = volts
@@ -384,6 +394,9 @@ class IndiEmulator:
         self.command_delay = command_delay
         self.received: list[ET.Element] = []
         """Every element clients sent, in order (getProperties, new*, enableBLOB...)."""
+        self.device_names: tuple[str, str] = (PLUG, LAMP)
+        """The plug's and the lamp's device names from the next (re)start on: other names make
+        it another server at the same address (the fault matrix's identity fault)."""
         self.driver: SwitchboardDriver | None = None
         self.backend_port = 0
         self._server: _Server | None = None
@@ -402,7 +415,9 @@ class IndiEmulator:
 
     async def _start_backend(self) -> None:
         self.driver = SwitchboardDriver(
-            meter_interval=self.meter_interval, command_delay=self.command_delay
+            meter_interval=self.meter_interval,
+            command_delay=self.command_delay,
+            names=self.device_names,
         )
         server = _Server(self.driver, host="127.0.0.1", port=0, maxconnections=10)
         server.keepalive = 0

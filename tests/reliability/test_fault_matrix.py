@@ -48,8 +48,9 @@ from custom_components.switchboard.export.sepl.const import (
     CONF_GATEWAY_ID,
     EXPORTER_SEPL,
 )
-from emulators.indi import PLUG, IndiEmulator
+from emulators.indi import LAMP, PLUG, IndiEmulator
 from emulators.maxsmart import MaxSmartEmulator
+from emulators.meross import MerossPlug
 from emulators.midea import default_dehumidifier
 from emulators.sepl import CommandRecord, SeplPlatform
 from tests.maxsmart.conftest import strip_kwargs
@@ -689,4 +690,101 @@ async def test_sepl_platform_gives_another_gateway(
         assert replaced[0].levelno == logging.WARNING
         assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     finally:
+        await peer.async_stop()
+
+
+async def test_indi_other_server_at_the_address(
+    hass: HomeAssistant, socket_enabled: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The INDI server restarts serving other devices only (another server at the address).
+
+    INDI has no server identity: a server is known by the devices it serves. After the
+    reconnect none of the entry's devices is defined, so its devices stay unavailable (logged
+    once), the new devices get no entities (not attached), and a translated repair issue names
+    the address and the devices found; the server serving the entry's devices again clears the
+    issue by itself.
+    """
+    caplog.set_level(logging.DEBUG)
+    peer = IndiPeer(hass)
+    await peer.async_start()
+    assert peer.entry is not None
+    emulator, entity_id = peer.emulator, peer.entity_id
+    issues = ir.async_get(hass)
+    issue = (DOMAIN, f"indi_other_server_{peer.entry.entry_id}")
+    server = f"127.0.0.1:{emulator.port}"
+    try:
+        state = lambda: hass.states.get(entity_id).state  # noqa: E731
+        await _until(peer, lambda: state() != STATE_UNAVAILABLE, 20)
+        caplog.clear()
+
+        emulator.device_names = ("Other Plug", "Other Lamp")
+        await emulator.restart(downtime=0.5)
+        await _until(peer, lambda: issues.async_get_issue(*issue) is not None, RECOVERY_BOUND)
+        assert state() == STATE_UNAVAILABLE
+        found = issues.async_get_issue(*issue)
+        assert found is not None
+        assert found.translation_key == "indi_other_server"
+        assert found.translation_placeholders == {
+            "entry": peer.entry.title,
+            "server": server,
+            "devices": "Other Lamp, Other Plug",
+        }
+        registry = er.async_get(hass)
+        assert registry.async_get_entity_id("switch", DOMAIN, f"{server}/Other Plug_POWER") is None
+        sent = len(emulator.received_tags("newSwitchVector"))
+        await await_command(hass, "switch", entity_id)  # not called: the entity is unavailable
+        assert len(emulator.received_tags("newSwitchVector")) == sent
+
+        emulator.device_names = (PLUG, LAMP)
+        await emulator.restart(downtime=0.5)
+        await _until(peer, lambda: state() != STATE_UNAVAILABLE, RECOVERY_BOUND)
+        assert issues.async_get_issue(*issue) is None
+        assert registry.async_get_entity_id("switch", DOMAIN, f"{server}/Other Plug_POWER") is None
+        _assert_logged(peer, caplog, down=1)
+    finally:
+        await peer.async_stop()
+
+
+async def test_meross_another_plug_never_answers_for_the_plug(
+    hass: HomeAssistant, socket_enabled: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Meross: another device at the plug's address is not something a network can produce.
+
+    A Meross device's address is its uuid, not a host: requests go to the broker topic
+    ``/appliance/<uuid>/subscribe``, which only the device with that uuid subscribes to (its
+    firmware subscribes its own topic), and replies are matched to the request by message id.
+    A replacement plug is a new device of the account, with its own uuid and entities. The row
+    asserts that property: the plug goes off its broker and another plug of the same account
+    and name comes online on the same broker; the other plug receives none of the requests
+    for the plug, a command ends with a translated error, the plug is unavailable (logged
+    once) while the other plug pushes, and comes back by itself. No repair issue is needed.
+    """
+    caplog.set_level(logging.DEBUG)
+    peer = MerossPeer(hass)
+    await peer.async_start()
+    plug = peer.plug
+    other = MerossPlug(name=plug.name)
+    other.user_id, other.key = plug.user_id, plug.key
+    try:
+        state = lambda: hass.states.get(peer.entity_id).state  # noqa: E731
+        await _until(peer, lambda: state() != STATE_UNAVAILABLE, 20)
+        caplog.clear()
+
+        await plug.stop()
+        await other.start(plug.broker_host, plug.broker_port)
+        await other.wait_connected()
+        await peer.async_command_during_fault()
+        await _until(peer, lambda: state() == STATE_UNAVAILABLE, RECOVERY_BOUND)
+        await other.push("Appliance.System.Online", {"online": {"status": 1}})
+        await peer.async_tick()
+        assert state() == STATE_UNAVAILABLE
+        assert other.requests == []  # nothing meant for the plug reached the other plug
+        assert not [key for key in ir.async_get(hass).issues if key[0] == DOMAIN]
+
+        await other.stop()
+        await plug.start(plug.broker_host, plug.broker_port)
+        await _until(peer, lambda: state() != STATE_UNAVAILABLE, RECOVERY_BOUND)
+        _assert_logged(peer, caplog, down=1)
+    finally:
+        await other.stop()
         await peer.async_stop()

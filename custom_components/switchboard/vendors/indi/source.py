@@ -9,6 +9,15 @@ Attribute keys: ``<VECTOR>.<MEMBER>`` (member value: float, bool for switches, t
 state), ``<VECTOR>.state`` (Idle/Ok/Busy/Alert), ``<VECTOR>.selected`` (OneOfMany selects),
 BLOBs ``<VECTOR>.<MEMBER>.format`` / ``.size``, and for a cooled CCD ``ccd.target``,
 ``ccd.hvac_mode``, ``ccd.hvac_action``.
+
+Identity: INDI has no server identity, so a server is known by the devices it serves. A device
+is available while the server is connected and has defined it since the connection began.
+After a reconnect, a server that defines devices of which none is one the entry had (another
+server at the address, or the drivers changed) is not attached to the entry: its devices are
+held back (no entities), the entry's devices stay unavailable, and the translated
+``indi_other_server`` repair issue names the address and the devices found, once
+``INITIAL_DEFINITIONS_MAX`` s have passed without a known device. A known device defined again
+clears the issue and adds the held devices; reloading the entry accepts the server as it is.
 """
 
 import asyncio
@@ -31,8 +40,9 @@ from homeassistant.const import (
     UnitOfTemperature,
     UnitOfTime,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers.event import async_call_later
 
 from ...const import DOMAIN
 from ...coordinator import (
@@ -50,7 +60,12 @@ from ...model import (
     DeviceResponseError,
     DeviceState,
 )
-from ...repairs import PushChannelWatch
+from ...repairs import (
+    ISSUE_INDI_OTHER_SERVER,
+    PushChannelWatch,
+    async_delete_issue,
+    async_raise_indi_other_server_issue,
+)
 from .actions import device_actions
 from .client import (
     Connected,
@@ -250,6 +265,12 @@ class IndiHub:
         self._alerts: set[tuple[str, str]] = set()
         self._definitions = asyncio.Event()
         self._started = False
+        self._session: set[str] = set()
+        """Devices the server defined since the current connection began."""
+        self._held: set[str] = set()
+        """Devices of a server not (yet) known to serve any of the entry's devices."""
+        self._identity_check: CALLBACK_TYPE | None = None
+        self._other_server = False
 
     # ------------------------------------------------------------------ identity
 
@@ -315,7 +336,7 @@ class IndiHub:
             return None
         return DeviceState(
             descriptor=self.descriptor(device),
-            available=self.client.connected,
+            available=self.client.connected and device in self._session,
             attributes=record.attributes,
         )
 
@@ -384,9 +405,48 @@ class IndiHub:
                     break
 
     async def async_stop(self) -> None:
-        """Close the client; clear the push-down repair issue."""
+        """Close the client; clear the push-down and other-server repair issues."""
         self.push_watch.async_stop()
+        self._cancel_identity_check()
+        async_delete_issue(self.hass, ISSUE_INDI_OTHER_SERVER, self.entry)
         await self.client.async_close()
+
+    # ------------------------------------------------------------------ server identity
+
+    def _holding(self) -> bool:
+        """Whether new devices are held back: the entry has devices, none defined again yet."""
+        return bool(self.devices) and self._session.isdisjoint(self.devices)
+
+    def _cancel_identity_check(self) -> None:
+        if self._identity_check is not None:
+            self._identity_check()
+            self._identity_check = None
+
+    @callback
+    def _check_identity(self, _now: Any) -> None:
+        """After a reconnect's definitions: only new devices means another server."""
+        self._identity_check = None
+        if not self.client.connected or not self._held or not self._holding():
+            return
+        devices = ", ".join(sorted(self._held))
+        if not self._other_server:
+            _LOGGER.warning(
+                "INDI server %s now serves %s and none of this entry's devices: not added",
+                self.server_id,
+                devices,
+            )
+        self._other_server = True
+        async_raise_indi_other_server_issue(self.hass, self.entry, self.server_id, devices)
+
+    def _known_device_back(self) -> None:
+        """A device of the entry is defined again: the server is the entry's."""
+        if self._other_server:
+            self._other_server = False
+            async_delete_issue(self.hass, ISSUE_INDI_OTHER_SERVER, self.entry)
+        held, self._held = self._held, set()
+        for device in sorted(held):
+            record = self.devices[device] = _DeviceRecord(attributes=self._rebuild(device))
+            self._publish(device, record)
 
     def _new_coordinator(self, device: str | None) -> SwitchboardCoordinator:
         coordinator = SwitchboardCoordinator(
@@ -427,6 +487,19 @@ class IndiHub:
 
     def _on_vector(self, vector: IndiVector, *, defined: bool) -> None:
         device = vector.device
+        if defined:
+            if device not in self._session:
+                self._session.add(device)
+                if device in self.devices:
+                    if self._held or self._other_server:
+                        self._known_device_back()
+                elif self._holding():
+                    self._held.add(device)
+            if device in self._held:
+                self._definitions.set()
+                return
+        elif device in self._held:
+            return
         key = vector.key
         if vector.state == "Alert":
             if key not in self._alerts:
@@ -467,6 +540,9 @@ class IndiHub:
             await self.client.async_enable_blob(device, vector, "Also")
 
     def _on_deleted(self, device: str, name: str | None) -> None:
+        if name is None:
+            self._session.discard(device)
+            self._held.discard(device)
         record = self.devices.get(device)
         if record is None:
             return
@@ -481,6 +557,13 @@ class IndiHub:
 
     def _on_connection(self, connected: bool) -> None:
         self.push_watch.async_set_connected(connected)
+        self._session.clear()
+        self._held.clear()
+        self._cancel_identity_check()
+        if connected and self.devices:
+            self._identity_check = async_call_later(
+                self.hass, INITIAL_DEFINITIONS_MAX, self._check_identity
+            )
         for device, record in self.devices.items():
             if record.coordinator is not None:
                 record.coordinator.async_set_push_healthy(connected)
