@@ -13,7 +13,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchboard.const import DOMAIN
-from emulators.midea import MideaLanServer, default_air_conditioner
+from emulators.midea import MideaAppliance, MideaLanServer, default_air_conditioner
 
 from ..conftest import LOOPBACK_ADAPTER
 from .conftest import ACCOUNT, PASSWORD, MideaStack, setup_account_entry
@@ -75,6 +75,20 @@ def _account_input(stack: MideaStack, password: str = PASSWORD) -> dict[str, Any
     }
 
 
+async def _refuses_wrong_token_and_key(
+    hass: HomeAssistant, flow_id: str, appliance: MideaAppliance
+) -> None:
+    """A keys step checks both on the appliance: a wrong token, then a wrong key, is refused."""
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"token": "ab" * 64, "key": appliance.key}
+    )
+    assert result["errors"] == {"base": "wrong_token"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"token": appliance.token, "key": "cd" * 32}
+    )
+    assert result["errors"] == {"base": "wrong_key"}
+
+
 async def test_account_creates_one_entry_for_every_appliance(
     hass: HomeAssistant, stack: MideaStack, loopback: None
 ) -> None:
@@ -117,14 +131,7 @@ async def test_account_with_refused_key_asks_for_it(
     )
     assert result["errors"] == {"token": "invalid_token", "key": "invalid_key"}
     appliance = stack.air_conditioner
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"token": "ab" * 64, "key": appliance.key}
-    )
-    assert result["errors"] == {"base": "wrong_token"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"token": appliance.token, "key": "cd" * 32}
-    )
-    assert result["errors"] == {"base": "wrong_key"}
+    await _refuses_wrong_token_and_key(hass, result["flow_id"], appliance)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"token": appliance.token.upper(), "key": appliance.key}
     )
@@ -218,14 +225,7 @@ async def test_single_appliance_v3(hass: HomeAssistant, stack: MideaStack) -> No
     )
     assert result["step_id"] == "midea_appliance_keys"
     appliance = stack.dehumidifier
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"token": "ab" * 64, "key": appliance.key}
-    )
-    assert result["errors"] == {"base": "wrong_token"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"token": appliance.token, "key": "cd" * 32}
-    )
-    assert result["errors"] == {"base": "wrong_key"}
+    await _refuses_wrong_token_and_key(hass, result["flow_id"], appliance)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"token": appliance.token, "key": appliance.key}
     )
