@@ -125,7 +125,14 @@ async def test_check_answer(stack: MideaStack, stack_v2: MideaStack) -> None:
         with pytest.raises(NoAnswer):
             await check()
         setattr(appliance.faults, fault, type(value)())
-    # Garbage and half replies also spoil a V3 handshake: V2 shows them on the reply itself.
+    # Garbage and half replies spoil a V3 handshake: they are no answer, never a refusal of
+    # the token or key (which would wait a minute before the next attempt).
+    for fault in ("garbage", "truncated"):
+        setattr(appliance.faults, fault, True)
+        with pytest.raises(NoAnswer):
+            await check()
+        setattr(appliance.faults, fault, False)
+    # V2 shows them on the reply itself.
     v2 = stack_v2.air_conditioner
     for fault in ("garbage", "truncated"):
         setattr(v2.faults, fault, True)

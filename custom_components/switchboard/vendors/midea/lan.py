@@ -26,6 +26,7 @@ from midealocal.packet_builder import PacketBuilder
 from midealocal.security import (
     MSGTYPE_ENCRYPTED_REQUEST,
     MSGTYPE_HANDSHAKE_REQUEST,
+    MSGTYPE_HANDSHAKE_RESPONSE,
     LocalSecurity,
 )
 
@@ -37,6 +38,8 @@ PROBE = bytes.fromhex(
     + "7f75bd6b3e4f8b762e849c6e578d6590036e9d4342a50f1f569eb8ec918e92e5"
 )
 """The discovery probe every Midea app and library sends (§1)."""
+HANDSHAKE_RESPONSE_LENGTH = 72
+"""Bytes of a V3 handshake response: the 8-byte 8370 header and counter, then 64 of data (§2)."""
 SUPPORTED_TYPES = frozenset({0xA1, 0xAC})
 """Device types this family runs: dehumidifier, air conditioner."""
 
@@ -301,19 +304,40 @@ async def _async_handshake(
     key: str,
     wait: float,
 ) -> LocalSecurity:
-    """The V3 handshake (§2); returns the security holding the session key."""
+    """The V3 handshake (§2); returns the security holding the session key.
+
+    Only the appliance's own answers are taken for a refusal: ``ERROR`` (or the connection
+    closed without a word) is a wrong token, a well-formed handshake response whose ``sha256(R)``
+    does not check is a wrong key. Bytes that are not a handshake response (garbage, half a
+    reply) say nothing about the credentials: :class:`NoAnswer`, retried like a late reply
+    rather than the minute a refusal waits.
+    """
     security = LocalSecurity()
     writer.write(security.encode_8370(bytes.fromhex(token), MSGTYPE_HANDSHAKE_REQUEST))
+    response = b""
     try:
-        response = await asyncio.wait_for(reader.read(512), wait)
+        async with asyncio.timeout(wait):
+            while len(response) < HANDSHAKE_RESPONSE_LENGTH and response[8:13] != b"ERROR":
+                chunk = await reader.read(512)
+                if not chunk:
+                    break
+                response += chunk
     except TimeoutError as err:
+        if response:
+            raise NoAnswer(f"{host}:{port}: half a handshake reply") from err
         raise ApplianceUnreachable(f"{host}:{port}: no handshake reply") from err
     except OSError as err:
         raise WrongToken(f"{host}:{port}: connection closed at the handshake") from err
-    if len(response) < 72 or response[8:13] == b"ERROR":
+    if not response or response[8:13] == b"ERROR":
         raise WrongToken(f"{host}:{port}: token refused")
+    if (
+        len(response) < HANDSHAKE_RESPONSE_LENGTH
+        or response[:2] != b"\x83\x70"
+        or response[5] & 0x0F != MSGTYPE_HANDSHAKE_RESPONSE
+    ):
+        raise NoAnswer(f"{host}:{port}: undecodable handshake reply")
     try:
-        security.tcp_key(response[8:72], bytes.fromhex(key))
+        security.tcp_key(response[8:HANDSHAKE_RESPONSE_LENGTH], bytes.fromhex(key))
     except MideaLocalError as err:
         raise WrongKey(f"{host}:{port}: key does not match") from err
     return security
