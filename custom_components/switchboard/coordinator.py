@@ -329,7 +329,10 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
         if pending is None or pending[0] is not self.data or not self.last_update_success:
             super().async_update_listeners()
             return
-        index = self._listener_index()
+        index = self._index
+        version = (self._last_listener_id, len(self._listeners))
+        if index is None or index.version != version:
+            index = self._index = self._listener_index(version)
         selected: dict[int, CALLBACK_TYPE] = {}
         for device_id, keys in pending[1].items():
             if keys is None:
@@ -352,23 +355,20 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
                     self.name,
                 )
 
-    def _listener_index(self) -> _ListenerIndex:
+    def _listener_index(self, version: tuple[int, int]) -> _ListenerIndex:
         """The listeners by device and attribute key (rebuilt when listeners come or go)."""
-        version = (self._last_listener_id, len(self._listeners))
-        if self._index is None or self._index.version != version:
-            index = _ListenerIndex(version)
-            for listener_id, (update_callback, context) in self._listeners.items():
-                item = (listener_id, update_callback)
-                if not isinstance(context, Interest):
-                    index.always.append(item)
-                    if context is not STRUCTURE:
-                        index.every_update.append(item)
-                    continue
-                index.by_device.setdefault(context.device_id, []).append(item)
-                for key in context.keys:
-                    index.by_key.setdefault((context.device_id, key), []).append(item)
-            self._index = index
-        return self._index
+        index = _ListenerIndex(version)
+        for listener_id, (update_callback, context) in self._listeners.items():
+            item = (listener_id, update_callback)
+            if not isinstance(context, Interest):
+                index.always.append(item)
+                if context is not STRUCTURE:
+                    index.every_update.append(item)
+                continue
+            index.by_device.setdefault(context.device_id, []).append(item)
+            for key in context.keys:
+                index.by_key.setdefault((context.device_id, key), []).append(item)
+        return index
 
     def actions(self, device_id: str) -> Mapping[str, ActionSpec]:
         """Return the allow-list of actions of ``device_id``."""
@@ -473,8 +473,10 @@ def _structure_changed(old: SwitchboardData, new: SwitchboardData, changes: Chan
         if keys is None:
             if before.keys() != after.keys():
                 return True
-        elif any((key in before) != (key in after) for key in keys):
-            return True
+        else:
+            for key in keys:
+                if (key in before) != (key in after):
+                    return True
     return False
 
 

@@ -126,7 +126,7 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
         self._watched = self.watched_attributes()
         # The coordinator calls this entity only for updates touching these attributes.
         self.coordinator_context = Interest(device_id, frozenset(self._watched))
-        self._seen: tuple[object, ...] = self._snapshot()
+        self._seen: tuple[object, ...] = self._snapshot(self.device_state)
 
     def watched_attributes(self) -> tuple[str, ...]:
         """Device attributes this entity's state depends on (platforms with more extend it)."""
@@ -139,14 +139,14 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
         )
         return tuple(key for key in keys if key)
 
-    def _snapshot(self) -> tuple[object, ...]:
-        state = self.device_state
+    def _snapshot(self, state: DeviceState | None) -> tuple[object, ...]:
+        """What this entity shows of ``state`` (its device's current state)."""
         if state is None:
             return (self.coordinator.last_update_success, None)
         return (
             self.coordinator.last_update_success,
             state.available,
-            *(state.attributes.get(key) for key in self._watched),
+            *map(state.attributes.get, self._watched),
         )
 
     @callback
@@ -162,7 +162,7 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
             self._descriptor = state.descriptor
             if changed:
                 self._async_update_device_registry(state.descriptor)
-        snapshot = self._snapshot()
+        snapshot = self._snapshot(state)
         if snapshot == self._seen:
             return
         self._seen = snapshot
@@ -249,7 +249,9 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
             and name
         ):
             return name
-        if (name := self._name_from_placeholders()) is not None:
+        if self.entity_description.name_placeholders and (
+            (name := self._name_from_placeholders()) is not None
+        ):
             return name
         return super().name
 

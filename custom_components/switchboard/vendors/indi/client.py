@@ -396,9 +396,6 @@ class IndiClient:
     def _on_data(self, data: bytes) -> None:
         """Bytes from the transport (its ``data_received``), handled before it reads again."""
         self._received_at = asyncio.get_running_loop().time()
-        self._handle_data(data)
-
-    def _handle_data(self, data: bytes) -> None:
         skipped_before = self._splitter.skipped
         elements = self._splitter.feed(data)
         if self._splitter.skipped != skipped_before:

@@ -209,9 +209,12 @@ def _float_attr(element: ET.Element, name: str) -> float | None:
 
 def _state(element: ET.Element, default: VectorState) -> VectorState:
     state = element.get("state")
-    if state is None:
-        return default
-    state = state.strip()
+    return default if state is None else _valid_state(state)
+
+
+def _valid_state(text: str) -> VectorState:
+    """A vector state attribute's value; raises IndiProtocolError for anything else."""
+    state = text.strip()
     if state not in STATES:
         raise IndiProtocolError(f"invalid state {state!r}")
     return state  # type: ignore[return-value]
@@ -314,7 +317,8 @@ def apply_set(vector: IndiVector, element: ET.Element) -> IndiVector:
         members[current.name] = IndiMember(
             current.name, current.label, value, text.strip(), current.format, minimum, maximum, step
         )
-    timeout = _float_attr(element, "timeout")
+    timeout = element.get("timeout")
+    state = element.get("state")
     return IndiVector(
         vector.device,
         vector.name,
@@ -323,8 +327,8 @@ def apply_set(vector: IndiVector, element: ET.Element) -> IndiVector:
         kind,
         vector.perm,
         vector.rule,
-        _state(element, vector.state),
-        vector.timeout if timeout is None else timeout,
+        vector.state if state is None else _valid_state(state),
+        vector.timeout if timeout is None or (number := parse_number(timeout)) is None else number,
         element.get("timestamp") or vector.timestamp,
         element.get("message"),
         members,

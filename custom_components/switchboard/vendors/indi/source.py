@@ -195,9 +195,10 @@ were hands the coordinator and the entities the same objects (compared by identi
 def vector_attributes(vector: IndiVector, *, blobs: bool) -> dict[str, Attribute]:
     """The attributes one vector contributes to its device's state."""
     name = vector.name
-    attributes: dict[str, Attribute] = {state_key(name): _SHARED[vector.state]}
+    # The keys of state_key and member_key, spelt out: this runs for every update.
+    attributes: dict[str, Attribute] = {f"{name}.state": _SHARED[vector.state]}
     for member in vector.members.values():
-        key = member_key(name, member.name)
+        key = f"{name}.{member.name}"
         if vector.kind == "switch":
             attributes[key] = _SHARED[member.value == "On"]
         elif vector.kind == "number":
