@@ -10,9 +10,18 @@ connection mid-reply, answers after the timeout, restarts. For each (family, fau
 * once the fault is gone the entry recovers by itself (its own scheduled polls or reconnects).
 
 A family takes part through a :class:`Peer` (start its emulator and entry, inject and clear a
-fault, let one poll/reconnect cycle pass). A fault a peer cannot produce is listed in its
-``faults`` and skipped with the reason (see ``UNSUPPORTED``). Midea and the SEPL connector are
-added by writing their ``Peer`` and listing them in ``PEERS``.
+fault, let one poll/reconnect cycle pass): MaxSmart, INDI, Meross, Midea and the SEPL connector
+(whose entity is its connection sensor and whose command is a platform command, see
+:class:`SeplPeer`). A fault a peer cannot produce is listed in its ``faults`` and skipped with
+the reason (see ``UNSUPPORTED``).
+
+The seventh fault, a different identity (another device at the address), has a test per family,
+because what identity means differs: a MaxSmart strip's serial (UDP discovery), a Midea
+appliance's id and TCP port (unicast discovery), the devices an INDI server serves, the SEPL
+gateway id the platform hands out; for Meross a device's address is its uuid, so the test
+asserts that another device never answers for it. Each, where it can happen, keeps the entry
+off the other device (unavailable, logged once) and raises a translated repair issue that
+clears itself when the right device is back.
 """
 
 import asyncio
@@ -702,7 +711,8 @@ async def test_indi_other_server_at_the_address(
     reconnect none of the entry's devices is defined, so its devices stay unavailable (logged
     once), the new devices get no entities (not attached), and a translated repair issue names
     the address and the devices found; the server serving the entry's devices again clears the
-    issue by itself.
+    issue by itself, and so does the entry's lamp served again next to a new plug (a driver
+    added on the entry's server: the new plug is added).
     """
     caplog.set_level(logging.DEBUG)
     peer = IndiPeer(hass)
@@ -734,6 +744,19 @@ async def test_indi_other_server_at_the_address(
         sent = len(emulator.received_tags("newSwitchVector"))
         await await_command(hass, "switch", entity_id)  # not called: the entity is unavailable
         assert len(emulator.received_tags("newSwitchVector")) == sent
+
+        # The entry's lamp served again, after a new plug (held until the lamp is defined):
+        # the server is the entry's, with a new driver; the issue goes, the new plug is added.
+        emulator.device_names = ("New Plug", LAMP)
+        await emulator.restart(downtime=0.5)
+        new_plug = f"{server}/New Plug_POWER"
+        await _until(
+            peer,
+            lambda: registry.async_get_entity_id("switch", DOMAIN, new_plug) is not None,
+            RECOVERY_BOUND,
+        )
+        assert issues.async_get_issue(*issue) is None
+        assert state() == STATE_UNAVAILABLE
 
         emulator.device_names = (PLUG, LAMP)
         await emulator.restart(downtime=0.5)
