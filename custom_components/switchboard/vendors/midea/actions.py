@@ -131,7 +131,7 @@ def air_conditioner_switches(client: MideaApplianceClient) -> tuple[str, ...]:
 def air_conditioner_selects(client: MideaApplianceClient) -> dict[str, list[str]]:
     """The selects an air conditioner has, with their options (:data:`AIR_CONDITIONER_SELECTS`).
 
-    Options are midea-local's names: louvre angles ``off`` (swinging), ``up`` / ``left``,
+    Options are midea-local's names: louvre angles ``off`` (no fixed position), ``up`` / ``left``,
     ``up_mid`` / ``left_mid``, ``middle``, ``down_mid`` / ``right_mid``, ``down`` / ``right``;
     the power-limit gear in % (``1``, ``20`` ... ``100``, or ``50``, ``75``, ``100`` on a
     two-level appliance); the fresh-air fan speed ``off``, ``silent``, ``low``, ``medium``,
