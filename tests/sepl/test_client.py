@@ -21,7 +21,7 @@ from custom_components.switchboard.export.sepl.client import (
 )
 from emulators.sepl import SeplPlatform
 
-from .conftest import PASSWORD, USER
+from .conftest import PASSWORD, USER, until
 
 SWITCH = DEVICE_TYPES["switch"].id
 SENSOR = DEVICE_TYPES["sensor"].id
@@ -395,12 +395,16 @@ async def test_duplicate_uri_is_reported_and_kept_out(
 async def test_keepalive_pings_and_drops_a_silent_peer(
     make: Callable[..., Harness], platform: SeplPlatform
 ) -> None:
-    harness = await started(make, keepalive=0.2)
-    await asyncio.sleep(0.5)  # two keepalive periods without data: pinged, pong received
+    # The keepalive is also how long a pong may take: long enough for a loaded machine (0.2 s
+    # was not: a pong later than that ends the session, and the platform sees a second login).
+    harness = await started(make, keepalive=2.0)
+    # A period without data: pinged, and the pong came in time.
+    await until(lambda: harness.client.stats.pongs >= 1, within=30)
     assert platform.sessions[-1].client_pinged
     assert platform.logins == 1
+    assert harness.client.stats.missed_pongs == 0
     platform.faults.ignore_pings = True
-    await platform.wait_for(lambda: platform.logins == 2)
+    await platform.wait_for(lambda: platform.logins == 2, within=30)
     assert harness.client.stats.missed_pongs == 1
 
 

@@ -224,6 +224,8 @@ class ClientStats:
     unsolicited_replies: int = 0
     non_json_frames: int = 0
     timeouts: int = 0
+    pongs: int = 0
+    """Keepalive pings answered in time."""
     missed_pongs: int = 0
     auth_refusals: int = 0
     last_error: str | None = None
@@ -585,6 +587,7 @@ class SeplClient:
                 _LOGGER.info("SEPL: no pong within %s s: reconnecting", self.keepalive)
                 await ws.close()
                 return
+            self.stats.pongs += 1
             self._last_data = time.monotonic()
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
