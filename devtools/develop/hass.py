@@ -58,6 +58,7 @@ class HassClient:
         self.base_url = base_url.rstrip("/")
         self.client_id = f"{self.base_url}/"
         self.token: str | None = None
+        self.refresh_token: str | None = None
 
     async def request(
         self,
@@ -68,22 +69,42 @@ class HassClient:
         form: dict[str, str] | None = None,
         auth: bool = True,
     ) -> Any:
-        """Send one request and return the decoded JSON (or text) of a 2xx answer."""
-        headers = {"Authorization": f"Bearer {self.token}"} if auth and self.token else {}
-        async with self.session.request(
-            method,
-            f"{self.base_url}{path}",
-            json=json_body,
-            data=form,
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=30),
-        ) as response:
-            text = await response.text()
-            if response.status >= 300:
-                raise CheckFailed(f"{method} {path} -> HTTP {response.status}: {text[:300]}")
-            if response.content_type == "application/json":
-                return json.loads(text) if text else None
-            return text
+        """Send one request and return the decoded JSON (or text) of a 2xx answer.
+
+        An access token lives 30 minutes: on a 401 the token is refreshed (``/auth/token``,
+        ``grant_type=refresh_token``) and the request sent once more.
+        """
+        for attempt in (1, 2):
+            headers = {"Authorization": f"Bearer {self.token}"} if auth and self.token else {}
+            async with self.session.request(
+                method,
+                f"{self.base_url}{path}",
+                json=json_body,
+                data=form,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=30),
+            ) as response:
+                text = await response.text()
+                status, content_type = response.status, response.content_type
+            if status == 401 and auth and self.refresh_token and attempt == 1:
+                tokens = await self.request(
+                    "POST",
+                    "/auth/token",
+                    form={
+                        "grant_type": "refresh_token",
+                        "refresh_token": self.refresh_token,
+                        "client_id": self.client_id,
+                    },
+                    auth=False,
+                )
+                self.token = str(tokens["access_token"])
+                continue
+            break
+        if status >= 300:
+            raise CheckFailed(f"{method} {path} -> HTTP {status}: {text[:300]}")
+        if content_type == "application/json":
+            return json.loads(text) if text else None
+        return text
 
     async def wait_until_up(self, is_alive: Callable[[], bool], limit: float) -> float:
         """Poll ``GET /api/onboarding`` until it answers 200; return the seconds waited.
@@ -132,6 +153,7 @@ class HassClient:
             auth=False,
         )
         self.token = str(tokens["access_token"])
+        self.refresh_token = str(tokens["refresh_token"])
         for step in ("core_config", "analytics"):
             if step in pending:
                 await self.request("POST", f"/api/onboarding/{step}", json_body={})
