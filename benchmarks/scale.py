@@ -677,7 +677,8 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
         for server in midea:
             with contextlib.suppress(Exception):
                 await server.stop()
-        indi.terminate()
+        with contextlib.suppress(ProcessLookupError):  # it may have ended (the error above)
+            indi.terminate()
         await indi.wait()
 
 
