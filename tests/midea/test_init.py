@@ -24,6 +24,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchboard.const import DOMAIN
+from custom_components.switchboard.vendors.midea.client import MideaApplianceClient
 from custom_components.switchboard.vendors.midea.source import tank_full
 
 from .conftest import MideaStack, appliance_record, setup_account_entry, start_stack, stop_stack
@@ -496,12 +497,12 @@ async def test_slow_replies(
     with a translated error and then recovers."""
     appliance = stack.dehumidifier
     entity = {ATTR_ENTITY_ID: "humidifier.cellar"}
-    appliance.faults.delay = 0.3  # tests wait 1 s for a reply
+    appliance.faults.delay = 0.3  # tests wait 3 s for a reply
     await hass.services.async_call(
         "humidifier", "set_humidity", {**entity, "humidity": 52}, blocking=True
     )
     assert attribute(hass, "humidifier.cellar", "humidity") == 52
-    appliance.faults.delay = 1.5
+    appliance.faults.delay = MideaApplianceClient.reply_timeout + 1
     with pytest.raises(HomeAssistantError) as raised:
         await hass.services.async_call(
             "humidifier", "set_humidity", {**entity, "humidity": 53}, blocking=True

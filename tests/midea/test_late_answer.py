@@ -99,8 +99,8 @@ async def test_check_answer(stack: MideaStack, stack_v2: MideaStack) -> None:
     nor a wrong token, nor silence."""
     appliance = stack.dehumidifier
     config = _config(appliance)
-    await async_check_appliance(config, wait=1.0, answer=True)
-    await async_check_appliance(_config(stack_v2.air_conditioner), wait=1.0, answer=True)
+    await async_check_appliance(config, wait=10.0, answer=True)
+    await async_check_appliance(_config(stack_v2.air_conditioner), wait=10.0, answer=True)
 
     async def check(**changes: str) -> None:
         target = config.with_changes(**changes)
