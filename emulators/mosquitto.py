@@ -40,6 +40,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 HOST = "127.0.0.1"
+_PROBE_CONNECT = bytes.fromhex("100c00044d5154540402003c0000")
+"""An MQTT 3.1.1 CONNECT: clean session, keepalive 60 s, empty client id, no credentials."""
 _SEARCH_PATH = os.pathsep.join(
     [os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/opt/homebrew/sbin"]
 )
@@ -301,6 +303,39 @@ class Mosquitto:
                 with contextlib.suppress(OSError):
                     await writer.wait_closed()
                 break
+        await self._wait_main_loop(deadline)
+
+    async def _wait_main_loop(self, deadline: float) -> None:
+        """Wait until the broker answers a CONNECT on its plain listener with a CONNACK.
+
+        mosquitto listens before it installs its signal handlers, so a listener accepting
+        connections does not mean the broker is ready: a SIGHUP (:meth:`add_user`) in that
+        window terminates it (on a loaded machine the window is long enough to hit). The
+        handlers are in place before its main loop runs, and only the main loop answers a
+        CONNECT (refused or not, a CONNACK: ``0x20``).
+        """
+        while True:
+            if self._process is None or self._process.returncode is not None:
+                raise MosquittoError(f"mosquitto exited:\n{self._failure_text()}")
+            reply = b""
+            with contextlib.suppress(OSError, TimeoutError):
+                async with asyncio.timeout(max(0.1, deadline - time.monotonic())):
+                    reader, writer = await asyncio.open_connection(HOST, self.port)
+                    try:
+                        writer.write(_PROBE_CONNECT)
+                        reply = await reader.read(4)
+                    finally:
+                        writer.close()
+                        with contextlib.suppress(OSError):
+                            await writer.wait_closed()
+            if reply[:1] == b"\x20":
+                return
+            if time.monotonic() > deadline:
+                await self.stop()
+                raise MosquittoError(
+                    f"mosquitto did not answer on {self.port}:\n{self._failure_text()}"
+                )
+            await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
         """Stop the broker (clients see their connection drop); keeps config and certificates."""
