@@ -1300,6 +1300,14 @@ class MerossCloudEmulator:
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         self._started = True
+        # The apps' users are added by SIGHUP, which mosquitto handles in its own time: an app
+        # signing in at once must not be refused.
+        for broker in self.brokers:
+            if broker.running:
+                for account in self.accounts.values():
+                    await broker.wait_user(
+                        account.user_id, app_mqtt_password(account.user_id, account.key)
+                    )
         devices = self.all_devices()
         for device in devices:
             await device.start(device.broker_host, device.broker_port)

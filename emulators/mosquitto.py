@@ -10,8 +10,9 @@ The broker runs as a separate process, so clients that block their event loop wh
 A plain listener is always opened on ``port``; ``tls=True`` adds a TLS listener on ``tls_port``
 with a certificate signed by a throw-away CA written to ``ca_cert_path``. With ``users`` the broker
 checks passwords (``allow_anonymous false`` unless asked otherwise); users can be added later with
-``add_user`` (the password file is reloaded with SIGHUP). ``anonymous_tls_listener=True`` opens one
-more TLS listener without any authentication (``anonymous_tls_port``).
+``add_user`` (the password file is reloaded with SIGHUP; ``wait_user`` waits until it is).
+``anonymous_tls_listener=True`` opens one more TLS listener without any authentication
+(``anonymous_tls_port``).
 """
 
 import asyncio
@@ -40,8 +41,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 HOST = "127.0.0.1"
-_PROBE_CONNECT = bytes.fromhex("100c00044d5154540402003c0000")
-"""An MQTT 3.1.1 CONNECT: clean session, keepalive 60 s, empty client id, no credentials."""
 _SEARCH_PATH = os.pathsep.join(
     [os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/opt/homebrew/sbin"]
 )
@@ -55,6 +54,24 @@ def mosquitto_binary() -> str | None:
 def mosquitto_available() -> bool:
     """Tell whether a mosquitto broker can be started (for ``pytest.skip``)."""
     return mosquitto_binary() is not None
+
+
+def _connect_packet(username: str | None = None, password: str | None = None) -> bytes:
+    """An MQTT 3.1.1 CONNECT: clean session, keepalive 60 s, empty client id.
+
+    With credentials if given (short ones: the remaining length fits one byte).
+    """
+    flags = 0x02
+    payload = b"\x00\x00"
+    for flag, text in ((0x80, username), (0x40, password)):
+        if text is not None:
+            flags |= flag
+            data = text.encode()
+            payload += len(data).to_bytes(2, "big") + data
+    body = b"\x00\x04MQTT\x04" + bytes([flags]) + b"\x00\x3c" + payload
+    if len(body) > 127:
+        raise ValueError("user name and password too long for this probe")
+    return bytes([0x10, len(body)]) + body
 
 
 def hash_password(password: str, *, iterations: int = 101) -> str:
@@ -212,6 +229,34 @@ class Mosquitto:
             self._write_password_file()
             self._process.send_signal(signal.SIGHUP)
 
+    async def wait_user(self, username: str, password: str, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Wait until the running broker accepts ``username``.
+
+        mosquitto reloads its password file after :meth:`add_user` in its own time; the user is
+        in once a CONNECT with the credentials on the plain listener gets CONNACK code 0.
+        Raises ``TimeoutError`` after ``timeout`` s.
+        """
+        async with asyncio.timeout(timeout):
+            while await self._connack(_connect_packet(username, password)) != 0:  # noqa: ASYNC110 - nothing to wait on but the broker's answer
+                await asyncio.sleep(0.02)
+
+    async def _connack(self, connect: bytes) -> int | None:
+        """Send ``connect`` to the plain listener; the CONNACK's return code, or None."""
+        try:
+            reader, writer = await asyncio.open_connection(HOST, self.port)
+        except OSError:
+            return None
+        try:
+            writer.write(connect)
+            reply = await reader.read(4)
+        except OSError:
+            return None
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        return reply[3] if len(reply) == 4 and reply[0] == 0x20 else None
+
     def _write_password_file(self) -> None:
         path = self.directory / "passwd"
         path.write_text("".join(f"{user}:{hash_password(pw)}\n" for user, pw in self.users.items()))
@@ -317,18 +362,11 @@ class Mosquitto:
         while True:
             if self._process is None or self._process.returncode is not None:
                 raise MosquittoError(f"mosquitto exited:\n{self._failure_text()}")
-            reply = b""
-            with contextlib.suppress(OSError, TimeoutError):
+            code = None
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.1, deadline - time.monotonic())):
-                    reader, writer = await asyncio.open_connection(HOST, self.port)
-                    try:
-                        writer.write(_PROBE_CONNECT)
-                        reply = await reader.read(4)
-                    finally:
-                        writer.close()
-                        with contextlib.suppress(OSError):
-                            await writer.wait_closed()
-            if reply[:1] == b"\x20":
+                    code = await self._connack(_connect_packet())
+            if code is not None:
                 return
             if time.monotonic() > deadline:
                 await self.stop()

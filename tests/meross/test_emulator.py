@@ -124,7 +124,7 @@ async def test_mosquitto_checks_passwords(socket_enabled: None) -> None:
             async with aiomqtt.Client("127.0.0.1", broker.port, username="alice", password="x"):
                 pass
         broker.add_user("bob", "pw")
-        await asyncio.sleep(0.2)  # SIGHUP reload
+        await broker.wait_user("bob", "pw")  # mosquitto reloads its password file (SIGHUP)
         async with aiomqtt.Client(
             "127.0.0.1",
             broker.tls_port,
