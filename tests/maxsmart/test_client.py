@@ -34,6 +34,8 @@ from emulators.maxsmart import (
 from .conftest import PLUG_SERIAL, STRIP_PORT_NAMES, STRIP_SERIAL, plug_kwargs, strip_kwargs
 
 FAULT_TIMEOUT = 0.3
+SAFETY_NET = 30.0
+"""Seconds after which a call that should end at ``FAULT_TIMEOUT`` is taken to hang."""
 
 
 def client_for(
@@ -386,17 +388,17 @@ async def test_unicast_discovery_of_plug_normalises_mac(plug: MaxSmartEmulator) 
 
 
 async def test_discovery_stops_at_max_devices(strip: MaxSmartEmulator) -> None:
-    started = time.monotonic()
-    devices = await async_discover("127.0.0.1", strip.udp_port, timeout=5.0, max_devices=1)
+    # Without stopping at the first reply it would listen 600 s: the safety net, far below
+    # that, shows it stopped without measuring how fast (a loaded machine is slow).
+    async with asyncio.timeout(60):
+        devices = await async_discover("127.0.0.1", strip.udp_port, timeout=600.0, max_devices=1)
     assert len(devices) == 1
-    assert time.monotonic() - started < 1.0
 
 
 async def test_discovery_without_reply_returns_empty(strip: MaxSmartEmulator) -> None:
     strip.faults.udp_silent = True
-    started = time.monotonic()
-    assert await async_discover("127.0.0.1", strip.udp_port, timeout=FAULT_TIMEOUT) == []
-    assert time.monotonic() - started < FAULT_TIMEOUT + 0.5
+    async with asyncio.timeout(SAFETY_NET):  # it ends at its timeout: it does not hang
+        assert await async_discover("127.0.0.1", strip.udp_port, timeout=FAULT_TIMEOUT) == []
     assert len(strip.discovery_requests) == 1
 
 
@@ -444,13 +446,12 @@ async def test_broadcast_discovery(strip: MaxSmartEmulator, plug: MaxSmartEmulat
 # --------------------------------------------------------------------- faults
 
 
-async def _expect_error(
-    client: MaxSmartClient, error: type[MaxSmartError], budget: float = FAULT_TIMEOUT + 0.5
-) -> MaxSmartError:
-    started = time.monotonic()
+async def _expect_error(client: MaxSmartClient, error: type[MaxSmartError]) -> MaxSmartError:
+    """The reading fails with ``error``; it ends (at the client's timeout at the latest), it
+    does not hang. No upper bound on the time: a loaded machine runs timers late."""
     with pytest.raises(error) as err:
-        await client.async_get_reading()
-    assert time.monotonic() - started < budget
+        async with asyncio.timeout(SAFETY_NET):
+            await client.async_get_reading()
     return err.value
 
 
