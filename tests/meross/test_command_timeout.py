@@ -40,7 +40,7 @@ async def test_command_timeout_polls_at_once(
     assert plug.onoff[0] == 1  # the plug did switch; only its acknowledgement was lost
     assert hass.states.get(switch).state == STATE_OFF
 
-    await _wait_for(lambda: hass.states.get(switch).state == STATE_ON, timeout=5)
+    await _wait_for(lambda: hass.states.get(switch).state == STATE_ON)
     after = [request[:2] for request in plug.requests[sent:]]
     assert after[0] == ("SET", "Appliance.Control.ToggleX")
     # then the poll: System.All and the plug's readings, batched in one Control.Multiple

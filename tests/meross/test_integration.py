@@ -78,7 +78,8 @@ def _entity(hass: HomeAssistant, device_id: str, key: str, platform: str) -> str
     return entity_id
 
 
-async def _wait_for(predicate: Any, timeout: float = 5.0) -> None:
+async def _wait_for(predicate: Any, timeout: float = 30.0) -> None:
+    """Wait until ``predicate()`` is true; ``timeout`` is a safety net, not a measurement."""
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.01)
@@ -334,9 +335,9 @@ async def test_polling_fallback_and_recovery(hass: HomeAssistant, meross_env: Me
     await _wait_for(lambda: hass.states.get(switch).state == STATE_UNAVAILABLE)
     meross_env.plug.onoff[0] = 1  # changed while we were away
     await meross_env.broker.start()
-    await _wait_for(lambda: coordinator.push_healthy, timeout=15)
+    await _wait_for(lambda: coordinator.push_healthy)
     assert coordinator.update_interval.total_seconds() == 600
-    await _wait_for(lambda: hass.states.get(switch).state == STATE_ON, timeout=10)
+    await _wait_for(lambda: hass.states.get(switch).state == STATE_ON)
     await _unload(hass, entry)
 
 
@@ -509,7 +510,7 @@ async def test_repair_issues_push_down_and_rate_limit(
         "minutes": "15",
     }
     await meross_env.broker.start()
-    await _wait_for(lambda: coordinator.push_healthy, timeout=15)
+    await _wait_for(lambda: coordinator.push_healthy)
     assert issues.async_get_issue(DOMAIN, push_down) is None
 
     meross_env.cloud.rate_limit()

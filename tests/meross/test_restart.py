@@ -92,7 +92,7 @@ async def test_new_device_silent_past_the_timeout_catches_up_when_online(
     await plug.stop()  # released: it connects now
     plug.connect_delay = 0
     await plug.start(plug.broker_host, plug.broker_port)
-    await _wait_for(lambda: _switch_of(hass, plug.uuid) is not None, timeout=30)
+    await _wait_for(lambda: _switch_of(hass, plug.uuid) is not None)
     switch = _switch_of(hass, plug.uuid)
     assert switch is not None
     await _wait_for(lambda: hass.states.get(switch).state != STATE_UNAVAILABLE)

@@ -68,8 +68,8 @@ async def test_one_broker_restarts_while_the_other_pushes(
         )
     env.strip.onoff[1] = 1  # changed while its broker was down
     await env.second_broker.start()
-    await _wait_for(lambda: coordinators[env.strip.uuid].push_healthy, timeout=15)
-    await _wait_for(lambda: hass.states.get(strip_outlet).state == STATE_ON, timeout=10)
+    await _wait_for(lambda: coordinators[env.strip.uuid].push_healthy)
+    await _wait_for(lambda: hass.states.get(strip_outlet).state == STATE_ON)
     await _wait_for(lambda: hass.states.get(push_connected).state == STATE_ON)
     # The first broker's connection was never disturbed.
     assert runtime.account.brokers.client(env.plug.uuid).connect_count == plug_connects

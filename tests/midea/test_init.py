@@ -30,8 +30,11 @@ from custom_components.switchboard.vendors.midea.source import tank_full
 from .conftest import MideaStack, appliance_record, setup_account_entry, start_stack, stop_stack
 
 
-async def until(hass: HomeAssistant, check: Callable[[], Any], timeout: float = 10.0) -> None:
-    """Wait until ``check()`` is true (the appliances' threads run in real time)."""
+async def until(hass: HomeAssistant, check: Callable[[], Any], timeout: float = 30.0) -> None:
+    """Wait until ``check()`` is true (the appliances' threads run in real time).
+
+    ``timeout`` is a safety net for a loaded machine, not a measurement.
+    """
     async with asyncio.timeout(timeout):
         while not check():
             await asyncio.sleep(0.01)

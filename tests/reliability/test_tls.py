@@ -64,7 +64,7 @@ async def test_meross_broker_certificate_is_verified_by_default(
     entry = await _create_entry(hass, meross_env, {})
     assert entry.data[CONF_VERIFY_SSL] is True
     [mqtt] = entry.runtime_data.runtime.account.brokers.clients.values()
-    await _wait_for(lambda: mqtt.last_error is not None, timeout=10)
+    await _wait_for(lambda: mqtt.last_error is not None)
     assert not mqtt.connected
     assert "certificate" in mqtt.last_error.lower()
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
@@ -79,7 +79,7 @@ async def test_meross_verification_off_is_explicit_and_shown(
     """Turned off in Advanced: the test broker is accepted; diagnostics say it is off."""
     entry = await _create_entry(hass, meross_env, {CONF_VERIFY_SSL: False})
     [mqtt] = entry.runtime_data.runtime.account.brokers.clients.values()
-    await _wait_for(lambda: mqtt.connected, timeout=10)
+    await _wait_for(lambda: mqtt.connected)
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert diagnostics["family"]["mqtt"]["tls_certificate_verified"] is False
     assert diagnostics["entry"]["data"][CONF_VERIFY_SSL] is False
