@@ -181,6 +181,8 @@ async def test_person_path(browser: BrowserContext, stack: Stack, socket_enabled
     await page.get_by_role("button", name="Configure").click()
     await expect(page.get_by_text("Switchboard options")).to_be_visible()
     await expect(page.get_by_text("MQTT bridge", exact=True)).to_be_visible()
+    # The form's fields render after its headings: wait for the first one.
+    await expect(page.get_by_text("Polling interval").first).to_be_visible()
     text = await page_text(page)
     assert "Translation error" not in text
     assert "Polling interval" in text
