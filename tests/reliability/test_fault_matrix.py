@@ -335,8 +335,10 @@ class SeplPeer(Peer):
     state but ``ready``); the command is a platform command for the exposed switch, which
     the platform sends again with the same task id after the reconnect when no response came
     (as the process engine retries a task): it must run exactly once and be answered with 200.
-    The client's timings are shortened (keepalive, handshake and request timeouts 1 s, back-off
-    at most 0.5 s) so that a fault is noticed within seconds, as it would be within 30 s.
+    The client's timings are shortened (keepalive, handshake and request timeouts 2 s, back-off
+    at most 0.5 s) so that a fault is noticed within seconds, as it would be within 30 s. (At
+    1 s, a pong or reply late on a loaded machine could end a healthy session: a second
+    "disconnected" logged.)
     """
 
     key = "sepl"
@@ -344,7 +346,7 @@ class SeplPeer(Peer):
     stays_available = frozenset({"garbage"})  # non-JSON frames are skipped, the session lives
     device_name = "SEPL"
     down_states = frozenset({"disconnected", "connecting", "synchronising", STATE_UNAVAILABLE})
-    timeout = 1.0
+    timeout = 2.0
 
     async def async_start(self) -> None:
         """Start the platform, expose one switch, set up the connector until synchronised."""
