@@ -267,7 +267,7 @@ class MaxSmartEmulator:
         return not self.firmware.startswith("1.")
 
     async def start(self) -> None:
-        """Bind the HTTP and UDP sockets (``SO_REUSEADDR``) and start answering.
+        """Bind the HTTP and UDP sockets and start answering (UDP as :func:`_bind_udp` binds).
 
         Raises OSError (e.g. PermissionError, EADDRINUSE) if a socket cannot be bound.
         """
@@ -280,14 +280,7 @@ class MaxSmartEmulator:
         )
         try:
             self._http_port = server.sockets[0].getsockname()[1]
-            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind((self.host, self._udp_port))
-            except OSError:
-                sock.close()
-                raise
+            sock = _bind_udp(self.host, self._udp_port)
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: _DiscoveryProtocol(self), sock=sock
             )
@@ -745,12 +738,35 @@ class _DiscoveryProtocol(asyncio.DatagramProtocol):
         _LOGGER.debug("MaxSmart emulator UDP error: %s", exc)
 
 
+def _bind_udp(host: str, port: int, *, broadcast: bool = False) -> socket.socket:
+    """A UDP socket bound to ``host:port`` (``port`` 0: a port no other socket holds).
+
+    A fixed port is bound with ``SO_REUSEADDR``, so a strip's ``127.0.0.2:8888`` and the
+    relay's ``0.0.0.0:8888`` share it as real strips on one network do. A free port (0) is
+    bound without it: Linux hands a ``SO_REUSEADDR`` socket binding port 0 a port that another
+    such socket already holds (another process's relay or strip), whose datagrams it then
+    shares, so foreign emulators would answer this one's discovery. Raises OSError.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        if port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if broadcast:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class MaxSmartBroadcastRelay:
     """Wildcard UDP listener forwarding broadcast discovery to registered emulators.
 
     Broadcasts are only looped back to sockets bound to the wildcard address
-    (§8), so this listens on ``0.0.0.0:<port>`` (``SO_REUSEADDR``, so it can share
-    the port with per-device sockets such as ``127.0.0.2:8888``) and lets every registered
+    (§8), so this listens on ``0.0.0.0:<port>`` (a fixed port with ``SO_REUSEADDR``, so it can
+    share the port with per-device sockets such as ``127.0.0.2:8888``; see :func:`_bind_udp`)
+    and lets every registered
     *running* emulator answer from its own socket, whose source address is the device address.
     """
 
@@ -781,14 +797,7 @@ class MaxSmartBroadcastRelay:
         """Bind the wildcard socket."""
         if self._transport is not None:
             return
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-            sock.bind((self.host, self._port))
-        except OSError:
-            sock.close()
-            raise
+        sock = _bind_udp(self.host, self._port, broadcast=True)
         self._port = sock.getsockname()[1]
         self._transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
             lambda: _RelayProtocol(self), sock=sock
