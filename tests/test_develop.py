@@ -13,7 +13,6 @@ from pathlib import Path
 import re
 import shutil
 import signal
-import time
 
 import pytest
 
@@ -98,8 +97,8 @@ def _listening(ports: list[int]) -> list[int]:
 
 
 async def test_develop_check() -> None:
-    """The check passes every step, well within its time budget."""
-    started = time.monotonic()
+    """The check passes every step and ends (``LIMIT`` is a safety net against a hang, not a
+    measurement: how fast the stack starts is not asserted, a loaded machine is slow)."""
     process = await asyncio.create_subprocess_exec(
         str(SCRIPT),
         "--check",
@@ -114,7 +113,6 @@ async def test_develop_check() -> None:
     finally:
         if process.returncode is None:
             await stop_session(process)
-    elapsed = time.monotonic() - started
     text = output.decode(errors="replace")
     assert process.returncode == 0, text
     assert "FAIL" not in text, text
@@ -129,4 +127,3 @@ async def test_develop_check() -> None:
     ]
     assert len(ports) == (4 if INDI_AVAILABLE else 3), text
     assert not _listening(ports), f"still listening on {_listening(ports)} after the check"
-    assert elapsed < 90, f"took {elapsed:.0f} s:\n{text}"
