@@ -84,21 +84,45 @@ async def stop_session(process: asyncio.subprocess.Process, grace: float = 45) -
         await process.wait()
 
 
-def _listening(ports: list[int]) -> list[int]:
-    """Those of ``ports`` on which some process listens (from /proc/net/tcp, no socket)."""
-    listening: set[int] = set()
+def _listening_sockets(port: int) -> set[int]:
+    """Inodes of the sockets listening on ``port`` (from /proc/net/tcp, no socket opened).
+
+    The inode names the socket itself: once the stack closed its socket, another process
+    (another test, another engineer's server) may listen on the same port number with a
+    socket of its own, which is not a socket the stack left open.
+    """
+    inodes: set[int] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(OSError):
             for line in Path(table).read_text().splitlines()[1:]:
                 fields = line.split()
-                if fields[3] == "0A":  # LISTEN
-                    listening.add(int(fields[1].rsplit(":", 1)[1], 16))
-    return [port for port in ports if port in listening]
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                    inodes.add(int(fields[9]))
+    return inodes
+
+
+async def _read_output(
+    process: asyncio.subprocess.Process, stack_sockets: dict[int, set[int]]
+) -> str:
+    """The check's whole output; ``stack_sockets`` gets the listening sockets of each port
+    the stacks describe, read while they run (the lines come after every stack started)."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    async for raw in process.stdout:
+        line = raw.decode(errors="replace")
+        lines.append(line)
+        for pattern in STACK_PORTS:
+            if match := re.search(pattern, line):
+                for port in match.groups():
+                    stack_sockets[int(port)] = _listening_sockets(int(port))
+    await process.wait()
+    return "".join(lines)
 
 
 async def test_develop_check() -> None:
-    """The check passes every step and ends (``LIMIT`` is a safety net against a hang, not a
-    measurement: how fast the stack starts is not asserted, a loaded machine is slow)."""
+    """The check passes every step, ends, and leaves none of the stacks' sockets listening
+    (``LIMIT`` is a safety net against a hang, not a measurement: how fast the stack starts is
+    not asserted, a loaded machine is slow)."""
     process = await asyncio.create_subprocess_exec(
         str(SCRIPT),
         "--check",
@@ -107,13 +131,13 @@ async def test_develop_check() -> None:
         stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
     )
+    stack_sockets: dict[int, set[int]] = {}
     try:
         async with asyncio.timeout(LIMIT):
-            output, _ = await process.communicate()
+            text = await _read_output(process, stack_sockets)
     finally:
         if process.returncode is None:
             await stop_session(process)
-    text = output.decode(errors="replace")
     assert process.returncode == 0, text
     assert "FAIL" not in text, text
     expected = EXPECTED + (INDI_EXPECTED if INDI_AVAILABLE else (r"^skip INDI: ",))
@@ -126,4 +150,10 @@ async def test_develop_check() -> None:
         for port in match.groups()
     ]
     assert len(ports) == (4 if INDI_AVAILABLE else 3), text
-    assert not _listening(ports), f"still listening on {_listening(ports)} after the check"
+    assert all(stack_sockets[port] for port in ports), f"not listening while up: {stack_sockets}"
+    left = {
+        port: inodes & _listening_sockets(port)
+        for port, inodes in stack_sockets.items()
+        if inodes & _listening_sockets(port)
+    }
+    assert not left, f"still listening after the check (port: socket inodes): {left}"
