@@ -424,3 +424,32 @@ def test_backoff_grows_with_jitter(make: Callable[..., Harness]) -> None:
     assert 1.0 <= delays[0] <= 2.0
     assert 8.0 <= delays[3] <= 16.0
     assert all(150.0 <= delay <= 300.0 for delay in delays[9:])
+
+
+async def test_cancelled_request_then_connection_lost_reports_nothing(
+    make: Callable[..., Harness], platform: SeplPlatform
+) -> None:
+    """A request whose caller is cancelled, then the connection drops: nothing is reported.
+
+    The reply future goes with its caller; before, it was left to the shield, and the
+    connection's end set ``SeplConnectionLost`` on it, which asyncio reported as "exception in
+    shielded future" (Home Assistant logs that at error level: found by the soak).
+    """
+    harness = await started(make)
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        platform.faults.drop_replies["event"] = 1
+        request = asyncio.create_task(harness.client._request("event", {}))
+        await platform.wait_for(lambda: platform.faults.drop_replies["event"] == 0)
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        await platform.close_sessions()
+        await platform.wait_for(lambda: platform.logins == 2)
+        await harness.idle()
+    finally:
+        loop.set_exception_handler(previous)
+    assert [context["message"] for context in reported] == []

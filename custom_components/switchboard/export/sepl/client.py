@@ -669,6 +669,11 @@ class SeplClient:
             self.stats.timeouts += 1
             future.cancel()
             raise SeplTimeoutError(f"{handler}: no reply") from err
+        except asyncio.CancelledError:
+            # The caller is gone: so is the reply future (left to the shield, the connection's
+            # end would set an error on it that asyncio reports as unretrieved).
+            future.cancel()
+            raise
         if status != STATUS_OK:
             self.stats.error_replies += 1
             raise SeplRequestError(handler, status, reply)
