@@ -68,11 +68,13 @@ class HassClient:
         json_body: Any = None,
         form: dict[str, str] | None = None,
         auth: bool = True,
+        limit: float = 30,
     ) -> Any:
         """Send one request and return the decoded JSON (or text) of a 2xx answer.
 
-        An access token lives 30 minutes: on a 401 the token is refreshed (``/auth/token``,
-        ``grant_type=refresh_token``) and the request sent once more.
+        ``limit``: seconds for the whole request. An access token lives 30 minutes: on a 401
+        the token is refreshed (``/auth/token``, ``grant_type=refresh_token``) and the request
+        sent once more.
         """
         for attempt in (1, 2):
             headers = {"Authorization": f"Bearer {self.token}"} if auth and self.token else {}
@@ -82,7 +84,7 @@ class HassClient:
                 json=json_body,
                 data=form,
                 headers=headers,
-                timeout=aiohttp.ClientTimeout(total=30),
+                timeout=aiohttp.ClientTimeout(total=limit),
             ) as response:
                 text = await response.text()
                 status, content_type = response.status, response.content_type
