@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import socket
 import time
-from typing import ClassVar, override
+from typing import ClassVar, Protocol, override
 
 from devtools.develop.hass import HassClient
 from devtools.develop.report import CheckFailed, CheckReport
@@ -98,6 +98,22 @@ class Stack(ABC):
 
     async def check(self, hass: HassClient, report: CheckReport) -> None:
         """Drive Home Assistant through this stack's devices in ``--check`` (optional)."""
+
+
+class _Stoppable(Protocol):
+    async def stop(self) -> None: ...
+
+
+async def stop_quietly(*servers: _Stoppable | None) -> None:
+    """Stop each server that is not ``None``, ignoring its errors.
+
+    A stack's ``stop`` runs in teardown, also after a failed start: one emulator that cannot
+    stop cleanly must not keep the others running or hide the error that ended the run.
+    """
+    for server in servers:
+        if server is not None:
+            with contextlib.suppress(Exception):
+                await server.stop()
 
 
 class MosquittoStack(Stack):

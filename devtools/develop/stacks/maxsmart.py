@@ -1,7 +1,6 @@
 """The MaxSmart stack: two emulated strips of different firmware and the broadcast relay."""
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 import math
 import os
@@ -10,7 +9,7 @@ from typing import Any, override
 
 from devtools.develop.hass import HassClient, expect_entry
 from devtools.develop.report import CheckFailed, CheckReport
-from devtools.develop.stack import Stack, StackContext, StackError
+from devtools.develop.stack import Stack, StackContext, StackError, stop_quietly
 from emulators.maxsmart import MaxSmartBroadcastRelay, MaxSmartEmulator
 
 MAXSMART_MANUFACTURER = "Max Hauri / Revogi"
@@ -134,9 +133,7 @@ class MaxSmartStack(Stack):
         if self.relay is not None:
             await self.relay.stop()
             self.relay = None
-        for emulator in self.emulators:
-            with contextlib.suppress(Exception):
-                await emulator.stop()
+        await stop_quietly(*self.emulators)
 
     @staticmethod
     def address(emulator: MaxSmartEmulator) -> str:

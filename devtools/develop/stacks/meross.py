@@ -1,6 +1,5 @@
 """The Meross stack: a TLS mosquitto, the emulated Meross cloud, a plug, a strip, a thermostat."""
 
-import contextlib
 import time
 from typing import override
 
@@ -11,6 +10,7 @@ from devtools.develop.stack import (
     StackContext,
     StackError,
     fixed_or_free,
+    stop_quietly,
     wait_entity,
     wait_state,
 )
@@ -111,9 +111,7 @@ class MerossStack(MosquittoStack):
     async def stop(self) -> None:
         """Stop the devices and the cloud, then the broker (its process and files)."""
         cloud, self.cloud = self.cloud, None
-        if cloud is not None:
-            with contextlib.suppress(Exception):
-                await cloud.stop()
+        await stop_quietly(cloud)
         await self.stop_broker()
 
     @override

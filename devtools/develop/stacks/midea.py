@@ -1,11 +1,17 @@
 """The Midea stack: an emulated dehumidifier and air conditioner, and their cloud account."""
 
-import contextlib
 from typing import override
 
 from devtools.develop.hass import HassClient, expect_entry
 from devtools.develop.report import CheckFailed, CheckReport
-from devtools.develop.stack import Stack, StackContext, StackError, fixed_or_free, wait_entity
+from devtools.develop.stack import (
+    Stack,
+    StackContext,
+    StackError,
+    fixed_or_free,
+    stop_quietly,
+    wait_entity,
+)
 from emulators.midea import (
     AirConditioner,
     Dehumidifier,
@@ -100,18 +106,14 @@ class MideaStack(Stack):
     async def stop(self) -> None:
         """Stop the cloud, the relay, the responders and the appliances."""
         cloud, self.cloud = self.cloud, None
-        if cloud is not None:
-            with contextlib.suppress(Exception):
-                await cloud.stop()
+        await stop_quietly(cloud)
         relay, self.relay = self.relay, None
         if relay is not None:
             await relay.stop()
         for responder in self.responders:
             await responder.stop()
         self.responders.clear()
-        for server in self.servers:
-            with contextlib.suppress(Exception):
-                await server.stop()
+        await stop_quietly(*self.servers)
         self.servers.clear()
 
     @override

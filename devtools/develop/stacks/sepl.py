@@ -1,14 +1,20 @@
 """The SEPL stack: the emulated SEPL platform connector with one account."""
 
 import asyncio
-import contextlib
 import json
 import time
 from typing import override
 
 from devtools.develop.hass import HassClient, expect_entry
 from devtools.develop.report import CheckFailed, CheckReport
-from devtools.develop.stack import Stack, StackContext, StackError, fixed_or_free, wait_state
+from devtools.develop.stack import (
+    Stack,
+    StackContext,
+    StackError,
+    fixed_or_free,
+    stop_quietly,
+    wait_state,
+)
 from devtools.develop.stacks.maxsmart import MAXSMART_MANUFACTURER
 from emulators.sepl import SeplPlatform
 
@@ -48,9 +54,7 @@ class SeplStack(Stack):
     async def stop(self) -> None:
         """Stop the platform emulator."""
         platform, self.platform = self.platform, None
-        if platform is not None:
-            with contextlib.suppress(Exception):
-                await platform.stop()
+        await stop_quietly(platform)
 
     @override
     def describe(self) -> list[str]:
