@@ -8,13 +8,13 @@ process outlives the test; Home Assistant dies with the orchestrator (parent-dea
 
 import asyncio
 import contextlib
-import os
 from pathlib import Path
 import re
 import shutil
-import signal
 
 import pytest
+
+from devtools.develop.hass import terminate_process_group
 
 pytestmark = pytest.mark.stack
 
@@ -73,15 +73,7 @@ async def stop_session(process: asyncio.subprocess.Process, grace: float = 45) -
 
     Also used by the browser test's ``scripts/develop --isolated``.
     """
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        async with asyncio.timeout(grace):
-            await process.wait()
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        await process.wait()
+    await terminate_process_group(process, grace)
 
 
 def _listening_sockets(port: int) -> set[int]:

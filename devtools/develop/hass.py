@@ -316,6 +316,22 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
+async def terminate_process_group(process: asyncio.subprocess.Process, grace: float) -> None:
+    """SIGTERM the process group ``process`` leads, SIGKILL it after ``grace`` seconds.
+
+    Returns once ``process`` has exited; a group that is already gone is no error.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        async with asyncio.timeout(grace):
+            await process.wait()
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+
+
 class HomeAssistantProcess:
     """``hass -c <config_dir> --skip-pip`` in its own process group.
 
@@ -369,15 +385,7 @@ class HomeAssistantProcess:
         if process is None:
             return None
         if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                async with asyncio.timeout(grace):
-                    await process.wait()
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                await process.wait()
+            await terminate_process_group(process, grace)
         # Anything Home Assistant left in its group (it starts none itself) goes too.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
