@@ -42,6 +42,8 @@ ISSUE_MIDEA_KEY_REFUSED: Final = "midea_key_refused"
 ISSUE_MAXSMART_OTHER_DEVICE: Final = "maxsmart_other_device"
 ISSUE_MIDEA_OTHER_DEVICE: Final = "midea_other_device"
 ISSUE_INDI_OTHER_SERVER: Final = "indi_other_server"
+ISSUE_SEPL_CERTIFICATE: Final = "sepl_certificate"
+ISSUE_SEPL_GATEWAY_REPLACED: Final = "sepl_gateway_replaced"
 
 
 def issue_id(kind: str, entry: ConfigEntry) -> str:
@@ -49,11 +51,15 @@ def issue_id(kind: str, entry: ConfigEntry) -> str:
     return f"{kind}_{entry.entry_id}"
 
 
-def _issue_fields(entry: ConfigEntry, placeholders: dict[str, str]) -> dict[str, Any]:
+def _issue_fields(
+    entry: ConfigEntry,
+    placeholders: dict[str, str],
+    severity: ir.IssueSeverity = ir.IssueSeverity.WARNING,
+) -> dict[str, Any]:
     return {
         "is_fixable": False,
         "is_persistent": False,
-        "severity": ir.IssueSeverity.WARNING,
+        "severity": severity,
         "translation_placeholders": {"entry": entry.title, **placeholders},
     }
 
@@ -157,6 +163,38 @@ def async_raise_indi_other_server_issue(
         issue_id(ISSUE_INDI_OTHER_SERVER, entry),
         translation_key="indi_other_server",
         **_issue_fields(entry, {"server": server, "devices": devices}),
+    )
+
+
+@callback
+def async_raise_sepl_gateway_replaced_issue(
+    hass: HomeAssistant, entry: ConfigEntry, url: str, old: str, new: str
+) -> None:
+    """Raise ``sepl_gateway_replaced``: the platform at ``url`` gave gateway ``new`` for ``old``."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(ISSUE_SEPL_GATEWAY_REPLACED, entry),
+        translation_key="sepl_gateway_replaced",
+        **_issue_fields(entry, {"url": url, "old": old, "new": new}),
+    )
+
+
+@callback
+def async_raise_sepl_certificate_issue(
+    hass: HomeAssistant, entry: ConfigEntry, url: str, error: str
+) -> None:
+    """Raise ``sepl_certificate`` (an error): the ``wss://`` certificate of ``url`` was refused.
+
+    ``error`` is the TLS library's reason; the issue does not clear itself until the connector
+    connects (a refused certificate does not fix itself).
+    """
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(ISSUE_SEPL_CERTIFICATE, entry),
+        translation_key="sepl_certificate",
+        **_issue_fields(entry, {"url": url, "error": error}, ir.IssueSeverity.ERROR),
     )
 
 

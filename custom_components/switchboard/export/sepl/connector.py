@@ -75,6 +75,13 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
 
 from ...const import DOMAIN
+from ...repairs import (
+    ISSUE_SEPL_CERTIFICATE,
+    ISSUE_SEPL_GATEWAY_REPLACED,
+    async_delete_issue,
+    async_raise_sepl_certificate_issue,
+    async_raise_sepl_gateway_replaced_issue,
+)
 from ..core import EntityCommandRunner, ExportOutcome, error
 from .catalogue import DEVICE_TYPES, READING_SERVICE, STATE_SERVICE, Field, TypeDef
 from .client import (
@@ -102,8 +109,6 @@ _LOGGER = logging.getLogger(__name__)
 SIGNAL_UPDATED = f"{DOMAIN}_sepl_updated_{{}}"
 """Dispatcher signal (formatted with the entry id) sent when the connection state changes."""
 ISSUE_REJECTED = "sepl_device_rejected"
-ISSUE_CERTIFICATE = "sepl_certificate"
-ISSUE_GATEWAY_REPLACED = "sepl_gateway_replaced"
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,8 +327,8 @@ class SeplConnector:
                 exposed.timer = None
         if self.client is not None:
             await self.client.async_stop()
-        ir.async_delete_issue(self.hass, DOMAIN, self._certificate_issue_id)
-        ir.async_delete_issue(self.hass, DOMAIN, self._gateway_issue_id)
+        async_delete_issue(self.hass, ISSUE_SEPL_CERTIFICATE, self.entry)
+        async_delete_issue(self.hass, ISSUE_SEPL_GATEWAY_REPLACED, self.entry)
 
     # -- exposure ----------------------------------------------------------------------------
 
@@ -548,55 +553,26 @@ class SeplConnector:
                 gateway_id,
                 old,
             )
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                self._gateway_issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="sepl_gateway_replaced",
-                translation_placeholders={
-                    "entry": self.entry.title,
-                    "url": self.entry.data[CONF_URL],
-                    "old": old,
-                    "new": gateway_id,
-                },
+            async_raise_sepl_gateway_replaced_issue(
+                self.hass, self.entry, str(self.entry.data[CONF_URL]), old, gateway_id
             )
         self.hass.config_entries.async_update_entry(
             self.entry, data={**self.entry.data, CONF_GATEWAY_ID: gateway_id}
         )
 
-    @property
-    def _gateway_issue_id(self) -> str:
-        return f"{ISSUE_GATEWAY_REPLACED}_{self.entry.entry_id}"
-
     @callback
     def _on_state(self, state: ConnectionState) -> None:
         if state is ConnectionState.READY:
-            ir.async_delete_issue(self.hass, DOMAIN, self._certificate_issue_id)
+            async_delete_issue(self.hass, ISSUE_SEPL_CERTIFICATE, self.entry)
             if self.client is not None and self.client.hash_matched:
-                ir.async_delete_issue(self.hass, DOMAIN, self._gateway_issue_id)
+                async_delete_issue(self.hass, ISSUE_SEPL_GATEWAY_REPLACED, self.entry)
         async_dispatcher_send(self.hass, SIGNAL_UPDATED.format(self.entry.entry_id))
-
-    @property
-    def _certificate_issue_id(self) -> str:
-        return f"{ISSUE_CERTIFICATE}_{self.entry.entry_id}"
 
     @callback
     def _on_certificate_refused(self, reason: str) -> None:
         """``wss://``: the certificate was refused; it will not fix itself, so say so."""
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._certificate_issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="sepl_certificate",
-            translation_placeholders={
-                "entry": self.entry.title,
-                "url": str(self.entry.data[CONF_URL]),
-                "error": reason,
-            },
+        async_raise_sepl_certificate_issue(
+            self.hass, self.entry, str(self.entry.data[CONF_URL]), reason
         )
 
     @callback
