@@ -434,6 +434,9 @@ TAG_FRESH_AIR = 0x004B
 TAG_OUT_SILENT = 0x00CD
 TAG_BUZZER = 0x022C
 
+TAGS_WHILE_ON = frozenset({TAG_WIND_UD_ANGLE, TAG_WIND_LR_ANGLE, TAG_RATE_SELECT})
+"""Tags a ``B0`` set changes only while the air conditioner is on (louvres, power limit)."""
+
 LOUVRE_ANGLES = (0, 1, 25, 50, 75, 100)
 """Louvre positions (% of travel): 0 swing/off, 1 up (left), 25, 50 middle, 75, 100 down (right)."""
 RATE_GEARS = (1, 20, 40, 60, 80, 100)
@@ -588,10 +591,15 @@ class AirConditioner(MideaAppliance):
         return values
 
     def apply_new_protocol_set(self, values: dict[int, bytes]) -> list[int]:
-        """Apply a ``B0`` set's tags; return the tags it took (those this appliance has)."""
+        """Apply a ``B0`` set's tags; return the tags it took (those this appliance has).
+
+        Switched off, the appliance drops the louvre angles and the power limit (its louvres
+        are closed and it draws no power) and answers without them; fresh air, breezeless and
+        the other tags it takes either way.
+        """
         taken: list[int] = []
         for tag, value in values.items():
-            if not value:
+            if not value or (not self.power and tag in TAGS_WHILE_ON):
                 continue
             if tag == TAG_WIND_UD_ANGLE and self.wind_ud_angle is not None:
                 if value[0] in LOUVRE_ANGLES:

@@ -53,6 +53,8 @@ class SwitchboardEntityDescription(EntityDescription):
     ``(("port", "port_1_name"),)`` reads "Monitor power" (``translation_placeholders`` holds
     the value used while the device gives none). ``exists_fn`` says whether a device has
     this entity; ``None`` means "when the device reports ``attribute``" (always, without one).
+    ``requires_on`` names a device attribute that must be truthy for the entity to be
+    available (a Midea air conditioner's louvre selects need it switched on: ``"power"``).
     """
 
     platform: ClassVar[Platform]
@@ -61,6 +63,7 @@ class SwitchboardEntityDescription(EntityDescription):
     extra_attributes: tuple[tuple[str, str], ...] = ()
     name_placeholders: tuple[tuple[str, str], ...] = ()
     exists_fn: Callable[[DeviceState], bool] | None = None
+    requires_on: str | None = None
 
     def exists(self, state: DeviceState) -> bool:
         """Whether the device in ``state`` has this entity (see ``exists_fn``)."""

@@ -134,6 +134,7 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
         keys = (
             description.attribute,
             description.name_attribute,
+            description.requires_on,
             *(key for _, key in description.extra_attributes),
             *(key for _, key in description.name_placeholders),
         )
@@ -228,12 +229,17 @@ class SwitchboardEntity(CoordinatorEntity[SwitchboardCoordinator]):
 
     @property
     def available(self) -> bool:
-        """Available while the coordinator succeeds and the device is online."""
+        """Available while the coordinator succeeds, the device is online and has the attribute.
+
+        With ``requires_on``, also only while that device attribute is truthy.
+        """
         state = self.device_state
         if not super().available or state is None or not state.available:
             return False
-        attribute = self.entity_description.attribute
-        return attribute is None or attribute in state.attributes
+        description = self.entity_description
+        if description.requires_on is not None and not state.value(description.requires_on):
+            return False
+        return description.attribute is None or description.attribute in state.attributes
 
     @property
     def name(self) -> Any:

@@ -4,9 +4,9 @@ Every command goes from the entity through midea-local to the emulated appliance
 socket (B0 sets, B1/B5/C1 answers) and back into the entity from the appliance's reply.
 """
 
-from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -54,11 +54,19 @@ async def _switch(hass: HomeAssistant, name: str, on: bool) -> None:
     )
 
 
+async def _turn_on(hass: HomeAssistant) -> None:
+    await hass.services.async_call(
+        "climate", "turn_on", {ATTR_ENTITY_ID: "climate.bedroom"}, blocking=True
+    )
+
+
 async def test_louvres_and_power_limit(
     hass: HomeAssistant, stack: MideaStack, account_entry: MockConfigEntry
 ) -> None:
     """Louvre angles and the power-limit gear reach the appliance and come back from it."""
     appliance = stack.air_conditioner
+    await _turn_on(hass)
+    assert appliance.power
     assert attribute(hass, "select.bedroom_vertical_louvre", "options") == [
         "off",
         "up",
@@ -87,6 +95,59 @@ async def test_louvres_and_power_limit(
     assert state(hass, "select.bedroom_power_limit") == "60"
     # The louvre set did not move the other louvre (a B0 set carries only its own tag).
     assert appliance.wind_ud_angle == 100
+
+
+async def test_louvres_and_power_limit_need_the_appliance_on(
+    hass: HomeAssistant, stack: MideaStack, account_entry: MockConfigEntry
+) -> None:
+    """Off, the louvre and power-limit selects are unavailable and their commands refused.
+
+    The appliance drops them while off; the fresh-air fan speed stays available and is taken.
+    Switched on, the selects come back with the appliance's values, and take commands.
+    """
+    appliance = stack.air_conditioner
+    assert not appliance.power
+    coordinator = account_entry.runtime_data.runtime.coordinators["appliances"]
+    appliance_id = str(appliance.appliance_id)
+    await until(hass, lambda: coordinator.data[appliance_id].value("rate_select") == "100")
+    for name in ("vertical_louvre", "horizontal_louvre", "power_limit"):
+        assert state(hass, f"select.bedroom_{name}") == STATE_UNAVAILABLE, name
+    for select, option in (
+        ("wind_ud_angle", "up"),
+        ("wind_lr_angle", "left"),
+        ("rate_select", "40"),
+    ):
+        with pytest.raises(HomeAssistantError) as refused:
+            await coordinator.async_execute(
+                appliance_id, "select_option", {"select": select, "option": option}
+            )
+        assert refused.value.translation_key == "midea_select_needs_power", select
+        assert "Bedroom is off" in str(refused.value), select
+    assert (appliance.wind_ud_angle, appliance.wind_lr_angle, appliance.rate_select) == (
+        50,
+        50,
+        100,
+    )
+    await _select(hass, "fresh_air_fan_speed", "medium")
+    assert (appliance.fresh_air_power, appliance.fresh_air_fan_speed) == (True, 60)
+    assert state(hass, "select.bedroom_fresh_air_fan_speed") == "medium"
+
+    await _turn_on(hass)
+    assert state(hass, "select.bedroom_vertical_louvre") == "middle"
+    assert state(hass, "select.bedroom_horizontal_louvre") == "middle"
+    assert state(hass, "select.bedroom_power_limit") == "100"
+    await coordinator.async_execute(
+        appliance_id, "select_option", {"select": "rate_select", "option": "40"}
+    )
+    assert appliance.rate_select == 40
+    assert state(hass, "select.bedroom_power_limit") == "40"
+
+    # Switched off on its remote: the push makes the selects unavailable again.
+    appliance.power = False
+    appliance.push()
+    await until(hass, lambda: state(hass, "select.bedroom_power_limit") == STATE_UNAVAILABLE)
+    assert state(hass, "select.bedroom_vertical_louvre") == STATE_UNAVAILABLE
+    assert state(hass, "select.bedroom_fresh_air_fan_speed") == "medium"
 
 
 async def test_fresh_air_and_breezeless(
@@ -118,6 +179,7 @@ async def test_remote_control_changes_are_pushed(
 ) -> None:
     """Properties changed on the appliance (its remote) reach the entities by push, no poll."""
     appliance = stack.air_conditioner
+    await _turn_on(hass)
     appliance.wind_lr_angle = 100
     appliance.rate_select = 40
     appliance.breezeless = True
@@ -238,6 +300,7 @@ async def test_two_level_power_limit(hass: HomeAssistant, socket_enabled: None) 
     try:
         entry = await setup_account_entry(hass, stack)
         assert attribute(hass, "select.bedroom_power_limit", "options") == ["50", "75", "100"]
+        await _turn_on(hass)
         await _select(hass, "power_limit", "75")
         assert stack.air_conditioner.rate_select == 75
         assert state(hass, "select.bedroom_power_limit") == "75"

@@ -13,7 +13,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from ..snapshots import only_platform
 from .conftest import MideaStack, setup_account_entry
-from .test_init import state, until
+from .test_init import until
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,10 @@ async def test_entities(
         entry = await setup_account_entry(hass, stack)
     if platform is Platform.SELECT:
         # midea-local asks for the power limit from the second refresh on (the first poll,
-        # which returns at the appliance's first answer): wait for its value.
-        await until(hass, lambda: state(hass, "select.bedroom_power_limit") == "100")
+        # which returns at the appliance's first answer): wait for its value. The air
+        # conditioner is off, so its louvre and power-limit selects are unavailable.
+        coordinator = entry.runtime_data.runtime.coordinators["appliances"]
+        appliance_id = str(stack.air_conditioner.appliance_id)
+        await until(hass, lambda: coordinator.data[appliance_id].value("rate_select") == "100")
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
     assert await hass.config_entries.async_unload(entry.entry_id)

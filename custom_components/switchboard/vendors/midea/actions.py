@@ -19,7 +19,9 @@ Arguments (validated before :func:`async_run_action` sees them):
   ``auto``, ``cool``, ``dry``, ``heat``, ``fan_only``); ``set_fan_mode``, ``set_swing_mode``,
   ``set_preset_mode``: ``fan_mode``, ``swing_mode``, ``preset_mode``; ``select_option`` (where
   the air conditioner has selects): ``select`` (``wind_ud_angle``, ``wind_lr_angle``,
-  ``rate_select``, ``fresh_air_mode``) and ``option`` (see :func:`air_conditioner_selects`);
+  ``rate_select``, ``fresh_air_mode``) and ``option`` (see :func:`air_conditioner_selects`;
+  the louvres and the power limit only while the air conditioner is on,
+  :data:`SELECTS_WHILE_ON`);
   ``turn_on`` / ``turn_off`` with ``switch`` also ``fresh_air_power`` and ``breezeless``.
 """
 
@@ -89,6 +91,11 @@ AIR_CONDITIONER_SELECTS: Final = {
 A select exists where midea-local keeps the attribute (it drops the louvre angles and the rate
 select when the B5 capabilities leave them out) and the appliance announces it (capability) or
 has sent its value; fresh air has no capability, only its value."""
+SELECTS_WHILE_ON: Final = frozenset({"wind_ud_angle", "wind_lr_angle", "rate_select"})
+"""Selects the appliance takes only while it runs: switched off, it closes its louvres and
+draws no power, and drops a louvre angle or power limit sent then (core's ``midea`` makes these
+selects unavailable while off for the same reason; ``docs/protocols/midea.md`` §5). The
+fresh-air fan speed is not among them: fresh air runs with the air conditioner off."""
 
 HVAC_MODES: Final = {"auto": 1, "cool": 2, "dry": 3, "heat": 4, "fan_only": 5}
 """Home Assistant HVAC mode -> the AC's mode value (§5)."""
@@ -411,6 +418,11 @@ async def _async_run_air_conditioner(
     elif action == "select_option":
         select, option = args["select"], args["option"]
         _check_option(select, option, air_conditioner_selects(client).get(select, ()))
+        if select in SELECTS_WHILE_ON and not attributes.get("power"):
+            raise CommandRejectedError(
+                f"{select} cannot be set while the air conditioner is off",
+                translation_key="midea_select_needs_power",
+            )
         await client.async_set(select, option)
     else:  # pragma: no cover - the allow-list stops anything else
         raise CommandRejectedError(f"unknown action {action}")

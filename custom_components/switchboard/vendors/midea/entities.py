@@ -43,6 +43,7 @@ from .actions import (
     MAX_HUMIDITY,
     MIN_HUMIDITY,
     PRESETS,
+    SELECTS_WHILE_ON,
     SWING_MODES,
     WATER_LEVELS,
 )
@@ -300,6 +301,7 @@ def _air_conditioner_select(state: DeviceState, key: str) -> SwitchboardSelectDe
         attribute=key,
         options=list(options) if isinstance(options, list) else [],
         select_option=ActionCall("select_option", {"select": key}),
+        requires_on="power" if key in SELECTS_WHILE_ON else None,
     )
 
 
