@@ -44,6 +44,7 @@ ISSUE_MIDEA_OTHER_DEVICE: Final = "midea_other_device"
 ISSUE_INDI_OTHER_SERVER: Final = "indi_other_server"
 ISSUE_SEPL_CERTIFICATE: Final = "sepl_certificate"
 ISSUE_SEPL_GATEWAY_REPLACED: Final = "sepl_gateway_replaced"
+ISSUE_SEPL_DEVICE_REJECTED: Final = "sepl_device_rejected"
 
 
 def issue_id(kind: str, entry: ConfigEntry) -> str:
@@ -195,6 +196,32 @@ def async_raise_sepl_certificate_issue(
         issue_id(ISSUE_SEPL_CERTIFICATE, entry),
         translation_key="sepl_certificate",
         **_issue_fields(entry, {"url": url, "error": error}, ir.IssueSeverity.ERROR),
+    )
+
+
+def sepl_device_rejected_kind(registry_id: str) -> str:
+    """The issue kind of one exposed entity the SEPL platform refuses (see :func:`issue_id`).
+
+    ``registry_id`` is the entity's entity-registry id (stable across renames).
+    """
+    return f"{ISSUE_SEPL_DEVICE_REJECTED}_{registry_id}"
+
+
+@callback
+def async_raise_sepl_device_rejected_issue(
+    hass: HomeAssistant, entry: ConfigEntry, registry_id: str, entity: str, uri: str, error: str
+) -> None:
+    """Raise ``sepl_device_rejected``: the platform refused ``entity``'s device ``uri``.
+
+    ``error`` is the platform's own text (docs/sepl.md); the connector clears the issue once
+    the platform accepts the device.
+    """
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(sepl_device_rejected_kind(registry_id), entry),
+        translation_key="sepl_device_rejected",
+        **_issue_fields(entry, {"entity": entity, "uri": uri, "error": error}),
     )
 
 

@@ -68,7 +68,6 @@ from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
     instance_id,
-    issue_registry as ir,
 )
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -80,7 +79,9 @@ from ...repairs import (
     ISSUE_SEPL_GATEWAY_REPLACED,
     async_delete_issue,
     async_raise_sepl_certificate_issue,
+    async_raise_sepl_device_rejected_issue,
     async_raise_sepl_gateway_replaced_issue,
+    sepl_device_rejected_kind,
 )
 from ..core import EntityCommandRunner, ExportOutcome, error
 from .catalogue import DEVICE_TYPES, READING_SERVICE, STATE_SERVICE, Field, TypeDef
@@ -108,7 +109,6 @@ _LOGGER = logging.getLogger(__name__)
 
 SIGNAL_UPDATED = f"{DOMAIN}_sepl_updated_{{}}"
 """Dispatcher signal (formatted with the entry id) sent when the connection state changes."""
-ISSUE_REJECTED = "sepl_device_rejected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -588,26 +588,15 @@ class SeplConnector:
             self._forget_issue(exposed)
             return
         self.stats.rejected[exposed.entity_id] = text
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            self._issue_id(exposed),
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="sepl_device_rejected",
-            translation_placeholders={
-                "entity": exposed.entity_id,
-                "uri": uri,
-                "error": text,
-            },
+        async_raise_sepl_device_rejected_issue(
+            self.hass, self.entry, exposed.registry_id, exposed.entity_id, uri, text
         )
-
-    def _issue_id(self, exposed: _Exposed) -> str:
-        return f"{ISSUE_REJECTED}_{self.entry.entry_id}_{exposed.registry_id}"
 
     def _forget_issue(self, exposed: _Exposed) -> None:
         if self.stats.rejected.pop(exposed.entity_id, None) is not None:
-            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(exposed))
+            async_delete_issue(
+                self.hass, sepl_device_rejected_kind(exposed.registry_id), self.entry
+            )
 
     # -- diagnostics -------------------------------------------------------------------------
 
