@@ -369,6 +369,48 @@ async def test_discovery_updates_address_and_offers_new(
     assert new["step_id"] == "midea_discovery_confirm"
 
 
+async def test_discovered_refused_key_shows_the_cloud_code(
+    hass: HomeAssistant, stack: MideaStack
+) -> None:
+    """An account's new appliance whose key the cloud refused is offered under Discovered with
+    the cloud's code (as the account's keys step shows it), replacing a plain LAN offer of it;
+    its token and key are checked on the appliance before its entry is created."""
+    from custom_components.switchboard.vendors.midea.discovery import discovery_data
+    from custom_components.switchboard.vendors.midea.lan import async_discover
+
+    appliance = stack.air_conditioner
+    # What LAN discovery found of it (the emulator's own reply).
+    replies = await async_discover(
+        [appliance.host], [stack.discovery_port], wanted=[appliance.appliance_id]
+    )
+    found = replies[appliance.appliance_id]
+    context = {"source": SOURCE_INTEGRATION_DISCOVERY}
+    plain = await hass.config_entries.flow.async_init(
+        DOMAIN, context=context, data=discovery_data(found, stack.discovery_port)
+    )
+    assert plain["step_id"] == "midea_discovery_confirm"
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context=context, data=discovery_data(found, stack.discovery_port, 9999)
+    )
+    assert result["step_id"] == "midea_discovery_keys"
+    assert result["description_placeholders"]["code"] == "9999"
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["flow_id"] for flow in flows] == [result["flow_id"]]
+    # A later plain LAN offer does not replace it.
+    again = await hass.config_entries.flow.async_init(
+        DOMAIN, context=context, data=discovery_data(found, stack.discovery_port)
+    )
+    assert again["type"] is FlowResultType.ABORT
+    assert again["reason"] == "already_in_progress"
+    await _refuses_wrong_token_and_key(hass, result["flow_id"], appliance)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"token": appliance.token, "key": appliance.key}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    record = result["data"]["appliances"][str(appliance.appliance_id)]
+    assert (record["token"], record["key"]) == (appliance.token, appliance.key)
+
+
 async def test_dhcp_updates_a_registered_appliance(hass: HomeAssistant, stack: MideaStack) -> None:
     """DHCP sees a registered appliance's MAC at an address: the entry follows it."""
     entry = await setup_account_entry(hass, stack)

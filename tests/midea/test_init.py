@@ -480,8 +480,11 @@ async def test_account_follows_appliances_added_and_removed(
     await async_refresh_account(hass, entry, source)
     await hass.async_block_till_done()
     offered = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-    assert [flow["step_id"] for flow in offered] == ["midea_discovery_confirm"]
+    assert [flow["step_id"] for flow in offered] == ["midea_discovery_keys"]
     assert offered[0]["context"]["unique_id"] == str(stack.air_conditioner.appliance_id)
+    # The step shows the cloud's refusal, as the account's own keys step does.
+    shown = await hass.config_entries.flow.async_configure(offered[0]["flow_id"])
+    assert shown["description_placeholders"]["code"] == "9999"
     assert "new appliance Bedroom (cloud error 9999)" in caplog.text
     hass.config_entries.flow.async_abort(offered[0]["flow_id"])
     # A refused password asks the user to sign in again.

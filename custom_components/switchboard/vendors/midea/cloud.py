@@ -218,8 +218,8 @@ async def async_refresh_account(
     A removed appliance leaves the coordinator, then the device registry with its entities
     (``entity.async_remove_stale_devices``); one that is only offline is still listed and
     stays. A refused password starts reauthentication; other cloud failures are logged and
-    retried at the next refresh. Appliances whose key the cloud refuses are left for the user
-    to add with their token and key (reconfigure, or the single-appliance path).
+    retried at the next refresh. Appliances whose key the cloud refuses are offered under
+    Discovered with the cloud's error code, to be added with their token and key.
     """
     cloud = make_cloud(hass, entry.data)
     try:
@@ -263,7 +263,9 @@ async def async_refresh_account(
             hass,
             DOMAIN,
             context={"source": SOURCE_INTEGRATION_DISCOVERY},
-            data=discovery_data(found, discovery_port),
+            data=discovery_data(
+                found, discovery_port, resolved.refusals.get(str(config.appliance_id))
+            ),
         )
     if removed or resolved.ready:
         for key in removed:

@@ -14,7 +14,10 @@
   ``wrong_key``, ``unsupported``, ``invalid_token``, ``invalid_key``; already configured aborts.
 * ``midea_reauth``: the account's password again. ``midea_reconfigure``: an appliance's address,
   token and key. ``midea_discovery`` (background discovery) and ``dhcp``: an appliance seen at a
-  new address gets it, found by appliance id or MAC, without a reload.
+  new address gets it, found by appliance id or MAC, without a reload; a new one is offered
+  (``midea_discovery_confirm``). An account's new appliance whose key the cloud refused is
+  offered with the cloud's error code and asks for its token and key
+  (``midea_discovery_keys``, as ``midea_account_keys`` does in the account's own set-up).
 """
 
 from collections.abc import Mapping
@@ -54,6 +57,7 @@ from .const import (
     CONF_API_URL,
     CONF_APPLIANCES,
     CONF_CLOUD,
+    CONF_CLOUD_CODE,
     CONF_DISCOVERY_PORT,
     DEFAULT_CLOUD,
     DEFAULT_DISCOVERY_PORT,
@@ -109,6 +113,7 @@ class MideaFlow(ConfigFlow):
     _midea_refusals: dict[str, int]
     _midea_found: dict[int, DiscoveredAppliance]
     _midea_discovery_port: int
+    _midea_cloud_code: int | None = None
 
     async def async_step_midea(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose between the whole account and one appliance by address."""
@@ -379,18 +384,35 @@ class MideaFlow(ConfigFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Token and key of a V3 appliance (hex), checked against it."""
+        return await self._async_midea_single_keys("midea_appliance_keys", user_input)
+
+    async def async_step_midea_discovery_keys(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """An account's new appliance whose key the cloud refused: its code, token and key."""
+        return await self._async_midea_single_keys("midea_discovery_keys", user_input)
+
+    async def _async_midea_single_keys(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """The keys form of the one appliance found; creates its entry once they work."""
         found = next(iter(self._midea_found.values()))
+        if str(found.appliance_id) in self._midea_configured_ids():
+            return self.async_abort(reason="already_configured")
         config = appliance_config(found, _default_name(found))
         errors: dict[str, str] = {}
         if user_input is not None and (
             checked := await self._async_midea_keys(config, user_input, errors)
         ):
             return self._async_midea_create_single(checked)
+        placeholders = {"name": config.name, "host": config.host}
+        if self._midea_cloud_code is not None:
+            placeholders["code"] = str(self._midea_cloud_code)
         return self.async_show_form(
-            step_id="midea_appliance_keys",
+            step_id=step_id,
             data_schema=self._midea_keys_schema(required=True),
             errors=errors,
-            description_placeholders={"name": config.name, "host": config.host},
+            description_placeholders=placeholders,
         )
 
     # Reauth, reconfigure, discovery -------------------------------------------------------
@@ -497,8 +519,16 @@ class MideaFlow(ConfigFlow):
         port = int(discovery_info["port"])
         if self._midea_update_address(appliance_id, discovery_info.get("mac"), host, port):
             return self.async_abort(reason="already_configured")
-        await self.async_set_unique_id(appliance_id)
+        code = discovery_info.get(CONF_CLOUD_CODE)
+        self._midea_cloud_code = int(code) if code is not None else None
+        # The account's offer (with the cloud's refusal code) replaces one from plain LAN
+        # discovery for the same appliance; a plain offer never replaces it.
+        await self.async_set_unique_id(appliance_id, raise_on_progress=code is None)
         self._abort_if_unique_id_configured()
+        if code is not None:
+            for flow in self._async_in_progress(include_uninitialized=True):
+                if flow["context"].get("unique_id") == appliance_id:
+                    self.hass.config_entries.flow.async_abort(flow["flow_id"])
         found = DiscoveredAppliance(
             appliance_id=int(appliance_id),
             device_type=int(discovery_info["device_type"]),
@@ -521,8 +551,13 @@ class MideaFlow(ConfigFlow):
     async def async_step_midea_discovery_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Confirm adding a discovered appliance (V3 appliances then need token and key)."""
+        """Confirm adding a discovered appliance (V3 appliances then need token and key).
+
+        An appliance whose key the cloud refused goes straight to ``midea_discovery_keys``.
+        """
         found = next(iter(self._midea_found.values()))
+        if self._midea_cloud_code is not None and found.protocol == 3:
+            return await self.async_step_midea_discovery_keys()
         if user_input is not None:
             return await self._async_midea_single(found)
         return self.async_show_form(

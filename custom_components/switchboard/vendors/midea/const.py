@@ -14,6 +14,8 @@ CONF_FOLLOW: Final = "follow"
 """Option: the appliance ids (str) the entry runs; absent = every appliance."""
 CONF_DISCOVERY_PORT: Final = "discovery_port"
 """The appliances' UDP discovery port (6445 on real appliances; the emulator uses others)."""
+CONF_CLOUD_CODE: Final = "cloud_code"
+"""Discovery-flow data: the error code the cloud answered for the appliance's key (9999)."""
 
 DEFAULT_CLOUD: Final = "NetHome Plus"
 DEFAULT_DISCOVERY_PORT: Final = 6445

@@ -20,6 +20,7 @@ from ...const import CONF_FAMILY, DOMAIN
 from ...discovery import async_discovery_targets
 from .const import (
     CONF_APPLIANCES,
+    CONF_CLOUD_CODE,
     CONF_DISCOVERY_PORT,
     DEFAULT_DISCOVERY_PORT,
     DISCOVERY_INTERVAL_MINUTES,
@@ -50,9 +51,18 @@ async def async_discover_appliances(
     return {key: value for key, value in found.items() if value.supported}
 
 
-def discovery_data(found: DiscoveredAppliance, port: int) -> dict[str, Any]:
-    """The data a ``midea_discovery`` flow carries."""
-    return {CONF_FAMILY: FAMILY_KEY, CONF_DISCOVERY_PORT: port, **asdict(found)}
+def discovery_data(
+    found: DiscoveredAppliance, port: int, cloud_code: int | None = None
+) -> dict[str, Any]:
+    """The data a ``midea_discovery`` flow carries.
+
+    ``cloud_code``: the error code the cloud answered for the appliance's key (an account's
+    new appliance, ``cloud.async_refresh_account``); the flow then shows it.
+    """
+    data = {CONF_FAMILY: FAMILY_KEY, CONF_DISCOVERY_PORT: port, **asdict(found)}
+    if cloud_code is not None:
+        data[CONF_CLOUD_CODE] = cloud_code
+    return data
 
 
 def _configured_ports(hass: HomeAssistant) -> set[int]:
