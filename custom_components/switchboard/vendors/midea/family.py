@@ -6,7 +6,8 @@ key) through midea-local 12.2.0, wrapped so that nothing blocks the event loop
 60 s as a safety net, and every 2 s for 3 polls after a command. An account entry asks the cloud
 every 30 minutes for appliances added to or removed from the account (``cloud.py``) and follows
 them without a reload. Background discovery every 15 minutes updates an appliance's address
-(``discovery.py``).
+(``discovery.py``). When Home Assistant stops, the appliances' threads and connections are
+stopped (it does not unload entries then).
 """
 
 from collections.abc import Iterable, Mapping
@@ -14,7 +15,8 @@ from datetime import timedelta
 from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.selector import (
     SelectOptionDict,
@@ -105,6 +107,13 @@ class MideaFamily(Family):
         )
         await coordinator.async_config_entry_first_refresh()
         runtime = MideaRuntime(self, coordinator, source)
+
+        async def stop_appliances(_: Event) -> None:
+            # Home Assistant does not unload entries when it stops: end the appliances'
+            # midea-local threads and connections here (unloading stops them too).
+            await source.async_shutdown()
+
+        entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, stop_appliances))
         if CONF_ACCOUNT in entry.data:
 
             async def refresh(*_: object) -> None:
