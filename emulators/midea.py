@@ -5,7 +5,8 @@ Midea library, so the libraries can be tested against it):
 
 * :class:`Dehumidifier` (device type ``0xA1``) and :class:`AirConditioner` (``0xAC``) hold an
   appliance's state and answer AA frames: the appliance query (``A0``), status queries, sets,
-  and unprompted status frames (:meth:`MideaAppliance.push`).
+  and unprompted status frames (:meth:`MideaAppliance.push`). :class:`BBAirConditioner` is
+  model ``23096633``, which speaks the ``BB`` sub-protocol (fresh-air intake and exhaust).
 * :class:`MideaLanServer` serves one appliance over TCP, speaking protocol V2 (bare ``5A5A``
   packets) or V3 (``8370`` packets after the token/key handshake), with the token and key the
   appliance minted (:attr:`MideaAppliance.token` / :attr:`MideaAppliance.key`).
@@ -37,7 +38,7 @@ import os
 import secrets
 import signal
 import socket
-from typing import Any, ClassVar
+from typing import Any, ClassVar, override
 
 from aiohttp import web
 from cryptography.hazmat.primitives import padding as sym_padding
@@ -742,6 +743,112 @@ class AirConditioner(MideaAppliance):
         self.send_unprompted(aa_frame(self.device_type, MSG_NOTIFY2, body))
 
 
+BB_MODEL = "23096633"
+"""The one model midea-local drives through the ``BB`` sub-protocol (with subtype 1)."""
+BB_MODES = (0, 3, 1, 2, 4, 5)
+"""AC mode (1 auto ... 5 fan only) -> ``BB`` mode code + 1 (§5)."""
+BB_INTAKE, BB_EXHAUST = 0x04, 0x08
+"""Fresh-air set masks (intake, exhaust); the status byte uses 0x01 and 0x02."""
+
+
+class BBAirConditioner(AirConditioner):
+    """Model ``23096633`` subtype 1: the ``BB`` sub-protocol, fresh-air intake and exhaust.
+
+    Speaks only ``AA`` sub-protocol bodies (``AA, length, 00, FF, FF, kind, data..., crc,
+    checksum``) and answers with ``BB`` bodies (``BB, 4 bytes, kind, data...``): queries
+    ``0x10`` (indoor: temperature x 100 at data 7-8, humidity at 30), ``0x11`` (status: power,
+    mode, target, fan; fresh air at data 45-47: switches 0x01 intake / 0x02 exhaust, intake
+    and exhaust speed %) and ``0x30`` (outdoor temperature x 100 at 5-6); sets ``0x20`` (the
+    whole state) and ``C0`` (one fresh-air side: switch mask at data 21, on at 22, speed
+    ``0x80 | %`` at 70 intake / 71 exhaust), both answered with the status. Extra state:
+    ``fresh_air_exhaust_power``, ``fresh_air_exhaust_speed`` (0-100). It has no louvre angles,
+    power limit, breezeless or engineering data.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Create the appliance; its serial must carry model ``23096633`` (subtype 1)."""
+        kwargs.setdefault("model_number", "1")
+        super().__init__(
+            louvre_angles=False,
+            rate_select=False,
+            breezeless=False,
+            engineering_data=False,
+            fresh_air=True,
+            **kwargs,
+        )
+        if self.model != BB_MODEL:
+            raise ValueError(f"a BB air conditioner is model {BB_MODEL}")
+        self.fresh_air_exhaust_power = False
+        self.fresh_air_exhaust_speed = 80
+
+    def bb_body(self, kind: int) -> bytes:
+        """The ``BB`` answer of kind ``0x10``, ``0x11`` / ``0x20`` (status) or ``0x30``."""
+        if kind == 0x10:
+            data = bytearray(81)
+            data[7:9] = round(self.indoor_temperature * 100).to_bytes(2, "little")
+            data[30] = self.indoor_humidity
+        elif kind == 0x30:
+            data = bytearray(16)
+            data[5:7] = round(self.outdoor_temperature * 100).to_bytes(2, "little")
+        else:
+            data = bytearray(50)
+            data[0] = (0x01 if self.power else 0) | (0x20 if self.boost else 0)
+            data[1] = 0x40 if self.aux_heating else 0
+            data[2] = 0x80 if self.sleep else 0
+            data[5] = BB_MODES[self.mode] - 1
+            data[6] = round(self.target_temperature * 2 + 30)
+            data[7] = self.fan_speed
+            data[25] = 0x40 if self.eco else 0
+            data[45] = (0x01 if self.fresh_air_power else 0) | (
+                0x02 if self.fresh_air_exhaust_power else 0
+            )
+            data[46] = self.fresh_air_fan_speed
+            data[47] = self.fresh_air_exhaust_speed
+        return bytes([0xBB, 0, 0, 0, 0, kind]) + bytes(data)
+
+    def apply_bb_set(self, data: bytes) -> None:
+        """Apply a ``0x20`` set (the whole state)."""
+        data = data.ljust(26, b"\x00")
+        self.power = bool(data[0] & 0x01)
+        self.boost = bool(data[0] & 0x20)
+        self.aux_heating = bool(data[1] & 0x40)
+        self.sleep = bool(data[2] & 0x80)
+        if data[5] + 1 in BB_MODES:
+            self.mode = BB_MODES.index(data[5] + 1) or self.mode
+        self.target_temperature = (data[6] - 30) / 2
+        self.fan_speed = data[7]
+        self.eco = bool(data[25] & 0x40)
+
+    def apply_fresh_air_set(self, data: bytes) -> None:
+        """Apply a ``C0`` fresh-air set: the intake's or the exhaust's switch and speed."""
+        data = data.ljust(72, b"\x00")
+        mask, on = data[21], data[22]
+        if mask & BB_INTAKE:
+            self.fresh_air_power = bool(on & BB_INTAKE)
+            if data[70] & 0x80:
+                self.fresh_air_fan_speed = min(data[70] & 0x7F, 100)
+        if mask & BB_EXHAUST:
+            self.fresh_air_exhaust_power = bool(on & BB_EXHAUST)
+            if data[71] & 0x80:
+                self.fresh_air_exhaust_speed = min(data[71] & 0x7F, 100)
+
+    @override
+    def answer(self, message_type: int, body: bytes) -> list[bytes]:
+        """Answer sub-protocol queries and sets; nothing else (the A0 query is answered above)."""
+        if len(body) < 8 or body[0] != 0xAA:
+            return []
+        kind, data = body[5], body[6:-2]
+        if message_type == MSG_QUERY and kind in (0x10, 0x11, 0x30):
+            return [self.bb_body(kind)]
+        if message_type == MSG_SET and kind == 0x20:
+            self.apply_bb_set(data)
+            return [self.bb_body(0x20)]
+        if message_type == MSG_SET and kind == 0xC0:
+            self.apply_fresh_air_set(data)
+            return [self.bb_body(0x11)]
+        return []
+
+
 class _Connection:
     """One TCP client of a :class:`MideaLanServer`."""
 
@@ -1203,6 +1310,18 @@ def default_air_conditioner(**overrides: Any) -> AirConditioner:
     }
     kwargs.update(overrides)
     return AirConditioner(**kwargs)
+
+
+def default_bb_air_conditioner(**overrides: Any) -> BBAirConditioner:
+    """The development stack's air conditioner as model ``23096633`` (``BB``, fresh-air exhaust)."""
+    kwargs: dict[str, Any] = {
+        "appliance_id": 150633093209020,
+        "serial": f"000000P00{BB_MODEL}C8C29C963BC0000",
+        "name": "Bedroom",
+        "mac": "88:c2:9c:96:3b:c0",
+    }
+    kwargs.update(overrides)
+    return BBAirConditioner(**kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,9 +32,13 @@ DOCUMENT = Path(__file__).parents[2] / "docs" / "bridge-actions.json"
 
 
 def midea_actions(
-    device_type: int, capabilities: dict[str, bool], reported: set[str]
+    device_type: int,
+    capabilities: dict[str, bool],
+    reported: set[str],
+    model: str = "",
+    subtype: int = 0,
 ) -> dict[str, ActionSpec]:
-    """The allow-list of a typical Midea appliance of ``device_type``.
+    """The allow-list of a typical Midea appliance of ``device_type`` (or of ``model``).
 
     Its attributes and option lists are those of midea-local's own device object (built, never
     connected); ``capabilities`` and ``reported`` stand for what the appliance's B5 and B1
@@ -47,6 +51,8 @@ def midea_actions(
         host="127.0.0.1",
         port=6444,
         protocol=3,
+        model=model,
+        subtype=subtype,
     )
     client = MideaApplianceClient(config, lambda _client: None)
     device = client._create_device()
@@ -75,6 +81,18 @@ def render() -> dict[str, Any]:
                 {"swing_vertical_angle": True, "swing_horizontal_angle": True, "rate_select": True},
                 {"fresh_air_power", "fresh_air_mode", "breezeless"},
             )
+        ),
+        "midea (air conditioner 23096633, BB: fresh-air intake and exhaust)": midea_actions(
+            AIR_CONDITIONER,
+            {},
+            {
+                "fresh_air_power",
+                "fresh_air_mode",
+                "fresh_air_exhaust_power",
+                "fresh_air_exhaust_mode",
+            },
+            model="23096633",
+            subtype=1,
         ),
     }
     return {
@@ -107,6 +125,12 @@ def test_schemas_carry_limits_and_choices() -> None:
     assert dehumidifier["send_pump_on_command"]["properties"] == {}
     assert dehumidifier["send_target_humidity_command"]["required"] == ["humidity"]
     air_conditioner = next(value for key, value in schemas.items() if "air conditioner" in key)
+    bb = next(value for key, value in schemas.items() if "23096633" in key)
+    assert bb["select_option"]["properties"]["select"]["enum"] == [
+        "fresh_air_mode",
+        "fresh_air_exhaust_mode",
+    ]
+    assert "fresh_air_exhaust_power" in bb["turn_on"]["properties"]["switch"]["enum"]
     select = air_conditioner["select_option"]["properties"]["select"]["enum"]
     assert select == ["wind_ud_angle", "wind_lr_angle", "rate_select", "fresh_air_mode"]
     switch = air_conditioner["turn_on"]["properties"]["switch"]["enum"]

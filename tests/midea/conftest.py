@@ -24,6 +24,7 @@ from emulators.midea import (
     MideaDiscoveryResponder,
     MideaLanServer,
     default_air_conditioner,
+    default_bb_air_conditioner,
     default_dehumidifier,
 )
 
@@ -52,14 +53,16 @@ class MideaStack:
 
 
 async def start_stack(
-    protocol: int = 3, water_level_set: int = 50, **air_conditioner: Any
+    protocol: int = 3, water_level_set: int = 50, *, bb: bool = False, **air_conditioner: Any
 ) -> MideaStack:
     """Start both appliances (own TCP ports), one discovery responder and the cloud.
 
-    ``air_conditioner`` are :class:`AirConditioner` arguments (``fresh_air=False``, ...).
+    ``air_conditioner`` are :class:`AirConditioner` arguments (``fresh_air=False``, ...);
+    ``bb``: the air conditioner is model 23096633 (:class:`BBAirConditioner`).
     """
     dehumidifier = default_dehumidifier(protocol=protocol, water_level_set=water_level_set)
-    air_conditioner_ = default_air_conditioner(protocol=protocol, **air_conditioner)
+    build = default_bb_air_conditioner if bb else default_air_conditioner
+    air_conditioner_ = build(protocol=protocol, **air_conditioner)
     servers = [MideaLanServer(dehumidifier), MideaLanServer(air_conditioner_)]
     # On 0.0.0.0, so broadcasts to the loopback network (LOOPBACK_ADAPTER) reach it too.
     responder = MideaDiscoveryResponder("0.0.0.0")
@@ -112,6 +115,7 @@ def appliance_record(appliance: MideaAppliance, *, v3_keys: bool = True) -> dict
         key=appliance.key if appliance.protocol == 3 and v3_keys else "",
         serial=appliance.serial,
         model=appliance.model,
+        subtype=int(appliance.model_number),
         mac=appliance.mac,
         firmware=".".join(str(part) for part in appliance.firmware),
     ).as_dict()

@@ -11,6 +11,8 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from emulators.midea import BBAirConditioner
+
 from .conftest import MideaStack, setup_account_entry, start_stack, stop_stack
 from .test_init import attribute, state, until
 
@@ -166,6 +168,8 @@ async def test_fresh_air_and_breezeless(
     await _select(hass, "fresh_air_fan_speed", "off")
     assert not appliance.fresh_air_power
     assert state(hass, "switch.bedroom_fresh_air") == STATE_OFF
+    assert hass.states.get("switch.bedroom_fresh_air_exhaust") is None  # model 23096633 only
+    assert hass.states.get("select.bedroom_fresh_air_exhaust_fan_speed") is None
     await _switch(hass, "breezeless", True)
     assert appliance.breezeless
     assert state(hass, "switch.bedroom_breezeless") == STATE_ON
@@ -307,6 +311,63 @@ async def test_two_level_power_limit(hass: HomeAssistant, socket_enabled: None) 
         assert hass.states.get("select.bedroom_vertical_louvre") is None
         assert hass.states.get("switch.bedroom_fresh_air") is None
         assert hass.states.get("switch.bedroom_breezeless") is not None
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await stop_stack(stack)
+
+
+async def test_bb_fresh_air_intake_and_exhaust(hass: HomeAssistant, socket_enabled: None) -> None:
+    """Model 23096633 (the BB sub-protocol): fresh-air intake and exhaust, each with its switch
+    and fan speed, reach the appliance one side at a time and come back from its status."""
+    stack = await start_stack(bb=True)
+    appliance = stack.air_conditioner
+    assert isinstance(appliance, BBAirConditioner)
+    try:
+        entry = await setup_account_entry(hass, stack)
+        assert state(hass, "switch.bedroom_fresh_air_exhaust") == STATE_OFF
+        assert state(hass, "select.bedroom_fresh_air_exhaust_fan_speed") == "off"
+        assert attribute(hass, "select.bedroom_fresh_air_exhaust_fan_speed", "options") == [
+            "off",
+            "silent",
+            "high",
+            "full",
+        ]
+        assert attribute(hass, "select.bedroom_fresh_air_fan_speed", "options") == [
+            "off",
+            "low",
+            "medium",
+            "high",
+            "full",
+        ]
+        await _switch(hass, "fresh_air_exhaust", True)
+        assert (appliance.fresh_air_exhaust_power, appliance.fresh_air_power) == (True, False)
+        assert state(hass, "switch.bedroom_fresh_air_exhaust") == STATE_ON
+        assert state(hass, "select.bedroom_fresh_air_exhaust_fan_speed") == "high"  # its 80 %
+        await _select(hass, "fresh_air_exhaust_fan_speed", "full")
+        assert appliance.fresh_air_exhaust_speed == 100
+        assert state(hass, "select.bedroom_fresh_air_exhaust_fan_speed") == "full"
+        await _select(hass, "fresh_air_fan_speed", "medium")
+        assert (appliance.fresh_air_power, appliance.fresh_air_fan_speed) == (True, 60)
+        assert state(hass, "switch.bedroom_fresh_air") == STATE_ON
+        assert appliance.fresh_air_exhaust_speed == 100  # the intake's set left the exhaust
+        await _select(hass, "fresh_air_exhaust_fan_speed", "off")
+        assert not appliance.fresh_air_exhaust_power
+        assert state(hass, "switch.bedroom_fresh_air_exhaust") == STATE_OFF
+        assert appliance.fresh_air_power
+        # The rest of the appliance runs through BB too.
+        await hass.services.async_call(
+            "climate",
+            "set_hvac_mode",
+            {ATTR_ENTITY_ID: "climate.bedroom", "hvac_mode": "heat"},
+            blocking=True,
+        )
+        assert (appliance.power, appliance.mode) == (True, 4)
+        assert state(hass, "climate.bedroom") == "heat"
+        coordinator = entry.runtime_data.runtime.coordinators["appliances"]
+        actions = coordinator.source.actions(str(appliance.appliance_id))
+        assert "fresh_air_exhaust_mode" in actions["select_option"].description
+        for name in ("vertical_louvre", "horizontal_louvre", "power_limit"):
+            assert hass.states.get(f"select.bedroom_{name}") is None, name
         await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await stop_stack(stack)

@@ -19,10 +19,11 @@ Arguments (validated before :func:`async_run_action` sees them):
   ``auto``, ``cool``, ``dry``, ``heat``, ``fan_only``); ``set_fan_mode``, ``set_swing_mode``,
   ``set_preset_mode``: ``fan_mode``, ``swing_mode``, ``preset_mode``; ``select_option`` (where
   the air conditioner has selects): ``select`` (``wind_ud_angle``, ``wind_lr_angle``,
-  ``rate_select``, ``fresh_air_mode``) and ``option`` (see :func:`air_conditioner_selects`;
-  the louvres and the power limit only while the air conditioner is on,
-  :data:`SELECTS_WHILE_ON`);
-  ``turn_on`` / ``turn_off`` with ``switch`` also ``fresh_air_power`` and ``breezeless``.
+  ``rate_select``, ``fresh_air_mode``, ``fresh_air_exhaust_mode``) and ``option`` (see
+  :func:`air_conditioner_selects`; the louvres and the power limit only while the air
+  conditioner is on, :data:`SELECTS_WHILE_ON`);
+  ``turn_on`` / ``turn_off`` with ``switch`` also ``fresh_air_power``,
+  ``fresh_air_exhaust_power`` and ``breezeless``.
 """
 
 from collections.abc import Mapping, Sequence
@@ -76,21 +77,28 @@ AIR_CONDITIONER_READINGS: Final = {
 """The air conditioner's engineering readings (midea-local attribute -> unit), from the C1
 group-data answers (groups 0, 1, 2, 3 and 7, ``docs/protocols/midea.md`` §5); an appliance
 that does not answer a group has none of its readings."""
-AIR_CONDITIONER_REPORTED_SWITCHES: Final = ("fresh_air_power", "breezeless")
+AIR_CONDITIONER_REPORTED_SWITCHES: Final = (
+    "fresh_air_power",
+    "fresh_air_exhaust_power",
+    "breezeless",
+)
 """Air conditioner switches that exist only once the appliance has sent them (midea-local's
 default for them is a ``False`` no appliance sent): fresh air (B1 tag ``0x0233`` or
-``0x004B``) and breezeless (``0x0018``)."""
+``0x004B``, or the ``BB`` status of model ``23096633``), fresh-air exhaust (only that model's
+``BB`` status) and breezeless (``0x0018``)."""
 AIR_CONDITIONER_SELECTS: Final = {
     "wind_ud_angle": "swing_vertical_angle",
     "wind_lr_angle": "swing_horizontal_angle",
     "rate_select": "rate_select",
     "fresh_air_mode": None,
+    "fresh_air_exhaust_mode": None,
 }
 """Air conditioner selects (midea-local attribute -> the B5 capability announcing it).
 
 A select exists where midea-local keeps the attribute (it drops the louvre angles and the rate
 select when the B5 capabilities leave them out) and the appliance announces it (capability) or
-has sent its value; fresh air has no capability, only its value."""
+has sent its value; fresh air (intake and, on model ``23096633``, exhaust) has no capability,
+only its value."""
 SELECTS_WHILE_ON: Final = frozenset({"wind_ud_angle", "wind_lr_angle", "rate_select"})
 """Selects the appliance takes only while it runs: switched off, it closes its louvres and
 draws no power, and drops a louvre angle or power limit sent then (core's ``midea`` makes these
@@ -142,7 +150,8 @@ def air_conditioner_selects(client: MideaApplianceClient) -> dict[str, list[str]
     ``up_mid`` / ``left_mid``, ``middle``, ``down_mid`` / ``right_mid``, ``down`` / ``right``;
     the power-limit gear in % (``1``, ``20`` ... ``100``, or ``50``, ``75``, ``100`` on a
     two-level appliance); the fresh-air fan speed ``off``, ``silent``, ``low``, ``medium``,
-    ``high``, ``full``.
+    ``high``, ``full`` (model ``23096633``: ``off``, ``low``, ``medium``, ``high``, ``full``) and
+    that model's exhaust fan speed ``off``, ``silent``, ``high``, ``full``.
     """
     selects: dict[str, list[str]] = {}
     for name, capability in AIR_CONDITIONER_SELECTS.items():

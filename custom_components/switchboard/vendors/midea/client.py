@@ -398,6 +398,7 @@ class MideaApplianceClient:
                 ("wind_lr_angle", "wind_lr_angles"),
                 ("rate_select", "rate_selects"),
                 ("fresh_air_mode", "fresh_air_fan_speeds"),
+                ("fresh_air_exhaust_mode", "fresh_air_exhaust_fan_speeds"),
             )
             if hasattr(device, lists)
         }

@@ -249,6 +249,7 @@ AIR_CONDITIONER_ENTITIES: Final[tuple[SwitchboardEntityDescription, ...]] = (
         for key in AIR_CONDITIONER_SWITCHES
     ),
     _switch("fresh_air_power", "fresh_air", config=False),
+    _switch("fresh_air_exhaust_power", "fresh_air_exhaust", config=False),
     _switch("breezeless", "breezeless", config=False),
 )
 """The air conditioner's entities besides the climate entity and its selects."""
@@ -258,6 +259,7 @@ AIR_CONDITIONER_SELECTS_TRANSLATIONS: Final = {
     "wind_lr_angle": "louvre_horizontal",
     "rate_select": "rate_select",
     "fresh_air_mode": "fresh_air_fan_speed",
+    "fresh_air_exhaust_mode": "fresh_air_exhaust_fan_speed",
 }
 """midea-local select attribute -> translation key (options come from the appliance)."""
 
