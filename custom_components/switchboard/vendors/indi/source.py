@@ -296,8 +296,10 @@ class IndiHub:
 
     def descriptor(self, device: str) -> DeviceDescriptor:
         """An INDI device, under its server (the same object while DRIVER_INFO is unchanged)."""
-        info = self.client.vectors.get((device, "DRIVER_INFO"))
-        record = self.devices.get(device)
+        return self._descriptor(device, self.devices.get(device))
+
+    def _descriptor(self, device: str, record: _DeviceRecord | None) -> DeviceDescriptor:
+        info = self.client.vector(device, "DRIVER_INFO")
         if record is not None and record.descriptor is not None and record.descriptor[0] is info:
             return record.descriptor[1]
         model = sw_version = None
@@ -333,10 +335,11 @@ class IndiHub:
     def device_state(self, device: str) -> DeviceState | None:
         """The current state of one INDI device, or None when it is not defined."""
         record = self.devices.get(device)
-        if record is None:
-            return None
+        return None if record is None else self._state(device, record)
+
+    def _state(self, device: str, record: _DeviceRecord) -> DeviceState:
         return DeviceState(
-            descriptor=self.descriptor(device),
+            descriptor=self._descriptor(device, record),
             available=self.client.connected and device in self._session,
             attributes=record.attributes,
         )
@@ -577,9 +580,9 @@ class IndiHub:
     def _publish(
         self, device: str, record: _DeviceRecord, touched: Collection[str] | None = None
     ) -> None:
-        state = self.device_state(device)
-        if state is None:
+        if self.devices.get(device) is not record:
             return
+        state = self._state(device, record)
         if record.coordinator is None:
             record.coordinator = self._new_coordinator(device)
             record.coordinator.async_set_updated_data({state.descriptor.id: state})
