@@ -23,12 +23,23 @@ from the process start to every Switchboard entity available is measured, then t
 runs (CPU of the Home Assistant process from ``/proc``, loop lag, RSS, command -> state for a
 strip port, 0.2 s apart, and a Meross plug, 2 s apart: ``COMMAND_SPACING``); (3) the
 baseline: a fresh Home Assistant with the same number of plain, never-changing entities and no
-device traffic, measured over the same window.
+device traffic, measured over the same window; (4) Home Assistant's floor for this load: a
+fresh Home Assistant like the baseline, with the ``mqtt`` integration on a plain mosquitto of
+its own, in which ``scale_probe`` reproduces without Switchboard and without devices what Home
+Assistant itself must do for phase 2's load: as many state writes per second as phase 2's
+window counted (``state_changed`` events of Switchboard entities), spread over the plain
+sensors as they were over the devices (each device's batches at its own cadence), and as many
+``mqtt.async_publish`` calls (QoS 0, retained) per second as the bridges published in that
+window, with topics and payloads of the same average length (phase 2's messages as a
+subscriber to the bridge's base topic saw them). Its own window measures what it did.
 
-Goals (exit status 1 when one is missed): Switchboard adds < 5 % of one core over the
-baseline, loop lag p99 < 20 ms, every entity available within 30 s of start, command -> state
-p95 < 100 ms. Usage: ``python benchmarks/scale.py [--window 600] [--quick]``; ``--quick``:
-10 strips, 5 plugs, 2 Midea appliances, 100 INDI properties, 20 s windows (about 90 s in all).
+The table shows the floor beside the baseline and "Switchboard above the floor" (CPU, loop
+lag p99): what Switchboard itself costs beyond the work any integration producing these
+changes would make Home Assistant do. Goals (exit status 1 when one is missed), against the
+baseline as before: Switchboard adds < 5 % of one core over the baseline, loop lag p99 < 20
+ms, every entity available within 30 s of start, command -> state p95 < 100 ms.
+Usage: ``python benchmarks/scale.py [--window 600] [--quick]``; ``--quick``:
+10 strips, 5 plugs, 2 Midea appliances, 100 INDI properties, 20 s windows (about 2 min in all).
 """
 
 import argparse
@@ -51,6 +62,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 from aiohttp.test_utils import unused_port  # noqa: E402
+import aiomqtt  # noqa: E402
 
 from benchmarks.midea_latency import switchboard_entry_data  # noqa: E402
 from devtools.develop.hass import (  # noqa: E402
@@ -154,6 +166,89 @@ class Figures:
     available_s: float | None = None
     unavailable: int = 0
     commands: dict[str, dict[str, Any]] = field(default_factory=dict)
+    elapsed: float = 0.0
+    """Seconds the window lasted."""
+    probe: dict[str, Any] = field(default_factory=dict)
+    """``scale_probe.report`` at the window's end: lag, ``activity`` and ``published``."""
+    messages: MessageSizes | None = None
+    """The MQTT messages a subscriber saw in the window (Switchboard and floor runs)."""
+
+    def writes_per_s(self, platform: str) -> float:
+        """``state_changed`` events per second of ``platform``'s entities in the window."""
+        writes = self.probe.get("activity", {}).get(platform, {}).get("writes", 0)
+        return float(writes) / self.elapsed if self.elapsed else 0.0
+
+    def publishes_per_s(self) -> float:
+        """Messages published per second in the window (the bridges' and the floor load's)."""
+        published = self.probe.get("published", {})
+        total = sum(published.get("bridges", {}).values()) + published.get("floor", 0)
+        return float(total) / self.elapsed if self.elapsed else 0.0
+
+
+@dataclass
+class MessageSizes:
+    """Live (not retained) messages under a topic filter: count and lengths in characters."""
+
+    count: int = 0
+    topic_chars: int = 0
+    payload_bytes: int = 0
+
+    @property
+    def topic_length(self) -> float:
+        """Average topic length (characters)."""
+        return self.topic_chars / self.count if self.count else 0.0
+
+    @property
+    def payload_length(self) -> float:
+        """Average payload length (bytes)."""
+        return self.payload_bytes / self.count if self.count else 0.0
+
+
+class MessageObserver:
+    """A subscriber to ``<base topic>/#`` on Home Assistant's broker, in this process.
+
+    It counts the live messages (a retained message sent because of the subscription has its
+    retain flag set; live ones have not) and their sizes; ``reset()`` starts a new count.
+    Its CPU is this process's and the broker's, not Home Assistant's.
+    """
+
+    def __init__(self, broker: Mosquitto, topic_filter: str) -> None:
+        self.broker = broker
+        self.topic_filter = topic_filter
+        self.sizes = MessageSizes()
+        self._task: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    async def start(self) -> None:
+        """Connect and subscribe (within 30 s)."""
+        self._task = asyncio.create_task(self._run())
+        async with asyncio.timeout(30):
+            await self._subscribed.wait()
+
+    async def _run(self) -> None:
+        async with aiomqtt.Client("127.0.0.1", self.broker.port) as client:
+            await client.subscribe(self.topic_filter)
+            self._subscribed.set()
+            async for message in client.messages:
+                if message.retain:
+                    continue
+                sizes = self.sizes
+                sizes.count += 1
+                sizes.topic_chars += len(message.topic.value)
+                payload = message.payload
+                sizes.payload_bytes += len(payload) if isinstance(payload, bytes | str) else 0
+
+    def reset(self) -> MessageSizes:
+        """Return the count so far and start a new one."""
+        sizes, self.sizes = self.sizes, MessageSizes()
+        return sizes
+
+    async def stop(self) -> None:
+        """Disconnect."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                await self._task
 
 
 def proc_cpu_seconds(pid: int) -> float:
@@ -499,14 +594,25 @@ working, not latency.
 
 
 async def measure_window(
-    hass: HassClient, pid: int, window: float, commands: dict[str, str], samples: int
+    hass: HassClient,
+    pid: int,
+    window: float,
+    commands: dict[str, str],
+    samples: int,
+    observer: MessageObserver | None = None,
+    *,
+    profile: bool = False,
 ) -> Figures:
-    """CPU, lag and RSS over ``window`` seconds; command latencies in its second half."""
+    """CPU, lag, RSS and the probe's activity over ``window`` seconds; command latencies in its
+    second half; the observer's messages over the window; a py-spy profile when ``profile``
+    and ``SCALE_PY_SPY`` are set."""
     figures = Figures()
     profiler = None
-    if (py_spy := os.environ.get("SCALE_PY_SPY")) and commands:
+    if (py_spy := os.environ.get("SCALE_PY_SPY")) and profile:
         # Development aid: a py-spy binary here records Home Assistant over the window
         # (py-spy's raw format, in the temporary directory); it is not part of the figures.
+        output = Path(tempfile.gettempdir()) / f"scale-{pid}.txt"
+        print(f"py-spy profile of Home Assistant (pid {pid}): {output}", file=sys.stderr)
         profiler = await asyncio.create_subprocess_exec(
             py_spy,
             "record",
@@ -519,11 +625,13 @@ async def measure_window(
             "-f",
             "raw",
             "-o",
-            str(Path(tempfile.gettempdir()) / f"scale-{pid}.txt"),
+            str(output),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
     await call_probe(hass, "report", {"reset": True})
+    if observer is not None:
+        observer.reset()
     cpu_start, wall_start = proc_cpu_seconds(pid), time.monotonic()
     await asyncio.sleep(window / 2)
     for name, entity_id in commands.items():
@@ -535,8 +643,11 @@ async def measure_window(
         )
     await asyncio.sleep(max(0.0, window - (time.monotonic() - wall_start)))
     cpu = proc_cpu_seconds(pid) - cpu_start
-    figures.cpu_percent = cpu / (time.monotonic() - wall_start) * 100
-    lag = await call_probe(hass, "report", {"reset": True})
+    figures.elapsed = time.monotonic() - wall_start
+    figures.cpu_percent = cpu / figures.elapsed * 100
+    if observer is not None:
+        figures.messages = observer.reset()
+    figures.probe = lag = await call_probe(hass, "report", {"reset": True})
     figures.lag_p50, figures.lag_p99 = lag["lag_p50"], lag["lag_p99"]
     figures.rss_mb = proc_rss_mb(pid)
     if profiler is not None:
@@ -662,13 +773,14 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
                         )
                     )
                 }
-                figures = await measure_window(
-                    hass,
-                    pid,
-                    load.window,
-                    commands,
-                    load.samples,
-                )
+                observer = MessageObserver(ha_broker, f"{BASE_TOPIC}/#")
+                await observer.start()
+                try:
+                    figures = await measure_window(
+                        hass, pid, load.window, commands, load.samples, observer, profile=True
+                    )
+                finally:
+                    await observer.stop()
                 figures.available_s = available_s
                 figures.entities = last[0]
                 figures.unavailable = last[0] - last[1]
@@ -720,7 +832,97 @@ async def run_baseline(entities: int, window: float, tmp: Path) -> Figures:
     return figures
 
 
-def report(load: Load, sb: Figures, base: Figures, devices: dict[str, int]) -> bool:
+def floor_groups(sb: Figures) -> list[list[float]]:
+    """Phase 2's load as ``scale_probe.floor_load`` groups: ``[writes, batches, entities,
+    publishes]`` per device, counted over ``sb.elapsed`` s.
+
+    Each entry's published messages are shared among its devices by their writes (a bridge
+    publishes what its devices' coordinators changed); an entry that published without a
+    state write becomes a group of single publishes.
+    """
+    activity = sb.probe.get("activity", {}).get("switchboard", {}).get("groups", [])
+    published: dict[str, int] = dict(sb.probe.get("published", {}).get("bridges", {}))
+    entry_writes: dict[str | None, int] = {}
+    for writes, _, _, entry_id in activity:
+        entry_writes[entry_id] = entry_writes.get(entry_id, 0) + writes
+    groups: list[list[float]] = []
+    for writes, batches, entities, entry_id in activity:
+        share = writes / entry_writes[entry_id] if entry_writes[entry_id] else 0.0
+        groups.append([writes, batches, entities, published.get(entry_id or "", 0) * share])
+    for entry_id, count in published.items():
+        if count and not entry_writes.get(entry_id):
+            groups.append([0, count, 1, count])
+    return groups
+
+
+async def run_floor(entities: int, sb: Figures, tmp: Path) -> Figures:
+    """Phase 4: Home Assistant's floor for phase 2's load (plain entities, ``mqtt``, no
+    Switchboard), measured over a window as long as phase 2's."""
+    config_dir = tmp / "floor"
+    config_dir.mkdir()
+    port = unused_port()
+    prepare(config_dir, port, probe_entities=entities)
+    (config_dir / "custom_components" / "switchboard").unlink(missing_ok=True)
+    broker = Mosquitto(tls=False)
+    await broker.start()
+    try:
+        from homeassistant.config_entries import STORAGE_KEY, STORAGE_VERSION, STORAGE_VERSION_MINOR
+
+        mqtt_entry = storage_entry(
+            "mqtt",
+            "MQTT",
+            {"broker": "127.0.0.1", "port": broker.port, "protocol": "3.1.1"},
+            unique_id=None,
+            minor_version=2,
+        )
+        (config_dir / ".storage" / STORAGE_KEY).write_text(
+            json.dumps(
+                {
+                    "version": STORAGE_VERSION,
+                    "minor_version": STORAGE_VERSION_MINOR,
+                    "key": STORAGE_KEY,
+                    "data": {"entries": [mqtt_entry]},
+                }
+            )
+        )
+        sizes = sb.messages or MessageSizes()
+        async with aiohttp.ClientSession() as session:
+            hass = HassClient(session, f"http://127.0.0.1:{port}")
+            async with running_hass(config_dir, config_dir / "hass-console.log") as process:
+                await process.start()
+                assert process.process is not None
+                await hass.wait_until_up(lambda: process.alive, 120)
+                await hass.onboard()
+                await wait_api(hass, process)
+                total, available = await count_available(hass, "scale_probe")
+                if total != available:
+                    raise RuntimeError(f"floor: {total - available} plain entities unavailable")
+                await hass.request(
+                    "POST",
+                    "/api/services/scale_probe/floor_load",
+                    json_body={
+                        "groups": floor_groups(sb),
+                        "window": sb.elapsed,
+                        "topic_length": round(sizes.topic_length),
+                        "payload_length": round(sizes.payload_length),
+                        "base_topic": BASE_TOPIC,
+                    },
+                )
+                observer = MessageObserver(broker, f"{BASE_TOPIC}/#")
+                await observer.start()
+                try:
+                    figures = await measure_window(
+                        hass, process.process.pid, sb.elapsed, {}, 0, observer, profile=True
+                    )
+                finally:
+                    await observer.stop()
+                figures.entities = total
+    finally:
+        await broker.close()
+    return figures
+
+
+def report(load: Load, sb: Figures, base: Figures, floor: Figures, devices: dict[str, int]) -> bool:
     """Print the table and the goals; return whether every goal is met."""
     count = sum(devices.values())
 
@@ -734,35 +936,59 @@ def report(load: Load, sb: Figures, base: Figures, devices: dict[str, int]) -> b
         "(others 0.2 s); "
         f"MQTT bridge {'on' if BRIDGE else 'off'}; window {load.window:g} s; {os.cpu_count()} CPUs"
     )
-    header = f"{'metric':<36}{'switchboard':>13}{'baseline':>11}{'added':>10}"
+    widths = (13, 11, 10, 9)
+    header = f"{'metric':<42}{'switchboard':>13}{'baseline':>11}{'added':>10}{'floor':>9}"
     print(header)
     print("-" * len(header))
-    rows = [
-        ("entities", f"{sb.entities}", f"{base.entities}", ""),
+
+    def sizes(figures: Figures) -> str:
+        found = figures.messages
+        return "-" if found is None else f"{found.topic_length:.0f}/{found.payload_length:.0f}"
+
+    rows: list[tuple[str, ...]] = [
+        ("entities", f"{sb.entities}", f"{base.entities}", "", f"{floor.entities}"),
         (
             "HA process CPU (% of one core)",
             f"{sb.cpu_percent:.1f}",
             f"{base.cpu_percent:.1f}",
             f"{sb.cpu_percent - base.cpu_percent:+.1f}",
+            f"{floor.cpu_percent:.1f}",
         ),
-        ("loop lag p50 (ms)", ms(sb.lag_p50), ms(base.lag_p50), ""),
-        ("loop lag p99 (ms)", ms(sb.lag_p99), ms(base.lag_p99), ""),
+        ("loop lag p50 (ms)", ms(sb.lag_p50), ms(base.lag_p50), "", ms(floor.lag_p50)),
+        ("loop lag p99 (ms)", ms(sb.lag_p99), ms(base.lag_p99), "", ms(floor.lag_p99)),
         (
             "start -> all entities available (s)",
             ms(sb.available_s),
             ms(base.available_s),
             f"{sb.unavailable} never" if sb.unavailable else "",
+            "",
         ),
         (
             "RSS (MiB)",
             f"{sb.rss_mb:.0f}",
             f"{base.rss_mb:.0f}",
             f"{sb.rss_mb - base.rss_mb:+.0f}",
+            f"{floor.rss_mb:.0f}",
         ),
-        ("RSS per device (MiB)", f"{(sb.rss_mb - base.rss_mb) / count:.2f}", "", ""),
+        ("RSS per device (MiB)", f"{(sb.rss_mb - base.rss_mb) / count:.2f}", "", "", ""),
+        (
+            "state writes/s",
+            f"{sb.writes_per_s('switchboard'):.1f}",
+            f"{base.writes_per_s('scale_probe'):.1f}",
+            "",
+            f"{floor.writes_per_s('scale_probe'):.1f}",
+        ),
+        (
+            "MQTT publishes/s",
+            f"{sb.publishes_per_s():.1f}",
+            "",
+            "",
+            f"{floor.publishes_per_s():.1f}",
+        ),
+        ("MQTT topic/payload (chars)", sizes(sb), "", "", sizes(floor)),
     ]
     for name, result in sb.commands.items():
-        rows.append((f"command -> state p50, {name} (ms)", ms(result["p50"]), "", ""))
+        rows.append((f"command -> state p50, {name} (ms)", ms(result["p50"]), "", "", ""))
         rows.append(
             (
                 f"command -> state p95, {name} (ms)",
@@ -771,10 +997,19 @@ def report(load: Load, sb: Figures, base: Figures, devices: dict[str, int]) -> b
                 f"{result['failed']} failed"
                 if result["failed"]
                 else ("no entity" if result["p95"] is None else ""),
+                "",
             )
         )
-    for row in rows:
-        print(f"{row[0]:<36}{row[1]:>13}{row[2]:>11}{row[3]:>10}")
+    above_lag = (
+        "-" if sb.lag_p99 is None or floor.lag_p99 is None else f"{sb.lag_p99 - floor.lag_p99:+.1f}"
+    )
+    rows += [
+        ("Switchboard above the floor, CPU (%)", f"{sb.cpu_percent - floor.cpu_percent:+.1f}"),
+        ("Switchboard above the floor, lag p99 (ms)", above_lag),
+    ]
+    for name, *values in rows:
+        cells = "".join(f"{v:>{w}}" for v, w in zip(values, widths, strict=False))
+        print(f"{name:<42}{cells}".rstrip())
     goals = [
         (
             f"Switchboard adds < {GOAL_CPU_ADDED:g} % of one core",
@@ -808,7 +1043,8 @@ async def main_async(load: Load) -> bool:
             print(f"config directories kept in {tmp}", file=sys.stderr)
         sb, devices = await run_switchboard(load, Path(tmp))
         base = await run_baseline(sb.entities, load.window, Path(tmp))
-    return report(load, sb, base, devices)
+        floor = await run_floor(sb.entities, sb, Path(tmp))
+    return report(load, sb, base, floor, devices)
 
 
 def main() -> None:

@@ -17,26 +17,55 @@
   sockets of the process (from ``/proc/self/fd``).
 * ``sensor: - platform: scale_probe`` with ``entities: N``: N plain sensors that never change
   (the baseline: Home Assistant idle with as many entities).
+* Activity, in ``report``'s response under ``activity``: the ``state_changed`` events of every
+  registered entity since the last reset, grouped by platform and by device (an entity without
+  a device is its own group), each group as ``[writes, batches, entities, config entry id]``;
+  a *batch* is a run of a group's events less than ``BATCH_GAP`` s apart (a coordinator update
+  writes its entities in one go). Under ``published``: the messages each Switchboard entry's
+  exporters counted as published (their diagnostics' ``stats.published``, by entry id) and
+  those the floor load published, since the last reset.
+* ``scale_probe.floor_load``: Home Assistant's floor for a measured load, without Switchboard:
+  ``groups`` (``[writes, batches, entities, publishes]`` each, counted over ``window`` s)
+  are spread over the plain sensors (each group on its own ``entities`` of them); each group
+  fires ``batches`` times per ``window`` at even intervals (random phase), and each firing
+  writes its share of ``writes`` with ``async_write_ha_state`` (new values, round robin over
+  its entities) and publishes its share of ``publishes`` through ``mqtt.async_publish`` (QoS 0,
+  retained, awaited in turn in one task per firing, as ``mqtt_statestream`` publishes a
+  change), on topics of ``topic_length`` and payloads of ``payload_length`` characters.
+  ``stop: true`` ends it.
 """
 
 import asyncio
+from dataclasses import dataclass, field
 import os
+import random
 import statistics
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import (
     Event,
+    EventStateChangedData,
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
     SupportsResponse,
     callback,
 )
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util.hass_dict import HassKey
+
+if TYPE_CHECKING:
+    from .sensor import PlainSensor
 
 DOMAIN = "scale_probe"
 INTERVAL = 0.1
+BATCH_GAP = 0.02
+"""Seconds: a group's ``state_changed`` events closer than this belong to one batch."""
+DATA_SENSORS: HassKey[list[PlainSensor]] = HassKey(f"{DOMAIN}_sensors")
+"""The plain sensors of the ``sensor`` platform, for the floor load."""
 
 
 class LagMonitor:
@@ -63,6 +92,191 @@ class LagMonitor:
         self._handle = self.loop.call_at(self._due, self._fire)
 
 
+@dataclass
+class _Group:
+    """State writes of one device (or one entity without a device) in the current window."""
+
+    entry_id: str | None
+    writes: int = 0
+    batches: int = 0
+    last: float = -1.0
+    entities: set[str] = field(default_factory=set)
+
+
+class ActivityCounter:
+    """``state_changed`` events by platform and device, and Switchboard's published messages.
+
+    One dictionary look-up per event once the entity's registry entry is known.
+    """
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.hass = hass
+        self._registry = er.async_get(hass)
+        self._keys: dict[str, tuple[str, str | None, str] | None] = {}
+        self.groups: dict[tuple[str, str], _Group] = {}
+        self.floor_published = 0
+        self._published_at_reset: dict[str, int] = {}
+
+    @callback
+    def on_state_changed(self, event: Event[EventStateChangedData]) -> None:
+        """Count one event for its entity's group."""
+        entity_id = event.data["entity_id"]
+        if entity_id in self._keys:
+            key = self._keys[entity_id]
+        else:
+            entry = self._registry.async_get(entity_id)
+            key = self._keys[entity_id] = (
+                None
+                if entry is None
+                else (entry.platform, entry.config_entry_id, entry.device_id or entity_id)
+            )
+        if key is None:
+            return
+        platform, entry_id, device = key
+        group = self.groups.get((platform, device))
+        if group is None:
+            group = self.groups[platform, device] = _Group(entry_id)
+        now = self.hass.loop.time()
+        if now - group.last > BATCH_GAP:
+            group.batches += 1
+        group.last = now
+        group.writes += 1
+        group.entities.add(entity_id)
+
+    def _published(self) -> dict[str, int]:
+        """Messages each loaded Switchboard entry's exporters have published since start."""
+        published: dict[str, int] = {}
+        for entry in self.hass.config_entries.async_entries("switchboard"):
+            if entry.state is not ConfigEntryState.LOADED:
+                continue
+            for exporter in getattr(entry.runtime_data, "exporters", ()):
+                count = exporter.diagnostics().get("stats", {}).get("published")
+                if isinstance(count, int):
+                    published[entry.entry_id] = published.get(entry.entry_id, 0) + count
+        return published
+
+    def report(self, *, reset: bool) -> dict[str, Any]:
+        """Writes by platform and group, and messages published, since the last reset."""
+        by_platform: dict[str, dict[str, Any]] = {}
+        for (platform, _), group in self.groups.items():
+            found = by_platform.setdefault(platform, {"writes": 0, "groups": []})
+            found["writes"] += group.writes
+            found["groups"].append(
+                [group.writes, group.batches, len(group.entities), group.entry_id]
+            )
+        now = self._published()
+        result = {
+            "activity": by_platform,
+            "published": {
+                "bridges": {
+                    entry_id: count - self._published_at_reset.get(entry_id, 0)
+                    for entry_id, count in now.items()
+                },
+                "floor": self.floor_published,
+            },
+        }
+        if reset:
+            self.groups = {}
+            self.floor_published = 0
+            self._published_at_reset = now
+        return result
+
+
+class FloorLoad:
+    """The floor's state writes and MQTT publishes (see ``scale_probe.floor_load``)."""
+
+    def __init__(self, hass: HomeAssistant, counter: ActivityCounter, data: dict[str, Any]) -> None:
+        self.hass = hass
+        self.counter = counter
+        self.sensors = hass.data.get(DATA_SENSORS, [])
+        self.window = float(data["window"])
+        self.topic_length = int(data.get("topic_length", 0))
+        self.payload_length = max(1, int(data.get("payload_length", 1)))
+        self.base_topic = str(data.get("base_topic", "floor"))
+        self._handles: dict[int, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._value = 0
+        self._groups: list[dict[str, Any]] = []
+        rng = random.Random(5)
+        first = 0
+        for index, (writes, batches, entities, publishes) in enumerate(data["groups"]):
+            if batches <= 0 or not self.sensors:
+                continue
+            count = max(1, int(entities))
+            group = {
+                "interval": self.window / batches,
+                "writes": writes / batches,
+                "publishes": publishes / batches,
+                "sensors": [self.sensors[(first + i) % len(self.sensors)] for i in range(count)],
+                "topics": [self._topic(index, i) for i in range(max(count, 1))],
+                "next_sensor": 0,
+                "next_topic": 0,
+                "write_debt": 0.0,
+                "publish_debt": 0.0,
+            }
+            first += count
+            self._groups.append(group)
+            group["due"] = hass.loop.time() + rng.uniform(0, group["interval"])
+            self._handles[len(self._groups) - 1] = hass.loop.call_at(
+                group["due"], self._fire, len(self._groups) - 1
+            )
+
+    def _topic(self, group: int, index: int) -> str:
+        """A topic of ``topic_length`` characters (at least its prefix) for a group's item."""
+        topic = f"{self.base_topic}/floor_{group}/v{index}"
+        return topic + "_" * max(0, self.topic_length - len(topic))
+
+    @callback
+    def _fire(self, index: int) -> None:
+        """One batch of a group: its state writes now, its publishes in one task."""
+        group = self._groups[index]
+        # From the due time, not from now: a late firing does not lower the rate.
+        group["due"] += group["interval"]
+        self._handles[index] = self.hass.loop.call_at(group["due"], self._fire, index)
+        group["write_debt"] += group["writes"]
+        sensors = group["sensors"]
+        while group["write_debt"] >= 1:
+            group["write_debt"] -= 1
+            sensor = sensors[group["next_sensor"] % len(sensors)]
+            group["next_sensor"] += 1
+            self._value += 1
+            sensor.async_write_value(self._value % 100000 / 10)
+        group["publish_debt"] += group["publishes"]
+        messages: list[tuple[str, str]] = []
+        topics = group["topics"]
+        while group["publish_debt"] >= 1:
+            group["publish_debt"] -= 1
+            self._value += 1
+            messages.append(
+                (
+                    topics[group["next_topic"] % len(topics)],
+                    f"{self._value:0{self.payload_length}d}"[-self.payload_length :],
+                )
+            )
+            group["next_topic"] += 1
+        if messages:
+            task = self.hass.async_create_background_task(
+                self._async_publish(messages), "scale_probe floor publish"
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _async_publish(self, messages: list[tuple[str, str]]) -> None:
+        """Publish ``messages`` in turn (QoS 0, retained); count those the client took."""
+        from homeassistant.components import mqtt
+
+        for topic, payload in messages:
+            await mqtt.async_publish(self.hass, topic, payload, 0, True)
+            self.counter.floor_published += 1
+
+    def stop(self) -> None:
+        """Stop firing and cancel the publishes still pending."""
+        for handle in self._handles.values():
+            handle.cancel()
+        for task in self._tasks:
+            task.cancel()
+
+
 def _percentile(values: list[float], q: int) -> float | None:
     if not values:
         return None
@@ -87,18 +301,28 @@ async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
     monitor = LagMonitor(hass.loop)
     monitor.start()
     hass.bus.async_listen_once("homeassistant_stop", lambda _: monitor.stop())
+    counter = ActivityCounter(hass)
+    hass.bus.async_listen(EVENT_STATE_CHANGED, counter.on_state_changed)
+    floor: list[FloorLoad] = []
 
     async def report(call: ServiceCall) -> ServiceResponse:
         samples = monitor.samples
-        result = {
+        result: dict[str, Any] = {
             "samples": len(samples),
             "lag_p50": _percentile(samples, 50),
             "lag_p99": _percentile(samples, 99),
             "lag_max": max(samples) if samples else None,
         }
+        result.update(counter.report(reset=bool(call.data.get("reset"))))
         if call.data.get("reset"):
             monitor.samples = []
         return result
+
+    async def floor_load(call: ServiceCall) -> None:
+        while floor:
+            floor.pop().stop()
+        if not call.data.get("stop"):
+            floor.append(FloorLoad(hass, counter, dict(call.data)))
 
     async def command_latency(call: ServiceCall) -> ServiceResponse:
         entity_id: str = call.data["entity_id"]
@@ -197,6 +421,7 @@ async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
     hass.services.async_register(
         DOMAIN, "resources", resources, supports_response=SupportsResponse.ONLY
     )
+    hass.services.async_register(DOMAIN, "floor_load", floor_load)
     hass.services.async_register(DOMAIN, "report", report, supports_response=SupportsResponse.ONLY)
     hass.services.async_register(
         DOMAIN, "command_latency", command_latency, supports_response=SupportsResponse.ONLY
