@@ -25,13 +25,14 @@ strip port, 0.2 s apart, and a Meross plug, 2 s apart: ``COMMAND_SPACING``); (3)
 baseline: a fresh Home Assistant with the same number of plain, never-changing entities and no
 device traffic, measured over the same window; (4) Home Assistant's floor for this load: a
 fresh Home Assistant like the baseline, with the ``mqtt`` integration on a plain mosquitto of
-its own, in which ``scale_probe`` reproduces without Switchboard and without devices what Home
-Assistant itself must do for phase 2's load: as many state writes per second as phase 2's
-window counted (``state_changed`` events of Switchboard entities), spread over the plain
-sensors as they were over the devices (each device's batches at its own cadence), and as many
-``mqtt.async_publish`` calls (QoS 0, retained) per second as the bridges published in that
-window, with topics and payloads of the same average length (phase 2's messages as a
-subscriber to the bridge's base topic saw them). Its own window measures what it did.
+its own, in which ``scale_probe`` replays without Switchboard and without devices what Home
+Assistant itself must do for phase 2's load: the state writes phase 2's window counted
+(``state_changed`` events of Switchboard entities), device by device on plain sensors, each
+batch (a coordinator update, a push) at the moment phase 2 saw it, and the messages the
+bridges published in that window (their ``stats.published``, shared among each entry's
+batches by writes) through ``mqtt.async_publish`` (QoS 0, retained), with topics and payloads
+of the same average length (phase 2's messages as a subscriber to the bridge's base topic saw
+them). Its own window measures what it did.
 
 The table shows the floor beside the baseline and "Switchboard above the floor" (CPU, loop
 lag p99): what Switchboard itself costs beyond the work any integration producing these
@@ -832,26 +833,34 @@ async def run_baseline(entities: int, window: float, tmp: Path) -> Figures:
     return figures
 
 
-def floor_groups(sb: Figures) -> list[list[float]]:
-    """Phase 2's load as ``scale_probe.floor_load`` groups: ``[writes, batches, entities,
-    publishes]`` per device, counted over ``sb.elapsed`` s.
+def floor_groups(sb: Figures) -> list[dict[str, Any]]:
+    """Phase 2's load as ``scale_probe.floor_load`` groups: one per device, its batches at the
+    moments phase 2's window saw them, each with its writes and its share of publishes.
 
-    Each entry's published messages are shared among its devices by their writes (a bridge
-    publishes what its devices' coordinators changed); an entry that published without a
-    state write becomes a group of single publishes.
+    Each entry's published messages are shared among its devices' batches by their writes (a
+    bridge publishes what its devices' coordinators changed, at once); an entry that published
+    without a state write gets a group of single publishes spread evenly over the window.
     """
     activity = sb.probe.get("activity", {}).get("switchboard", {}).get("groups", [])
     published: dict[str, int] = dict(sb.probe.get("published", {}).get("bridges", {}))
     entry_writes: dict[str | None, int] = {}
-    for writes, _, _, entry_id in activity:
-        entry_writes[entry_id] = entry_writes.get(entry_id, 0) + writes
-    groups: list[list[float]] = []
-    for writes, batches, entities, entry_id in activity:
-        share = writes / entry_writes[entry_id] if entry_writes[entry_id] else 0.0
-        groups.append([writes, batches, entities, published.get(entry_id or "", 0) * share])
+    for group in activity:
+        entry_writes[group["entry_id"]] = entry_writes.get(group["entry_id"], 0) + group["writes"]
+    groups: list[dict[str, Any]] = []
+    for group in activity:
+        writes = entry_writes[group["entry_id"]]
+        per_write = published.get(group["entry_id"] or "", 0) / writes if writes else 0.0
+        schedule, debt = [], 0.0
+        for offset, batch in group["schedule"]:
+            debt += batch * per_write
+            publishes = int(debt)
+            debt -= publishes
+            schedule.append([offset, batch, publishes])
+        groups.append({"entities": group["entities"], "schedule": schedule})
     for entry_id, count in published.items():
-        if count and not entry_writes.get(entry_id):
-            groups.append([0, count, 1, count])
+        if count > 0 and not entry_writes.get(entry_id):
+            schedule = [[i * sb.elapsed / count, 0, 1] for i in range(count)]
+            groups.append({"entities": 1, "schedule": schedule})
     return groups
 
 
@@ -897,20 +906,22 @@ async def run_floor(entities: int, sb: Figures, tmp: Path) -> Figures:
                 total, available = await count_available(hass, "scale_probe")
                 if total != available:
                     raise RuntimeError(f"floor: {total - available} plain entities unavailable")
-                await hass.request(
-                    "POST",
-                    "/api/services/scale_probe/floor_load",
-                    json_body={
-                        "groups": floor_groups(sb),
-                        "window": sb.elapsed,
-                        "topic_length": round(sizes.topic_length),
-                        "payload_length": round(sizes.payload_length),
-                        "base_topic": BASE_TOPIC,
-                    },
-                )
+                groups = floor_groups(sb)
                 observer = MessageObserver(broker, f"{BASE_TOPIC}/#")
                 await observer.start()
                 try:
+                    # The replay starts with this call and the window right after it (one
+                    # request later), so both last phase 2's window.
+                    await hass.request(
+                        "POST",
+                        "/api/services/scale_probe/floor_load",
+                        json_body={
+                            "groups": groups,
+                            "topic_length": round(sizes.topic_length),
+                            "payload_length": round(sizes.payload_length),
+                            "base_topic": BASE_TOPIC,
+                        },
+                    )
                     figures = await measure_window(
                         hass, process.process.pid, sb.elapsed, {}, 0, observer, profile=True
                     )

@@ -19,26 +19,24 @@
   (the baseline: Home Assistant idle with as many entities).
 * Activity, in ``report``'s response under ``activity``: the ``state_changed`` events of every
   registered entity since the last reset, grouped by platform and by device (an entity without
-  a device is its own group), each group as ``[writes, batches, entities, config entry id]``;
-  a *batch* is a run of a group's events less than ``BATCH_GAP`` s apart (a coordinator update
-  writes its entities in one go). Under ``published``: the messages each Switchboard entry's
-  exporters counted as published (their diagnostics' ``stats.published``, by entry id) and
-  those the floor load published, since the last reset.
+  a device is its own group): its config entry, writes, entities written and ``schedule``, one
+  ``[offset, writes]`` per batch (offset in s from the reset); a *batch* is a run of a group's
+  events less than ``BATCH_GAP`` s apart (a coordinator update writes its entities in one go).
+  Under ``published``: the messages each Switchboard entry's exporters counted as published
+  (their diagnostics' ``stats.published``, by entry id) and those the floor load published,
+  since the last reset.
 * ``scale_probe.floor_load``: Home Assistant's floor for a measured load, without Switchboard:
-  ``groups`` (``[writes, batches, entities, publishes]`` each, counted over ``window`` s)
-  are spread over the plain sensors (each group on its own ``entities`` of them); each group
-  fires ``batches`` times per ``window`` at even intervals (random phase), and each firing
-  writes its share of ``writes`` with ``async_write_ha_state`` (new values, round robin over
-  its entities) and publishes its share of ``publishes`` through ``mqtt.async_publish`` (QoS 0,
-  retained, awaited in turn in one task per firing, as ``mqtt_statestream`` publishes a
-  change), on topics of ``topic_length`` and payloads of ``payload_length`` characters.
-  ``stop: true`` ends it.
+  each of ``groups`` (``{"entities": n, "schedule": [[offset, writes, publishes], ...]}``) gets
+  its own ``n`` plain sensors; at each ``offset`` (s from the call) it writes ``writes`` of
+  them with ``async_write_ha_state`` (new values, round robin) and publishes ``publishes``
+  messages through ``mqtt.async_publish`` (QoS 0, retained, awaited in turn in one task per
+  batch, as ``mqtt_statestream`` publishes a change), on topics of ``topic_length`` and
+  payloads of ``payload_length`` characters under ``base_topic``. ``stop: true`` ends it.
 """
 
 import asyncio
 from dataclasses import dataclass, field
 import os
-import random
 import statistics
 import time
 from typing import TYPE_CHECKING, Any
@@ -94,13 +92,16 @@ class LagMonitor:
 
 @dataclass
 class _Group:
-    """State writes of one device (or one entity without a device) in the current window."""
+    """State writes of one device (or one entity without a device) in the current window.
+
+    ``schedule``: one ``[offset, writes]`` per batch, ``offset`` in s from the window's start.
+    """
 
     entry_id: str | None
     writes: int = 0
-    batches: int = 0
     last: float = -1.0
     entities: set[str] = field(default_factory=set)
+    schedule: list[list[float]] = field(default_factory=list)
 
 
 class ActivityCounter:
@@ -116,6 +117,7 @@ class ActivityCounter:
         self.groups: dict[tuple[str, str], _Group] = {}
         self.floor_published = 0
         self._published_at_reset: dict[str, int] = {}
+        self._since = hass.loop.time()
 
     @callback
     def on_state_changed(self, event: Event[EventStateChangedData]) -> None:
@@ -138,7 +140,8 @@ class ActivityCounter:
             group = self.groups[platform, device] = _Group(entry_id)
         now = self.hass.loop.time()
         if now - group.last > BATCH_GAP:
-            group.batches += 1
+            group.schedule.append([round(now - self._since, 4), 0])
+        group.schedule[-1][1] += 1
         group.last = now
         group.writes += 1
         group.entities.add(entity_id)
@@ -156,13 +159,21 @@ class ActivityCounter:
         return published
 
     def report(self, *, reset: bool) -> dict[str, Any]:
-        """Writes by platform and group, and messages published, since the last reset."""
+        """Writes by platform and group, and messages published, since the last reset.
+
+        Each group: ``{"entry_id", "writes", "entities", "schedule"}``.
+        """
         by_platform: dict[str, dict[str, Any]] = {}
         for (platform, _), group in self.groups.items():
             found = by_platform.setdefault(platform, {"writes": 0, "groups": []})
             found["writes"] += group.writes
             found["groups"].append(
-                [group.writes, group.batches, len(group.entities), group.entry_id]
+                {
+                    "entry_id": group.entry_id,
+                    "writes": group.writes,
+                    "entities": len(group.entities),
+                    "schedule": group.schedule,
+                }
             )
         now = self._published()
         result = {
@@ -179,6 +190,7 @@ class ActivityCounter:
             self.groups = {}
             self.floor_published = 0
             self._published_at_reset = now
+            self._since = self.hass.loop.time()
         return result
 
 
@@ -188,81 +200,59 @@ class FloorLoad:
     def __init__(self, hass: HomeAssistant, counter: ActivityCounter, data: dict[str, Any]) -> None:
         self.hass = hass
         self.counter = counter
-        self.sensors = hass.data.get(DATA_SENSORS, [])
-        self.window = float(data["window"])
-        self.topic_length = int(data.get("topic_length", 0))
+        sensors: list[PlainSensor] = hass.data.get(DATA_SENSORS, [])
         self.payload_length = max(1, int(data.get("payload_length", 1)))
-        self.base_topic = str(data.get("base_topic", "floor"))
-        self._handles: dict[int, asyncio.TimerHandle] = {}
+        topic_length = int(data.get("topic_length", 0))
+        base_topic = str(data.get("base_topic", "floor"))
+        self._handles: list[asyncio.TimerHandle] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._value = 0
-        self._groups: list[dict[str, Any]] = []
-        rng = random.Random(5)
+        self._sensors: list[list[PlainSensor]] = []
+        self._topics: list[list[str]] = []
+        self._next: list[int] = []
+        start = hass.loop.time()
         first = 0
-        for index, (writes, batches, entities, publishes) in enumerate(data["groups"]):
-            if batches <= 0 or not self.sensors:
-                continue
-            count = max(1, int(entities))
-            group = {
-                "interval": self.window / batches,
-                "writes": writes / batches,
-                "publishes": publishes / batches,
-                "sensors": [self.sensors[(first + i) % len(self.sensors)] for i in range(count)],
-                "topics": [self._topic(index, i) for i in range(max(count, 1))],
-                "next_sensor": 0,
-                "next_topic": 0,
-                "write_debt": 0.0,
-                "publish_debt": 0.0,
-            }
-            first += count
-            self._groups.append(group)
-            group["due"] = hass.loop.time() + rng.uniform(0, group["interval"])
-            self._handles[len(self._groups) - 1] = hass.loop.call_at(
-                group["due"], self._fire, len(self._groups) - 1
+        for index, group in enumerate(data["groups"]):
+            count = max(1, int(group["entities"]))
+            self._sensors.append(
+                [sensors[(first + i) % len(sensors)] for i in range(count)] if sensors else []
             )
-
-    def _topic(self, group: int, index: int) -> str:
-        """A topic of ``topic_length`` characters (at least its prefix) for a group's item."""
-        topic = f"{self.base_topic}/floor_{group}/v{index}"
-        return topic + "_" * max(0, self.topic_length - len(topic))
+            first += count
+            topics = []
+            for i in range(count):
+                topic = f"{base_topic}/floor_{index}/v{i}"
+                topics.append(topic + "_" * max(0, topic_length - len(topic)))
+            self._topics.append(topics)
+            self._next.append(0)
+            self._handles += [
+                hass.loop.call_at(start + offset, self._fire, index, int(writes), int(publishes))
+                for offset, writes, publishes in group["schedule"]
+            ]
 
     @callback
-    def _fire(self, index: int) -> None:
+    def _fire(self, index: int, writes: int, publishes: int) -> None:
         """One batch of a group: its state writes now, its publishes in one task."""
-        group = self._groups[index]
-        # From the due time, not from now: a late firing does not lower the rate.
-        group["due"] += group["interval"]
-        self._handles[index] = self.hass.loop.call_at(group["due"], self._fire, index)
-        group["write_debt"] += group["writes"]
-        sensors = group["sensors"]
-        while group["write_debt"] >= 1:
-            group["write_debt"] -= 1
-            sensor = sensors[group["next_sensor"] % len(sensors)]
-            group["next_sensor"] += 1
+        sensors, topics = self._sensors[index], self._topics[index]
+        for _ in range(writes if sensors else 0):
             self._value += 1
-            sensor.async_write_value(self._value % 100000 / 10)
-        group["publish_debt"] += group["publishes"]
-        messages: list[tuple[str, str]] = []
-        topics = group["topics"]
-        while group["publish_debt"] >= 1:
-            group["publish_debt"] -= 1
+            sensors[self._next[index] % len(sensors)].async_write_value(self._value % 100000 / 10)
+            self._next[index] += 1
+        if not publishes:
+            return
+        messages = []
+        for i in range(publishes):
             self._value += 1
-            messages.append(
-                (
-                    topics[group["next_topic"] % len(topics)],
-                    f"{self._value:0{self.payload_length}d}"[-self.payload_length :],
-                )
-            )
-            group["next_topic"] += 1
-        if messages:
-            task = self.hass.async_create_background_task(
-                self._async_publish(messages), "scale_probe floor publish"
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            payload = f"{self._value:0{self.payload_length}d}"[-self.payload_length :]
+            messages.append((topics[(self._next[index] + i) % len(topics)], payload))
+        task = self.hass.async_create_background_task(
+            self._async_publish(messages), "scale_probe floor publish"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _async_publish(self, messages: list[tuple[str, str]]) -> None:
         """Publish ``messages`` in turn (QoS 0, retained); count those the client took."""
+        # Imported here: the baseline, which never publishes, does not load mqtt.
         from homeassistant.components import mqtt
 
         for topic, payload in messages:
@@ -271,7 +261,7 @@ class FloorLoad:
 
     def stop(self) -> None:
         """Stop firing and cancel the publishes still pending."""
-        for handle in self._handles.values():
+        for handle in self._handles:
             handle.cancel()
         for task in self._tasks:
             task.cancel()
