@@ -809,14 +809,30 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
         await indi.wait()
 
 
-async def run_baseline(entities: int, window: float, tmp: Path) -> Figures:
-    """Phase 3: the same number of idle plain entities, no devices."""
-    config_dir = tmp / "baseline"
-    config_dir.mkdir()
+@contextlib.asynccontextmanager
+async def plain_hass(
+    config_dir: Path, entities: int, entries: list[dict[str, Any]] | None = None
+) -> AsyncIterator[tuple[HassClient, int, int]]:
+    """A Home Assistant with ``entities`` plain sensors and no Switchboard, running and
+    onboarded, for the block: yields its REST client, process id and plain entity count.
+
+    ``entries``: config entries stored before it starts (the floor's ``mqtt`` entry). Raises
+    RuntimeError when a plain entity is unavailable.
+    """
     port = unused_port()
-    prepare(config_dir, port, probe_entities=entities)
+    prepare(config_dir, port, probe_entities=entities)  # creates config_dir
     shutil.rmtree(config_dir / "custom_components" / "switchboard", ignore_errors=True)
     (config_dir / "custom_components" / "switchboard").unlink(missing_ok=True)
+    if entries:
+        from homeassistant.config_entries import STORAGE_KEY, STORAGE_VERSION, STORAGE_VERSION_MINOR
+
+        stored = {
+            "version": STORAGE_VERSION,
+            "minor_version": STORAGE_VERSION_MINOR,
+            "key": STORAGE_KEY,
+            "data": {"entries": entries},
+        }
+        (config_dir / ".storage" / STORAGE_KEY).write_text(json.dumps(stored))
     async with aiohttp.ClientSession() as session:
         hass = HassClient(session, f"http://127.0.0.1:{port}")
         async with running_hass(config_dir, config_dir / "hass-console.log") as process:
@@ -826,10 +842,18 @@ async def run_baseline(entities: int, window: float, tmp: Path) -> Figures:
             await hass.onboard()
             await wait_api(hass, process)
             total, available = await count_available(hass, "scale_probe")
-            figures = await measure_window(hass, process.process.pid, window, {}, 0)
-            figures.entities = total
             if total != available:
-                raise RuntimeError(f"baseline: {total - available} plain entities unavailable")
+                raise RuntimeError(
+                    f"{config_dir.name}: {total - available} plain entities unavailable"
+                )
+            yield hass, process.process.pid, total
+
+
+async def run_baseline(entities: int, window: float, tmp: Path) -> Figures:
+    """Phase 3: the same number of idle plain entities, no devices."""
+    async with plain_hass(tmp / "baseline", entities) as (hass, pid, total):
+        figures = await measure_window(hass, pid, window, {}, 0)
+        figures.entities = total
     return figures
 
 
@@ -867,67 +891,38 @@ def floor_groups(sb: Figures) -> list[dict[str, Any]]:
 async def run_floor(entities: int, sb: Figures, tmp: Path) -> Figures:
     """Phase 4: Home Assistant's floor for phase 2's load (plain entities, ``mqtt``, no
     Switchboard), measured over a window as long as phase 2's."""
-    config_dir = tmp / "floor"
-    config_dir.mkdir()
-    port = unused_port()
-    prepare(config_dir, port, probe_entities=entities)
-    (config_dir / "custom_components" / "switchboard").unlink(missing_ok=True)
     broker = Mosquitto(tls=False)
     await broker.start()
+    mqtt_entry = storage_entry(
+        "mqtt",
+        "MQTT",
+        {"broker": "127.0.0.1", "port": broker.port, "protocol": "3.1.1"},
+        unique_id=None,
+        minor_version=2,
+    )
+    sizes = sb.messages or MessageSizes()
     try:
-        from homeassistant.config_entries import STORAGE_KEY, STORAGE_VERSION, STORAGE_VERSION_MINOR
-
-        mqtt_entry = storage_entry(
-            "mqtt",
-            "MQTT",
-            {"broker": "127.0.0.1", "port": broker.port, "protocol": "3.1.1"},
-            unique_id=None,
-            minor_version=2,
-        )
-        (config_dir / ".storage" / STORAGE_KEY).write_text(
-            json.dumps(
-                {
-                    "version": STORAGE_VERSION,
-                    "minor_version": STORAGE_VERSION_MINOR,
-                    "key": STORAGE_KEY,
-                    "data": {"entries": [mqtt_entry]},
-                }
-            )
-        )
-        sizes = sb.messages or MessageSizes()
-        async with aiohttp.ClientSession() as session:
-            hass = HassClient(session, f"http://127.0.0.1:{port}")
-            async with running_hass(config_dir, config_dir / "hass-console.log") as process:
-                await process.start()
-                assert process.process is not None
-                await hass.wait_until_up(lambda: process.alive, 120)
-                await hass.onboard()
-                await wait_api(hass, process)
-                total, available = await count_available(hass, "scale_probe")
-                if total != available:
-                    raise RuntimeError(f"floor: {total - available} plain entities unavailable")
-                groups = floor_groups(sb)
-                observer = MessageObserver(broker, f"{BASE_TOPIC}/#")
-                await observer.start()
-                try:
-                    # The replay starts with this call and the window right after it (one
-                    # request later), so both last phase 2's window.
-                    await hass.request(
-                        "POST",
-                        "/api/services/scale_probe/floor_load",
-                        json_body={
-                            "groups": groups,
-                            "topic_length": round(sizes.topic_length),
-                            "payload_length": round(sizes.payload_length),
-                            "base_topic": BASE_TOPIC,
-                        },
-                    )
-                    figures = await measure_window(
-                        hass, process.process.pid, sb.elapsed, {}, 0, observer, profile=True
-                    )
-                finally:
-                    await observer.stop()
-                figures.entities = total
+        async with plain_hass(tmp / "floor", entities, [mqtt_entry]) as (hass, pid, total):
+            groups = floor_groups(sb)
+            observer = MessageObserver(broker, f"{BASE_TOPIC}/#")
+            await observer.start()
+            try:
+                # The replay starts with this call and the window right after it (one
+                # request later), so both last phase 2's window.
+                await hass.request(
+                    "POST",
+                    "/api/services/scale_probe/floor_load",
+                    json_body={
+                        "groups": groups,
+                        "topic_length": round(sizes.topic_length),
+                        "payload_length": round(sizes.payload_length),
+                        "base_topic": BASE_TOPIC,
+                    },
+                )
+                figures = await measure_window(hass, pid, sb.elapsed, {}, 0, observer, profile=True)
+            finally:
+                await observer.stop()
+            figures.entities = total
     finally:
         await broker.close()
     return figures
