@@ -17,11 +17,12 @@
   sockets of the process (from ``/proc/self/fd``).
 * ``sensor: - platform: scale_probe`` with ``entities: N``: N plain sensors that never change
   (the baseline: Home Assistant idle with as many entities).
-* Activity, in ``report``'s response under ``activity``: the ``state_changed`` events of every
-  registered entity since the last reset, grouped by platform and by device (an entity without
-  a device is its own group): its config entry, writes, entities written and ``schedule``, one
-  ``[offset, writes]`` per batch (offset in s from the reset); a *batch* is a run of a group's
-  events less than ``BATCH_GAP`` s apart (a coordinator update writes its entities in one go).
+* Activity, in ``report``'s response under ``activity`` (counted from the first report with
+  ``reset: true`` on): the ``state_changed`` events of every registered entity since the last
+  reset, grouped by platform and by device (an entity without a device is its own group): its
+  config entry, writes, entities written and ``schedule``, one ``[offset, writes]`` per batch
+  (offset in s from the reset); a *batch* is a run of a group's events less than
+  ``BATCH_GAP`` s apart (a coordinator update writes its entities in one go).
   Under ``published``: the messages each Switchboard entry's exporters counted as published
   (their diagnostics' ``stats.published``, by entry id) and those the floor load published,
   since the last reset.
@@ -35,6 +36,7 @@
 """
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 import os
 import statistics
@@ -292,7 +294,9 @@ async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
     monitor.start()
     hass.bus.async_listen_once("homeassistant_stop", lambda _: monitor.stop())
     counter = ActivityCounter(hass)
-    hass.bus.async_listen(EVENT_STATE_CHANGED, counter.on_state_changed)
+    # Counting starts with the first report that resets (a measured window), so a run that
+    # never asks (benchmarks/soak.py, hours long) neither pays for it nor accumulates it.
+    counting: list[Callable[[], None]] = []
     floor: list[FloorLoad] = []
 
     async def report(call: ServiceCall) -> ServiceResponse:
@@ -306,6 +310,10 @@ async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
         result.update(counter.report(reset=bool(call.data.get("reset"))))
         if call.data.get("reset"):
             monitor.samples = []
+            if not counting:
+                counting.append(
+                    hass.bus.async_listen(EVENT_STATE_CHANGED, counter.on_state_changed)
+                )
         return result
 
     async def floor_load(call: ServiceCall) -> None:
