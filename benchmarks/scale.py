@@ -500,18 +500,21 @@ def emulated_midea(count: int) -> list[MideaAppliance]:
 
     Each gets its own id, serial and MAC; each is served on 127.0.0.1 with its own TCP port
     (:class:`MideaLanServer`), which is how the emulator keeps several behind one address.
+    Each is switched on (in use, as in a home): an air conditioner that is off shows its
+    louvre-angle and power-limit selects unavailable by design, which "start -> all entities
+    available" would count as never available.
     """
     appliances: list[MideaAppliance] = []
     for i in range(count):
         kind: type[MideaAppliance] = Dehumidifier if i % 2 == 0 else AirConditioner
-        appliances.append(
-            kind(
-                appliance_id=150633093300000 + i,
-                serial=f"000000P0000000Q1{i:04X}C29C96000000",
-                name=f"Midea {i + 1}",
-                mac=f"88:c2:9c:97:{i // 256:02x}:{i % 256:02x}",
-            )
+        appliance = kind(
+            appliance_id=150633093300000 + i,
+            serial=f"000000P0000000Q1{i:04X}C29C96000000",
+            name=f"Midea {i + 1}",
+            mac=f"88:c2:9c:97:{i // 256:02x}:{i % 256:02x}",
         )
+        appliance.power = True
+        appliances.append(appliance)
     return appliances
 
 
