@@ -223,38 +223,6 @@ def test_indi_malformed_fragments_never_discard_good_elements(
         assert _same(element, ET.fromstring(raw))
 
 
-NESTING = st.sampled_from(
-    [
-        b'<setTextVector device="d" name="n"><setTextVector device="d" name="m">x</setTextVector>',
-        b'<setTextVector device="d" name="n"><message device="d">x</message></setTextVector>',
-        b'<setNumberVector device="d" name="n"><oneNumber name="v"><b>1</b></oneNumber>',
-        b'<setSwitchVector device="d" name="n"><!-- c --><oneSwitch name="s">On</oneSwitch>',
-        b'<defTextVector device="d" name="n"><defText name="t"/><defText name="u">a</defText>',
-        b'<message device="d" message="m"></message >',
-        b'<setLightVector device="d" name="n"><oneLight name="l">Ok</oneLight/>',
-        b"<a/><b>text</b ><c x='>'>t</c></a></b></c>",
-        b'<setTextVector device="d" name="n"><oneText name="t"/>a</oneText></setTextVector>',
-    ]
-)
-"""Markup around the one-match framing's limits: nesting, comments, self-closing children."""
-
-
-@given(
-    pieces=st.lists(indi_elements() | GARBAGE | NESTING | st.binary(max_size=40), max_size=12),
-    sizes=CHUNKS,
-)
-def test_indi_whole_element_framing_equals_the_tag_by_tag_scan(
-    pieces: list[bytes], sizes: list[int]
-) -> None:
-    """Framing a simple element in one match gives exactly what the tag-by-tag scan gives:
-    the same elements, the same skipped count and the same bytes held back, after every feed."""
-    fast = IndiStreamSplitter(max_element_size=512)
-    reference = IndiStreamSplitter(max_element_size=512, whole_elements=False)
-    for piece in _split(b"".join(pieces), sizes):
-        assert fast.feed(piece) == reference.feed(piece)
-        assert (fast.skipped, fast.buffered) == (reference.skipped, reference.buffered)
-
-
 @given(data=st.binary(max_size=3000), sizes=CHUNKS)
 def test_indi_splitter_and_parsers_raise_only_their_errors(data: bytes, sizes: list[int]) -> None:
     """Arbitrary bytes: framing never raises and stays bounded; parsing raises only its errors,

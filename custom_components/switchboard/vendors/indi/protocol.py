@@ -470,21 +470,6 @@ _TAG_NAME: Final = re.compile(rb"</?([A-Za-z_][-\w.:]*)")
 _WHOLE_TAG: Final = re.compile(rb"</?([A-Za-z_][-\w.:]*+)(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+>")
 """A complete start or end tag in one match (what `_tag_end` and `_TAG_NAME` find in two);
 possessive, so a tag that is not complete yet fails in one linear scan."""
-_ATTRIBUTES: Final = rb"(?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+"
-_NOT_TOP_LEVEL: Final = (
-    rb"(?!(?:" + b"|".join(re.escape(tag) for tag in sorted(TOP_LEVEL_TAGS)) + rb")(?![-\w.:]))"
-)
-_SIMPLE_ELEMENT: Final = re.compile(
-    rb"<(?P<tag>[A-Za-z_][-\w.:]*+)" + _ATTRIBUTES + rb"(?<!/)>"
-    rb"(?:[^<]++|<"
-    + _NOT_TOP_LEVEL
-    + rb"(?P<child>[A-Za-z_][-\w.:]*+)"
-    + _ATTRIBUTES
-    + rb"(?:/>|(?<!/)>[^<]*+</(?P=child)\s*>))*+</(?P=tag)\s*>"
-)
-"""A complete element whose children hold only text (every INDI vector update): start tag,
-children that are not top-level tags, matching end tags; no comment, CDATA or nesting deeper.
-What the tag-by-tag scan frames from such an element, found in one match."""
 _TAG_END_OR_QUOTE: Final = re.compile(rb"[>\"']")
 _NON_SPACE: Final = re.compile(rb"\S")
 _SLASH: Final = ord("/")
@@ -507,16 +492,8 @@ class IndiStreamSplitter:
     calls: an unfinished tag or comment is resumed where its scan stopped, not rescanned.
     """
 
-    def __init__(
-        self, max_element_size: int = 256 * 1024 * 1024, *, whole_elements: bool = True
-    ) -> None:
-        """Start with an empty buffer.
-
-        ``whole_elements``: frame a complete element whose children hold only text in one
-        match at the top level (the same result as the tag-by-tag scan, which runs for
-        anything else; False: always tag by tag, the reference the fuzz tests compare with).
-        """
-        self._whole = _SIMPLE_ELEMENT.match if whole_elements else None
+    def __init__(self, max_element_size: int = 256 * 1024 * 1024) -> None:
+        """Start with an empty buffer."""
         self._buffer = bytearray()
         self._pos = 0
         self._start = 0
@@ -562,12 +539,6 @@ class IndiStreamSplitter:
                 break
             resuming = lt == pending and resume >= 0
             pending = -1
-            if depth == 0 and not resuming and self._whole is not None:
-                whole = self._whole(buffer, lt)
-                if whole is not None:
-                    pos = whole.end()
-                    out.append(bytes(buffer[lt:pos]))
-                    continue
             second = buffer[lt + 1]
             if second in b"!?":
                 if buffer.startswith(b"<!--", lt):
