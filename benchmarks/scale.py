@@ -166,8 +166,6 @@ class Figures:
     rss_mb: float = 0.0
     available_s: float | None = None
     unavailable: int = 0
-    available_by_maker: dict[str, float] = field(default_factory=dict)
-    """Device manufacturer -> seconds from the start until its last entity was available."""
     commands: dict[str, dict[str, Any]] = field(default_factory=dict)
     elapsed: float = 0.0
     """Seconds the window lasted."""
@@ -535,39 +533,6 @@ async def call_probe(hass: HassClient, service: str, data: dict[str, Any]) -> di
     return dict(result["service_response"])
 
 
-async def available_entities(hass: HassClient, domain: str) -> tuple[int, list[str]]:
-    """(entities of ``domain`` in the state machine, the ids of those not unavailable)."""
-    rendered = await hass.template(
-        "{% set e = integration_entities('" + domain + "') %}"
-        "{{ [e | count, e | reject('is_state', 'unavailable') | list] | tojson }}"
-    )
-    total, available = json.loads(rendered)
-    return int(total), list(available)
-
-
-async def entity_makers(hass: HassClient, domain: str) -> dict[str, str]:
-    """Entity id -> the manufacturer of its device (the family, for Switchboard's entities)."""
-    rendered = await hass.template(
-        "{% for e in integration_entities('" + domain + "') %}"
-        "{{ e }}={{ device_attr(device_id(e), 'manufacturer') or '-' }};"
-        "{% endfor %}"
-    )
-    return dict(item.split("=", 1) for item in rendered.split(";") if "=" in item)
-
-
-def last_available_by(first: dict[str, float], makers: dict[str, str]) -> dict[str, float]:
-    """Manufacturer -> the latest first-available time (seconds) among its entities.
-
-    ``first``: entity id -> when it was first seen not unavailable; ``makers``: as
-    :func:`entity_makers`. Sorted by time, so the family that came up last is printed last.
-    """
-    latest: dict[str, float] = {}
-    for entity_id, seconds in first.items():
-        maker = makers.get(entity_id, "-")
-        latest[maker] = max(latest.get(maker, 0.0), seconds)
-    return dict(sorted(latest.items(), key=lambda item: item[1]))
-
-
 async def count_available(hass: HassClient, domain: str) -> tuple[int, int]:
     """(entities of ``domain`` in the state machine, of which not unavailable)."""
     rendered = await hass.template(
@@ -780,13 +745,9 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
                 last = (-1, -1)
                 # Every entity available, then 5 s without change (at most 120 s after RUNNING).
                 deadline = time.monotonic() + 120
-                first_available: dict[str, float] = {}
                 while time.monotonic() < deadline:
-                    total, ids = await available_entities(hass, "switchboard")
-                    counts = (total, len(ids))
+                    counts = await count_available(hass, "switchboard")
                     now = time.monotonic() - started
-                    for entity_id in ids:
-                        first_available.setdefault(entity_id, now)
                     if counts != last:
                         last, stable_since = counts, now
                         if counts[0] and counts[0] == counts[1]:
@@ -825,9 +786,6 @@ async def run_switchboard(load: Load, tmp: Path) -> tuple[Figures, dict[str, int
                 finally:
                     await observer.stop()
                 figures.available_s = available_s
-                figures.available_by_maker = last_available_by(
-                    first_available, await entity_makers(hass, "switchboard")
-                )
                 figures.entities = last[0]
                 figures.unavailable = last[0] - last[1]
                 for name in ("strip", "meross"):
@@ -1013,10 +971,6 @@ def report(load: Load, sb: Figures, base: Figures, floor: Figures, devices: dict
             ms(base.available_s),
             f"{sb.unavailable} never" if sb.unavailable else "",
             "",
-        ),
-        *(
-            (f"  last entity of {maker} (s)", ms(seconds), "", "", "")
-            for maker, seconds in sb.available_by_maker.items()
         ),
         (
             "RSS (MiB)",

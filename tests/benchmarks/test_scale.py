@@ -48,10 +48,6 @@ def test_scale_quick_measures_every_figure() -> None:
     available = re.search(r"^start -> all entities available \(s\)\s+(\S+)", output, re.M)
     assert available is not None
     assert available.group(1) != "-"
-    # ... broken down by family (the device's manufacturer), none later than all of them.
-    families = dict(re.findall(r"^  last entity of (.+?) \(s\)\s+(\S+)$", output, re.M))
-    assert {"Meross", "Midea"} <= families.keys(), output
-    assert max(map(float, families.values())) <= float(available.group(1)), output
     for device in ("strip", "meross"):
         latency = re.search(
             rf"^command -> state p95, {device} \(ms\)\s+(\S+)\s*(.*)$", output, re.M
