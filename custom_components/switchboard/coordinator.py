@@ -101,8 +101,7 @@ class _ListenerIndex:
     every_update: list[tuple[int, CALLBACK_TYPE]] = field(default_factory=list)
     """``always`` without the ``STRUCTURE`` listeners."""
     by_device: dict[str, list[tuple[int, CALLBACK_TYPE]]] = field(default_factory=dict)
-    by_key: dict[str, dict[str, list[tuple[int, CALLBACK_TYPE]]]] = field(default_factory=dict)
-    """Device id -> attribute key -> listeners."""
+    by_key: dict[tuple[str, str], list[tuple[int, CALLBACK_TYPE]]] = field(default_factory=dict)
 
 
 def diff_data(
@@ -383,18 +382,13 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
             if keys is None:
                 selected.update(index.by_device.get(device_id, ()))
                 continue
-            if (by_key := index.by_key.get(device_id)) is not None:
-                for key in keys:
-                    if (items := by_key.get(key)) is not None:
-                        selected.update(items)
+            for key in keys:
+                selected.update(index.by_key.get((device_id, key), ()))
         # Whole-coordinator listeners (the exporters) first: they hand the change on to another
         # system and need not wait behind the entities' state writes.
         first = index.always if pending[2] else index.every_update
         callbacks = [update_callback for _, update_callback in first]
-        if len(selected) > 1:
-            callbacks.extend(selected[key] for key in sorted(selected))
-        else:
-            callbacks.extend(selected.values())
+        callbacks.extend(selected[key] for key in sorted(selected))
         for update_callback in callbacks:
             try:
                 update_callback()
@@ -416,9 +410,8 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
                     index.every_update.append(item)
                 continue
             index.by_device.setdefault(context.device_id, []).append(item)
-            by_key = index.by_key.setdefault(context.device_id, {})
             for key in context.keys:
-                by_key.setdefault(key, []).append(item)
+                index.by_key.setdefault((context.device_id, key), []).append(item)
         return index
 
     def actions(self, device_id: str) -> Mapping[str, ActionSpec]:

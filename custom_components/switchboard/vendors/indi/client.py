@@ -248,10 +248,6 @@ class IndiClient:
         """Defined vectors by (device, name): updated by def/set/delProperty (read-only view)."""
         return MappingProxyType(self._vectors)
 
-    def vector(self, device: str, name: str) -> IndiVector | None:
-        """The defined vector ``name`` of ``device``, or None (``vectors.get`` without a view)."""
-        return self._vectors.get((device, name))
-
     def _follows(self, device: str | None) -> bool:
         return self.devices is None or device is None or device in self.devices
 

@@ -296,10 +296,8 @@ class IndiHub:
 
     def descriptor(self, device: str) -> DeviceDescriptor:
         """An INDI device, under its server (the same object while DRIVER_INFO is unchanged)."""
-        return self._descriptor(device, self.devices.get(device))
-
-    def _descriptor(self, device: str, record: _DeviceRecord | None) -> DeviceDescriptor:
-        info = self.client.vector(device, "DRIVER_INFO")
+        info = self.client.vectors.get((device, "DRIVER_INFO"))
+        record = self.devices.get(device)
         if record is not None and record.descriptor is not None and record.descriptor[0] is info:
             return record.descriptor[1]
         model = sw_version = None
@@ -335,11 +333,10 @@ class IndiHub:
     def device_state(self, device: str) -> DeviceState | None:
         """The current state of one INDI device, or None when it is not defined."""
         record = self.devices.get(device)
-        return None if record is None else self._state(device, record)
-
-    def _state(self, device: str, record: _DeviceRecord) -> DeviceState:
+        if record is None:
+            return None
         return DeviceState(
-            descriptor=self._descriptor(device, record),
+            descriptor=self.descriptor(device),
             available=self.client.connected and device in self._session,
             attributes=record.attributes,
         )
@@ -580,9 +577,9 @@ class IndiHub:
     def _publish(
         self, device: str, record: _DeviceRecord, touched: Collection[str] | None = None
     ) -> None:
-        if self.devices.get(device) is not record:
+        state = self.device_state(device)
+        if state is None:
             return
-        state = self._state(device, record)
         if record.coordinator is None:
             record.coordinator = self._new_coordinator(device)
             record.coordinator.async_set_updated_data({state.descriptor.id: state})
