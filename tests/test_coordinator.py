@@ -10,7 +10,6 @@ from collections.abc import AsyncGenerator, Mapping
 from datetime import timedelta
 from typing import Any
 
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.exceptions import (
@@ -21,10 +20,7 @@ from homeassistant.exceptions import (
 from homeassistant.helpers.update_coordinator import UpdateFailed
 import probatio
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_time_changed,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchboard.const import DOMAIN
 from custom_components.switchboard.coordinator import (
@@ -228,87 +224,6 @@ async def test_push_health_switches_polling(
     assert coordinator.update_interval == POLLING.normal
     assert source.polls == polls + 1
     assert coordinator.data[DEVICE.id].value("on") is True
-
-
-async def test_healthy_pushes_postpone_the_safety_net_poll(
-    hass: HomeAssistant,
-    source_and_coordinator: tuple[StandInSource, SwitchboardCoordinator],
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    """While push is healthy every push reaches its listeners and no poll runs; the
-    safety-net poll comes once a whole push interval passed without a push. After the channel
-    drops, normal polling runs again and a push resets the timer to the normal interval."""
-    source, coordinator = source_and_coordinator
-    heard: list[bool] = []
-    coordinator.async_add_listener(
-        lambda: heard.append(bool(coordinator.data[DEVICE.id].value("on"))),
-        Interest(DEVICE.id, frozenset({"on"})),
-    )
-    coordinator.async_set_push_healthy(True)
-    await coordinator.async_refresh()  # the timer now waits the push interval (10 min)
-    polls = source.polls
-
-    async def wait(minutes: float) -> None:
-        freezer.tick(timedelta(minutes=minutes))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done(wait_background_tasks=True)
-
-    def push(on: bool) -> None:
-        coordinator.async_push_devices(
-            {DEVICE.id: DeviceState(descriptor=DEVICE, attributes={"on": Attribute(on)})},
-            touched={DEVICE.id: ("on",)},
-        )
-
-    for minute in range(4, 20, 4):  # a push every 4 minutes, for 16 minutes
-        await wait(4)
-        push(on=minute % 8 == 4)
-    assert heard == [True, False, True, False]
-    assert source.polls == polls  # pushes kept postponing the safety net
-    await wait(10)  # 10 minutes without a push ...
-    await wait(10)  # ... are counted from the timer's next turn: the poll has come
-    assert source.polls == polls + 1
-    assert coordinator.last_update_success
-
-    # The channel drops: a poll at once, normal polling, and a push re-arms the normal timer.
-    coordinator.async_set_push_healthy(False)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert source.polls == polls + 2
-    await wait(4 / 60)
-    push(on=True)
-    assert heard[-1] is True
-    await wait(4 / 60)  # 8 s after the last poll, 4 s after the push: not yet
-    assert source.polls == polls + 2
-    await wait(2 / 60)  # 6 s after the push: the normal 5 s interval, counted from the push
-    assert source.polls == polls + 3
-
-
-async def test_push_after_a_failed_poll_reaches_every_listener(
-    source_and_coordinator: tuple[StandInSource, SwitchboardCoordinator],
-) -> None:
-    """A push after a failed poll restores success and reaches every listener, as a poll's
-    recovery does; the next push is targeted again."""
-    source, coordinator = source_and_coordinator
-    coordinator.async_set_push_healthy(True)
-    heard: list[str] = []
-    for name, context in (
-        ("on", Interest(DEVICE.id, frozenset({"on"}))),
-        ("power", Interest(DEVICE.id, frozenset({"power"}))),
-    ):
-        coordinator.async_add_listener(lambda name=name: heard.append(name), context)
-    source.poll_error = DeviceConnectionError("gone")
-    await coordinator.async_refresh()
-    assert not coordinator.last_update_success
-    heard.clear()
-    pushed = {DEVICE.id: DeviceState(descriptor=DEVICE, attributes={"on": Attribute(True)})}
-    coordinator.async_push_devices(pushed)
-    assert coordinator.last_update_success
-    assert heard == ["on", "power"]
-    heard.clear()
-    coordinator.async_push_devices(
-        {DEVICE.id: DeviceState(descriptor=DEVICE, attributes={"on": Attribute(False)})}
-    )
-    assert heard == ["on"]
-    assert coordinator.data[DEVICE.id].value("on") is False
 
 
 async def test_push_devices_and_removal_bump_structure(

@@ -15,13 +15,10 @@ Contract of :class:`SwitchboardCoordinator` (families and platforms rely on it):
   returns. The UI never waits for the next poll to show what the user just did.
 * **Push.** Families with a push channel call
   :meth:`SwitchboardCoordinator.async_push_devices` with the whole states of the devices that
-  changed. While :meth:`SwitchboardCoordinator.async_set_push_healthy` says the channel is up,
-  the coordinator polls only every ``PollingSettings.push`` (a slow safety net, or never when
-  ``None``), and a push postpones that poll: it comes after a whole interval without a push
-  (between one and two intervals after the last one). Such a push replaces the data and calls
-  its listeners without re-arming the timer (it is postponed when it fires, not at every push).
-  When the channel drops, normal polling resumes at once; a push while it is down (or after a
-  failed poll) goes through ``async_set_updated_data``, which resets the poll timer.
+  changed; it goes through ``async_set_updated_data``, which also resets the poll timer. While
+  :meth:`SwitchboardCoordinator.async_set_push_healthy` says the channel is up, the coordinator
+  polls only every ``PollingSettings.push`` (a slow safety net, or never when ``None``); when it
+  drops, normal polling resumes at once.
 * **Targeted updates.** Every update records which attributes of which devices changed;
   listeners registered with a :class:`Interest` context (every Switchboard entity) are called
   only when one of their attributes, their device's availability or descriptor changed, or the
@@ -41,7 +38,7 @@ import asyncio
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 import logging
 from typing import Any, Final, override
 
@@ -105,24 +102,20 @@ class _ListenerIndex:
 
 
 def diff_data(
-    old: Mapping[str, DeviceState],
-    new: Mapping[str, DeviceState],
+    old: SwitchboardData,
+    new: SwitchboardData,
     touched: Mapping[str, Collection[str]] | None = None,
-    *,
-    partial: bool = False,
 ) -> Changes:
     """What changed from ``old`` to ``new`` (devices that are absent on one side: ``None``).
 
     ``touched`` limits the comparison of a device's attributes to the keys it names: the
     caller vouches that no other key changed, came or went. Descriptors and attribute objects
     are compared by identity first: a family that reuses unchanged :class:`DeviceDescriptor`
-    and :class:`Attribute` objects pays a pointer comparison each. ``partial``: ``new`` holds
-    only the devices a push brings; the devices it lacks are unchanged, not removed.
+    and :class:`Attribute` objects pays a pointer comparison each.
     """
     changes: Changes = {}
-    if not partial:
-        for device_id in old.keys() - new.keys():
-            changes[device_id] = None
+    for device_id in old.keys() - new.keys():
+        changes[device_id] = None
     for device_id, state in new.items():
         previous = old.get(device_id)
         if previous is state:
@@ -246,8 +239,6 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
         """The data an update brings, what it changed, whether its structure changed."""
         self._index: _ListenerIndex | None = None
         self._touched: Mapping[str, Collection[str]] | None = None
-        self._pushed_since_scheduled = False
-        """A healthy push came since the poll timer was armed: postpone the poll when it fires."""
 
     @property
     def base_interval(self) -> timedelta | None:
@@ -283,29 +274,8 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
     @callback
     def async_set_updated_data(self, data: SwitchboardData) -> None:
         """Replace the data (push or command reply) and reset the poll timer."""
-        self._note_changes(data, touched=self._touched)
+        self._note_changes(data)
         super().async_set_updated_data(data)
-
-    @override
-    @callback
-    def _schedule_refresh(self) -> None:
-        """Arm the poll timer; pushes from now on postpone it (see ``async_push_devices``)."""
-        self._pushed_since_scheduled = False
-        super()._schedule_refresh()
-
-    @override
-    async def _handle_refresh_interval(self, _now: datetime | None = None) -> None:
-        """Poll, unless push is healthy and a push came since the timer was armed.
-
-        Then the timer is armed again instead: as when every push re-armed it, the safety-net
-        poll comes only after a whole ``PollingSettings.push`` interval without a push (here
-        between one and two intervals after the last one), and a burst's polls wait likewise.
-        """
-        if self.push_healthy and self._pushed_since_scheduled:
-            self._unsub_refresh = None
-            self._schedule_refresh()
-            return
-        await super()._handle_refresh_interval(_now)
 
     @callback
     def async_push_devices(
@@ -319,26 +289,12 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
         ``touched`` (optional) names, per device, every attribute key this push may have
         changed, added or removed; the coordinator then compares only those to find what its
         listeners must hear. A family pushing one vector of hundreds passes its keys.
-
-        While push is healthy and the last update succeeded, the push only replaces the data
-        and calls the listeners it concerns: the poll timer is not re-armed at every push, it
-        is postponed when it fires (:meth:`_handle_refresh_interval`). Otherwise (push not
-        healthy, no data yet, after a failed poll) it goes through ``async_set_updated_data``.
         """
-        data = self.data
-        if not self.push_healthy or data is None or not self.last_update_success:
-            self._touched = touched
-            try:
-                self.async_set_updated_data({**(data or {}), **states})
-            finally:
-                self._touched = None
-            return
-        self._pushed_since_scheduled = True
-        self._debounced_refresh.async_cancel()  # as async_set_updated_data: the push is fresh
-        new = {**data, **states}
-        self._note_changes(new, pushed=states, touched=touched)
-        self.data = new
-        self.async_update_listeners()
+        self._touched = touched
+        try:
+            self.async_set_updated_data({**(self.data or {}), **states})
+        finally:
+            self._touched = None
 
     @callback
     def async_remove_device(self, device_id: str) -> None:
@@ -483,32 +439,22 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
         return self.data[device_id]
 
     @callback
-    def _note_changes(
-        self,
-        new: SwitchboardData,
-        *,
-        pushed: Mapping[str, DeviceState] | None = None,
-        touched: Mapping[str, Collection[str]] | None = None,
-    ) -> None:
+    def _note_changes(self, new: SwitchboardData) -> None:
         """Track structure and availability changes between old and new data.
 
         Bumps ``structure_version`` on new/removed devices or attribute keys, logs each
         device's availability change once each way, and records what changed for
-        :meth:`async_update_listeners` (everything, after a failed update). ``pushed``: the
-        only devices that may differ (a push; the others are the same objects); ``touched``:
-        as for :func:`diff_data`.
+        :meth:`async_update_listeners` (everything, after a failed update).
         """
         old = self.data or {}
-        compared = new if pushed is None else pushed
-        partial = pushed is not None
-        changes = diff_data(old, compared, touched, partial=partial)
-        structure_changed = _structure_changed(old, compared, changes, partial=partial)
+        changes = diff_data(old, new, self._touched)
+        structure_changed = _structure_changed(old, new, changes)
         if structure_changed:
             self.structure_version += 1
         self._changes = (
             (new, changes, structure_changed) if self.last_update_success and self.data else None
         )
-        for key, state in compared.items():
+        for key, state in new.items():
             previous = old.get(key)
             if previous is None or previous.available == state.available:
                 continue
@@ -518,19 +464,9 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
                 _LOGGER.info("%s is unavailable", state.descriptor.name)
 
 
-def _structure_changed(
-    old: Mapping[str, DeviceState],
-    new: Mapping[str, DeviceState],
-    changes: Changes,
-    *,
-    partial: bool = False,
-) -> bool:
-    """Whether devices or attribute keys came or went between ``old`` and ``new``.
-
-    ``partial``: ``new`` holds only some devices (a push), the others are unchanged.
-    """
-    devices_changed = not new.keys() <= old.keys() if partial else old.keys() != new.keys()
-    if devices_changed:
+def _structure_changed(old: SwitchboardData, new: SwitchboardData, changes: Changes) -> bool:
+    """Whether devices or attribute keys came or went between ``old`` and ``new``."""
+    if old.keys() != new.keys():
         return True
     for device_id, keys in changes.items():
         before, after = old[device_id].attributes, new[device_id].attributes
