@@ -21,7 +21,7 @@ Issue ids end with the config entry id, so each entry has its own.
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_COMPONENT_LOADED
@@ -52,54 +52,51 @@ def issue_id(kind: str, entry: ConfigEntry) -> str:
     return f"{kind}_{entry.entry_id}"
 
 
-def _issue_fields(
+@callback
+def _async_raise(
+    hass: HomeAssistant,
     entry: ConfigEntry,
+    kind: str,
+    translation_key: str,
     placeholders: dict[str, str],
     severity: ir.IssueSeverity = ir.IssueSeverity.WARNING,
-) -> dict[str, Any]:
-    return {
-        "is_fixable": False,
-        "is_persistent": False,
-        "severity": severity,
-        "translation_placeholders": {"entry": entry.title, **placeholders},
-    }
+) -> None:
+    """Raise issue ``kind`` of ``entry`` (id :func:`issue_id`): not fixable, not persistent.
+
+    ``placeholders`` fill ``translation_key``'s text in translations/en.json beside ``entry``
+    (the entry's title), which every issue text may name.
+    """
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id(kind, entry),
+        is_fixable=False,
+        is_persistent=False,
+        severity=severity,
+        translation_key=translation_key,
+        translation_placeholders={"entry": entry.title, **placeholders},
+    )
 
 
 @callback
 def async_raise_mqtt_bridge_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Raise ``mqtt_bridge_without_mqtt`` for ``entry``."""
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        issue_id(ISSUE_MQTT_BRIDGE, entry),
-        translation_key="mqtt_bridge_without_mqtt",
-        **_issue_fields(entry, {}),
-    )
+    _async_raise(hass, entry, ISSUE_MQTT_BRIDGE, "mqtt_bridge_without_mqtt", {})
 
 
 @callback
 def async_raise_push_down_issue(hass: HomeAssistant, entry: ConfigEntry, channel: str) -> None:
     """Raise ``push_down`` for ``entry``'s push channel ``channel``."""
     minutes = f"{PUSH_DOWN_AFTER.total_seconds() / 60:g}"
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        issue_id(ISSUE_PUSH_DOWN, entry),
-        translation_key="push_down",
-        **_issue_fields(entry, {"channel": channel, "minutes": minutes}),
+    _async_raise(
+        hass, entry, ISSUE_PUSH_DOWN, "push_down", {"channel": channel, "minutes": minutes}
     )
 
 
 @callback
 def async_raise_meross_rate_issue(hass: HomeAssistant, entry: ConfigEntry, code: int) -> None:
     """Raise ``meross_rate_limited`` for ``entry`` (``code``: the cloud's apiStatus)."""
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        issue_id(ISSUE_MEROSS_RATE_LIMITED, entry),
-        translation_key="meross_rate_limited",
-        **_issue_fields(entry, {"code": str(code)}),
-    )
+    _async_raise(hass, entry, ISSUE_MEROSS_RATE_LIMITED, "meross_rate_limited", {"code": str(code)})
 
 
 def midea_key_issue_kind(appliance_id: str) -> str:
@@ -112,12 +109,12 @@ def async_raise_midea_key_issue(
     hass: HomeAssistant, entry: ConfigEntry, appliance_id: str, appliance: str, what: str
 ) -> None:
     """Raise ``midea_key_refused`` for one appliance of ``entry`` (``what``: token or key)."""
-    ir.async_create_issue(
+    _async_raise(
         hass,
-        DOMAIN,
-        issue_id(midea_key_issue_kind(appliance_id), entry),
-        translation_key="midea_key_refused",
-        **_issue_fields(entry, {"appliance": appliance, "what": what}),
+        entry,
+        midea_key_issue_kind(appliance_id),
+        "midea_key_refused",
+        {"appliance": appliance, "what": what},
     )
 
 
@@ -126,12 +123,12 @@ def async_raise_maxsmart_other_device_issue(
     hass: HomeAssistant, entry: ConfigEntry, host: str, serial: str
 ) -> None:
     """Raise ``maxsmart_other_device``: the strip ``serial`` (not the entry's) is at ``host``."""
-    ir.async_create_issue(
+    _async_raise(
         hass,
-        DOMAIN,
-        issue_id(ISSUE_MAXSMART_OTHER_DEVICE, entry),
-        translation_key="maxsmart_other_device",
-        **_issue_fields(entry, {"host": host, "serial": serial}),
+        entry,
+        ISSUE_MAXSMART_OTHER_DEVICE,
+        "maxsmart_other_device",
+        {"host": host, "serial": serial},
     )
 
 
@@ -144,12 +141,8 @@ def async_raise_midea_other_device_issue(
     ``placeholders``: ``appliance`` (its name), ``address`` (``host:port``), ``other`` (the id
     of the appliance found there).
     """
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        issue_id(midea_other_device_kind(appliance_id), entry),
-        translation_key="midea_other_device",
-        **_issue_fields(entry, placeholders),
+    _async_raise(
+        hass, entry, midea_other_device_kind(appliance_id), "midea_other_device", placeholders
     )
 
 
@@ -158,12 +151,12 @@ def async_raise_indi_other_server_issue(
     hass: HomeAssistant, entry: ConfigEntry, server: str, devices: str
 ) -> None:
     """Raise ``indi_other_server``: the server at ``server`` serves only ``devices`` (new ones)."""
-    ir.async_create_issue(
+    _async_raise(
         hass,
-        DOMAIN,
-        issue_id(ISSUE_INDI_OTHER_SERVER, entry),
-        translation_key="indi_other_server",
-        **_issue_fields(entry, {"server": server, "devices": devices}),
+        entry,
+        ISSUE_INDI_OTHER_SERVER,
+        "indi_other_server",
+        {"server": server, "devices": devices},
     )
 
 
@@ -172,12 +165,12 @@ def async_raise_sepl_gateway_replaced_issue(
     hass: HomeAssistant, entry: ConfigEntry, url: str, old: str, new: str
 ) -> None:
     """Raise ``sepl_gateway_replaced``: the platform at ``url`` gave gateway ``new`` for ``old``."""
-    ir.async_create_issue(
+    _async_raise(
         hass,
-        DOMAIN,
-        issue_id(ISSUE_SEPL_GATEWAY_REPLACED, entry),
-        translation_key="sepl_gateway_replaced",
-        **_issue_fields(entry, {"url": url, "old": old, "new": new}),
+        entry,
+        ISSUE_SEPL_GATEWAY_REPLACED,
+        "sepl_gateway_replaced",
+        {"url": url, "old": old, "new": new},
     )
 
 
@@ -190,12 +183,13 @@ def async_raise_sepl_certificate_issue(
     ``error`` is the TLS library's reason; the issue does not clear itself until the connector
     connects (a refused certificate does not fix itself).
     """
-    ir.async_create_issue(
+    _async_raise(
         hass,
-        DOMAIN,
-        issue_id(ISSUE_SEPL_CERTIFICATE, entry),
-        translation_key="sepl_certificate",
-        **_issue_fields(entry, {"url": url, "error": error}, ir.IssueSeverity.ERROR),
+        entry,
+        ISSUE_SEPL_CERTIFICATE,
+        "sepl_certificate",
+        {"url": url, "error": error},
+        ir.IssueSeverity.ERROR,
     )
 
 
@@ -216,12 +210,12 @@ def async_raise_sepl_device_rejected_issue(
     ``error`` is the platform's own text (docs/sepl.md); the connector clears the issue once
     the platform accepts the device.
     """
-    ir.async_create_issue(
+    _async_raise(
         hass,
-        DOMAIN,
-        issue_id(sepl_device_rejected_kind(registry_id), entry),
-        translation_key="sepl_device_rejected",
-        **_issue_fields(entry, {"entity": entity, "uri": uri, "error": error}),
+        entry,
+        sepl_device_rejected_kind(registry_id),
+        "sepl_device_rejected",
+        {"entity": entity, "uri": uri, "error": error},
     )
 
 
