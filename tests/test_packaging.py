@@ -245,17 +245,45 @@ def test_quality_scale_exception_translations() -> None:
     assert checked
 
 
+def _translation_keys(path: Path, call: ast.Call) -> list[tuple[str, ast.expr | None]]:
+    """The ``translation_key`` arguments that reach ``call``: the call's own, or, when it
+    passes on a parameter of the function around it (a helper such as repairs.py's
+    ``_async_raise``), the argument every caller of that function gives it."""
+    key = _keyword(call, "translation_key")
+    where = f"{path.relative_to(ROOT)}:{call.lineno}"
+    if not isinstance(key, ast.Name):
+        return [(where, key)]
+    tree = ast.parse(path.read_text())
+    helper = next(
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.lineno <= call.lineno <= (node.end_lineno or node.lineno)
+        and key.id in [arg.arg for arg in node.args.args]
+    )
+    position = [arg.arg for arg in helper.args.args].index(key.id)
+    keys = []
+    for caller_path, caller in _calls(helper.name):
+        given = _keyword(caller, key.id)
+        if given is None and len(caller.args) > position:
+            given = caller.args[position]
+        keys.append((f"{caller_path.relative_to(ROOT)}:{caller.lineno}", given))
+    assert keys, where
+    return keys
+
+
 def test_quality_scale_repair_issues_translated() -> None:
-    """Every repair issue created has a translated title and description."""
+    """Every repair issue created has a translated title and description, whether it is
+    created directly or through a helper that passes its ``translation_key`` on."""
     calls = _calls("async_create_issue") + _calls("create_issue")
     if _done("repair-issues"):
         assert calls
     for path, call in calls:
-        key = _keyword(call, "translation_key")
-        assert isinstance(key, ast.Constant), f"{path.relative_to(ROOT)}:{call.lineno}"
-        issue = EN["issues"][key.value]
-        assert issue["title"]
-        assert issue.get("description") or issue.get("fix_flow"), key.value
+        for where, key in _translation_keys(path, call):
+            assert isinstance(key, ast.Constant), where
+            issue = EN["issues"][key.value]
+            assert issue["title"]
+            assert issue.get("description") or issue.get("fix_flow"), key.value
 
 
 def test_quality_scale_config_flows() -> None:
