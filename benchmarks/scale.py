@@ -179,6 +179,23 @@ class Figures:
         writes = self.probe.get("activity", {}).get(platform, {}).get("writes", 0)
         return float(writes) / self.elapsed if self.elapsed else 0.0
 
+    def busiest_share(self, platform: str, period: float = 5.0, width: float = 0.5) -> float:
+        """Share (%) of ``platform``'s state writes that fall in the busiest ``width`` s of a
+        ``period`` s cycle (the strips' poll interval), from the batches' offsets: 10 % when
+        the writes are spread evenly over 5 s, 100 % when every batch is in one half second.
+        """
+        bins = [0.0] * round(period / 0.1)
+        groups = self.probe.get("activity", {}).get(platform, {}).get("groups", [])
+        for group in groups:
+            for offset, writes in group["schedule"]:
+                bins[int(offset % period / 0.1) % len(bins)] += writes
+        total = sum(bins)
+        span = round(width / 0.1)
+        busiest = max(
+            sum(bins[(start + i) % len(bins)] for i in range(span)) for start in range(len(bins))
+        )
+        return busiest / total * 100 if total else 0.0
+
     def publishes_per_s(self) -> float:
         """Messages published per second in the window (the bridges' and the floor load's)."""
         published = self.probe.get("published", {})
@@ -653,6 +670,20 @@ async def measure_window(
         figures.messages = observer.reset()
     figures.probe = lag = await call_probe(hass, "report", {"reset": True})
     figures.lag_p50, figures.lag_p99 = lag["lag_p50"], lag["lag_p99"]
+    if late := lag.get("late"):
+        # SCALE_PROBE_LATE_MS (development aid): what ran while the lag timer was late.
+        print(
+            f"late lag samples (>= {late['late_ms']} ms): {late['late_samples']}; "
+            "callbacks that ran meanwhile, heaviest first (count, total ms, max ms):",
+            *(
+                f"  {c['count']:6} {c['total_ms']:9.1f} {c['max_ms']:7.1f}  {c['name']}"
+                for c in late["callbacks"]
+            ),
+            f"garbage collections by generation (count, total ms, max ms): "
+            f"{late['garbage_collections']}",
+            sep="\n",
+            file=sys.stderr,
+        )
     figures.rss_mb = proc_rss_mb(pid)
     if profiler is not None:
         await profiler.wait()
@@ -965,6 +996,13 @@ def report(load: Load, sb: Figures, base: Figures, floor: Figures, devices: dict
         ),
         ("loop lag p50 (ms)", ms(sb.lag_p50), ms(base.lag_p50), "", ms(floor.lag_p50)),
         ("loop lag p99 (ms)", ms(sb.lag_p99), ms(base.lag_p99), "", ms(floor.lag_p99)),
+        (
+            "writes in the busiest 0.5 s of 5 s (%)",
+            f"{sb.busiest_share('switchboard'):.1f}",
+            "",
+            "",
+            f"{floor.busiest_share('scale_probe'):.1f}",
+        ),
         (
             "start -> all entities available (s)",
             ms(sb.available_s),

@@ -15,6 +15,11 @@
   the attribute (or state) equals ``target``.
 * ``scale_probe.resources`` (response): asyncio tasks of Home Assistant's loop and the open
   sockets of the process (from ``/proc/self/fd``).
+* ``SCALE_PROBE_LATE_MS`` (environment, a development aid like ``scale.py``'s
+  ``SCALE_PY_SPY``): every loop callback is timed (:class:`CallbackTracer`); for each lag
+  sample later than this many ms, the callbacks that ran while the timer was due are added up
+  by name, and ``report`` returns the heaviest under ``late``. Costs about a microsecond a
+  callback: not for the figures.
 * ``sensor: - platform: scale_probe`` with ``entities: N``: N plain sensors that never change
   (the baseline: Home Assistant idle with as many entities).
 * Activity, in ``report``'s response under ``activity`` (counted from the first report with
@@ -36,9 +41,12 @@
 """
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import gc
 import os
+import re
 import statistics
 import time
 from typing import TYPE_CHECKING, Any
@@ -71,11 +79,14 @@ DATA_SENSORS: HassKey[list[PlainSensor]] = HassKey(f"{DOMAIN}_sensors")
 class LagMonitor:
     """How late a repeating 100 ms timer fires, in ms."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, tracer: CallbackTracer | None = None
+    ) -> None:
         self.loop = loop
         self.samples: list[float] = []
         self._due = 0.0
         self._handle: asyncio.TimerHandle | None = None
+        self.tracer = tracer
 
     def start(self) -> None:
         self._due = self.loop.time() + INTERVAL
@@ -87,9 +98,121 @@ class LagMonitor:
 
     def _fire(self) -> None:
         now = self.loop.time()
-        self.samples.append((now - self._due) * 1000)
+        lag_ms = (now - self._due) * 1000
+        self.samples.append(lag_ms)
+        if self.tracer is not None:
+            self.tracer.late(time.perf_counter() - lag_ms / 1000, lag_ms)
         self._due = now + INTERVAL
         self._handle = self.loop.call_at(self._due, self._fire)
+
+
+class CallbackTracer:
+    """Times every callback of the loop (``asyncio.Handle._run``) into a short history; the
+    lag monitor asks it what ran between a timer's due time and its late firing."""
+
+    def __init__(self, late_ms: float) -> None:
+        self.late_ms = late_ms
+        self.history: deque[tuple[float, float, Any]] = deque(maxlen=4000)
+        """(start, seconds, handle callback) of the recent callbacks that took > 0.1 ms."""
+        self.blame: dict[str, list[float]] = {}
+        """Name -> [count, total ms, max ms] over the late samples."""
+        self.late_samples = 0
+        self._run = asyncio.events.Handle._run
+        self.collections: dict[int, list[float]] = {}
+        """Garbage collector generation -> [count, total ms, max ms] since the last report."""
+        self._collecting = 0.0
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._collecting = time.perf_counter()
+            return
+        took = time.perf_counter() - self._collecting
+        entry = self.collections.setdefault(info["generation"], [0, 0.0, 0.0])
+        entry[0] += 1
+        entry[1] += took * 1000
+        entry[2] = max(entry[2], took * 1000)
+        self.history.append((self._collecting, took, f"garbage collection {info['generation']}"))
+
+    def install(self) -> None:
+        run, history, clock = self._run, self.history, time.perf_counter
+
+        def timed_run(handle: asyncio.Handle) -> None:
+            start = clock()
+            run(handle)
+            took = clock() - start
+            if took > 0.0001:
+                history.append((start, took, handle._callback))  # type: ignore[attr-defined]
+
+        asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+        gc.callbacks.append(self._on_gc)
+
+    def uninstall(self) -> None:
+        asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
+        gc.callbacks.remove(self._on_gc)
+
+    def late(self, due: float, lag_ms: float) -> None:
+        """A timer due at ``due`` (``time.perf_counter`` s) fired ``lag_ms`` late."""
+        if lag_ms < self.late_ms:
+            return
+        self.late_samples += 1
+        for start, took, function in self.history:
+            if start + took < due:
+                continue
+            entry = self.blame.setdefault(_callback_name(function), [0, 0.0, 0.0])
+            entry[0] += 1
+            entry[1] += took * 1000
+            entry[2] = max(entry[2], took * 1000)
+
+    def report(self, top: int = 25) -> dict[str, Any]:
+        heaviest = sorted(self.blame.items(), key=lambda item: -item[1][1])[:top]
+        result = {
+            "late_ms": self.late_ms,
+            "late_samples": self.late_samples,
+            "callbacks": [
+                {
+                    "name": name,
+                    "count": count,
+                    "total_ms": round(total, 1),
+                    "max_ms": round(most, 1),
+                }
+                for name, (count, total, most) in heaviest
+            ],
+        }
+        result["garbage_collections"] = {
+            str(generation): [count, round(total, 1), round(most, 1)]
+            for generation, (count, total, most) in sorted(self.collections.items())
+        }
+        self.blame = {}
+        self.late_samples = 0
+        self.collections = {}
+        return result
+
+
+def _callback_name(callback: Any) -> str:
+    """A task's coroutine and name, a transport's protocol, or the callback's qualified name."""
+    if isinstance(callback, str):
+        return callback
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, asyncio.Task):
+        coro = owner.get_coro()
+        name = getattr(coro, "__qualname__", None) or repr(coro)
+        module = getattr(getattr(coro, "cr_code", None), "co_filename", "")
+        task = re.sub(r"\d+", "N", owner.get_name())
+        return f"task {name} ({_short(module)}) {task[:60]}"
+    if owner is not None and hasattr(owner, "get_protocol"):
+        protocol = owner.get_protocol()
+        kind = type(protocol)
+        method = getattr(callback, "__name__", "?")
+        return f"{type(owner).__name__}.{method} -> {kind.__module__}.{kind.__qualname__}"
+    function = getattr(callback, "func", callback)  # functools.partial
+    name = getattr(function, "__qualname__", None) or repr(function)
+    module = getattr(function, "__module__", None) or ""
+    return f"{module}.{name}"
+
+
+def _short(path: str) -> str:
+    parts = path.split("/")
+    return "/".join(parts[-3:])
 
 
 @dataclass
@@ -290,7 +413,11 @@ def _open_sockets() -> int:
 
 async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
     """Start the lag monitor and register the two services."""
-    monitor = LagMonitor(hass.loop)
+    tracer = None
+    if late_ms := os.environ.get("SCALE_PROBE_LATE_MS"):
+        tracer = CallbackTracer(float(late_ms))
+        tracer.install()
+    monitor = LagMonitor(hass.loop, tracer)
     monitor.start()
     hass.bus.async_listen_once("homeassistant_stop", lambda _: monitor.stop())
     counter = ActivityCounter(hass)
@@ -308,6 +435,8 @@ async def async_setup(hass: HomeAssistant, config: dict[str, Any]) -> bool:
             "lag_max": max(samples) if samples else None,
         }
         result.update(counter.report(reset=bool(call.data.get("reset"))))
+        if tracer is not None:
+            result["late"] = tracer.report()
         if call.data.get("reset"):
             monitor.samples = []
             if not counting:
