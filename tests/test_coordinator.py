@@ -6,10 +6,12 @@ family error is reported, push health switching the poll interval, and device re
 """
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncGenerator, Mapping
 from datetime import timedelta
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.exceptions import (
@@ -20,7 +22,10 @@ from homeassistant.exceptions import (
 from homeassistant.helpers.update_coordinator import UpdateFailed
 import probatio
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.switchboard.const import DOMAIN
 from custom_components.switchboard.coordinator import (
@@ -30,6 +35,7 @@ from custom_components.switchboard.coordinator import (
     PollingSettings,
     SwitchboardCoordinator,
     SwitchboardData,
+    first_poll_delay,
 )
 from custom_components.switchboard.model import (
     ActionSpec,
@@ -386,4 +392,52 @@ async def test_commands_to_one_device_run_one_at_a_time(hass: HomeAssistant) -> 
     source.gates[1].set()
     await second
     assert source.log == ["start 1", "end 1", "start 2", "end 2"]
+    await coordinator.async_shutdown()
+
+
+def test_first_poll_delays_spread_a_home_of_strips() -> None:
+    """A hundred strips set up in the same second take every whole second of their 5 s
+    interval, at least ten on each; no first delay is longer than the interval."""
+    delays = Counter(first_poll_delay(f"MaxSmart Strip {n:03}", 5.0) for n in range(100))
+    assert set(delays) == {1.0, 2.0, 3.0, 4.0, 5.0}
+    assert min(delays.values()) >= 10
+    assert first_poll_delay("MaxSmart Strip 007", 5.0) == first_poll_delay(
+        "MaxSmart Strip 007", 5.0
+    )
+    assert first_poll_delay("fast", 0.5) == 1.0
+
+
+@pytest.mark.parametrize(("name", "delay"), [("spread", 1), ("e", 5)])
+async def test_first_poll_after_its_own_delay_then_every_interval(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, name: str, delay: int
+) -> None:
+    """The first poll after the timer is armed comes after the coordinator's own delay (1 s
+    for "spread", 5 s for "e"), the next ones every interval from there."""
+    assert first_poll_delay(name, POLLING.normal.total_seconds()) == delay
+    entry = MockConfigEntry(domain=DOMAIN, data={"family": "test"})
+    entry.add_to_hass(hass)
+    entry.mock_state(hass, ConfigEntryState.LOADED)
+    source = StandInSource()
+    coordinator = SwitchboardCoordinator(hass, entry, source=source, polling=POLLING, name=name)
+    await coordinator.async_refresh()
+    unsubscribe = coordinator.async_add_listener(lambda: None)  # arms the timer
+
+    async def tick(seconds: float) -> None:
+        freezer.tick(timedelta(seconds=seconds))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert source.polls == 1
+    if delay > 1:
+        await tick(delay - 2)  # Home Assistant adds up to 0.5 s to a timer: stay clear
+        assert source.polls == 1
+        await tick(2)
+    else:
+        await tick(1)
+    assert source.polls == 2
+    await tick(POLLING.normal.total_seconds() - 1.5)
+    assert source.polls == 2
+    await tick(1.5)
+    assert source.polls == 3
+    unsubscribe()
     await coordinator.async_shutdown()

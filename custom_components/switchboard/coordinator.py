@@ -19,6 +19,12 @@ Contract of :class:`SwitchboardCoordinator` (families and platforms rely on it):
   :meth:`SwitchboardCoordinator.async_set_push_healthy` says the channel is up, the coordinator
   polls only every ``PollingSettings.push`` (a slow safety net, or never when ``None``); when it
   drops, normal polling resumes at once.
+* **Spread.** Home Assistant arms each poll at the previous poll's whole second plus the
+  interval plus a random 0.05 to 0.5 s, so coordinators set up in the same second (every
+  strip of a home at start) poll in the same half second for as long as they run. The first
+  poll after set-up therefore comes after 1 to ``interval`` whole seconds
+  (:func:`first_poll_delay`, from the coordinator's name), which spreads the polls over the
+  interval's whole seconds (docs/benchmarks.md, issue 13).
 * **Targeted updates.** Every update records which attributes of which devices changed;
   listeners registered with a :class:`Interest` context (every Switchboard entity) are called
   only when one of their attributes, their device's availability or descriptor changed, or the
@@ -41,6 +47,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 import logging
 from typing import Any, Final, override
+import zlib
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -239,11 +246,33 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
         """The data an update brings, what it changed, whether its structure changed."""
         self._index: _ListenerIndex | None = None
         self._touched: Mapping[str, Collection[str]] | None = None
+        self._first_poll_armed = False
+        """Whether the poll timer was armed once (see "Spread" above)."""
 
     @property
     def base_interval(self) -> timedelta | None:
         """The interval outside a burst: slow while push is healthy, normal otherwise."""
         return self.polling.push if self.push_healthy else self.polling.normal
+
+    @override
+    @callback
+    def _schedule_refresh(self) -> None:
+        """Arm the poll timer; the first time, after :func:`first_poll_delay` seconds.
+
+        Home Assistant arms the next poll at the whole second of the previous one plus the
+        interval and a fixed fraction of a second, so the whole-second part set here stays for
+        as long as the timer keeps running (see "Spread" in the module docstring).
+        """
+        interval = self._update_interval_seconds
+        if (
+            not self._first_poll_armed
+            and interval is not None
+            and self._retry_after is None
+            and not self.config_entry.pref_disable_polling
+        ):
+            self._first_poll_armed = True
+            self._retry_after = first_poll_delay(self.name, interval)
+        super()._schedule_refresh()
 
     @override
     async def _async_setup(self) -> None:
@@ -462,6 +491,17 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
                 _LOGGER.info("%s is available again", state.descriptor.name)
             else:
                 _LOGGER.info("%s is unavailable", state.descriptor.name)
+
+
+def first_poll_delay(name: str, interval: float) -> float:
+    """Seconds before a coordinator's first poll after set-up: 1 to ``interval`` (seconds).
+
+    A whole number of seconds derived from the coordinator's ``name`` (CRC-32), so coordinators
+    set up in the same second (a home's strips at start) take different whole seconds of their
+    interval for good, and the same coordinator always takes the same. Never longer than Home
+    Assistant's own first delay, so a poll that came after ``interval`` seconds still does.
+    """
+    return float(1 + zlib.crc32(name.encode()) % max(1, int(interval)))
 
 
 def _structure_changed(old: SwitchboardData, new: SwitchboardData, changes: Changes) -> bool:
