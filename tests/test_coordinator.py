@@ -9,6 +9,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncGenerator, Mapping
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -35,7 +36,7 @@ from custom_components.switchboard.coordinator import (
     PollingSettings,
     SwitchboardCoordinator,
     SwitchboardData,
-    first_poll_delay,
+    poll_phase,
 )
 from custom_components.switchboard.model import (
     ActionSpec,
@@ -395,49 +396,61 @@ async def test_commands_to_one_device_run_one_at_a_time(hass: HomeAssistant) -> 
     await coordinator.async_shutdown()
 
 
-def test_first_poll_delays_spread_a_home_of_strips() -> None:
-    """A hundred strips set up in the same second take every whole second of their 5 s
-    interval, at least ten on each; no first delay is longer than the interval."""
-    delays = Counter(first_poll_delay(f"MaxSmart Strip {n:03}", 5.0) for n in range(100))
-    assert set(delays) == {1.0, 2.0, 3.0, 4.0, 5.0}
-    assert min(delays.values()) >= 10
-    assert first_poll_delay("MaxSmart Strip 007", 5.0) == first_poll_delay(
-        "MaxSmart Strip 007", 5.0
-    )
-    assert first_poll_delay("fast", 0.5) == 1.0
+def test_poll_phases_spread_a_home_of_strips() -> None:
+    """A hundred strips take every whole second of their 5 s interval, at least ten on each,
+    and each always the same one."""
+    phases = Counter(poll_phase(f"MaxSmart Strip {n:03}", 5) for n in range(100))
+    assert set(phases) == {0, 1, 2, 3, 4}
+    assert min(phases.values()) >= 10
+    assert poll_phase("MaxSmart Strip 007", 5) == poll_phase("MaxSmart Strip 007", 5)
 
 
-@pytest.mark.parametrize(("name", "delay"), [("spread", 1), ("e", 5)])
-async def test_first_poll_after_its_own_delay_then_every_interval(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, name: str, delay: int
+async def test_coordinators_set_up_together_poll_on_their_own_seconds(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
-    """The first poll after the timer is armed comes after the coordinator's own delay (1 s
-    for "spread", 5 s for "e"), the next ones every interval from there."""
-    assert first_poll_delay(name, POLLING.normal.total_seconds()) == delay
+    """Two coordinators armed in the same second ("spread", phase 0, and "a", phase 2) poll
+    every 5 s, never in the same second, and a push re-arming one keeps it on its second."""
+    assert (poll_phase("spread", 5), poll_phase("a", 5)) == (0, 2)
     entry = MockConfigEntry(domain=DOMAIN, data={"family": "test"})
     entry.add_to_hass(hass)
     entry.mock_state(hass, ConfigEntryState.LOADED)
-    source = StandInSource()
-    coordinator = SwitchboardCoordinator(hass, entry, source=source, polling=POLLING, name=name)
-    await coordinator.async_refresh()
-    unsubscribe = coordinator.async_add_listener(lambda: None)  # arms the timer
+    sources = {name: StandInSource() for name in ("spread", "a")}
+    coordinators = {
+        name: SwitchboardCoordinator(hass, entry, source=source, polling=POLLING, name=name)
+        for name, source in sources.items()
+    }
+    unsubscribe = []
+    for coordinator in coordinators.values():
+        await coordinator.async_refresh()
+        unsubscribe.append(coordinator.async_add_listener(lambda: None))  # arms the timer
+    polled: dict[str, list[int]] = {name: [] for name in sources}
 
-    async def tick(seconds: float) -> None:
-        freezer.tick(timedelta(seconds=seconds))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done(wait_background_tasks=True)
+    async def run(seconds: int, start: int) -> None:
+        for second in range(start, start + seconds):
+            before = {name: source.polls for name, source in sources.items()}
+            freezer.tick(timedelta(seconds=1))
+            async_fire_time_changed(hass)
+            await hass.async_block_till_done(wait_background_tasks=True)
+            for name, source in sources.items():
+                polled[name] += [second] * (source.polls - before[name])
 
-    assert source.polls == 1
-    if delay > 1:
-        await tick(delay - 2)  # Home Assistant adds up to 0.5 s to a timer: stay clear
-        assert source.polls == 1
-        await tick(2)
-    else:
-        await tick(1)
-    assert source.polls == 2
-    await tick(POLLING.normal.total_seconds() - 1.5)
-    assert source.polls == 2
-    await tick(1.5)
-    assert source.polls == 3
-    unsubscribe()
-    await coordinator.async_shutdown()
+    # Right after arming, a coordinator whose second is just ahead polls at the first tick
+    # (as early as Home Assistant's own timing allows); from then on, on its own seconds.
+    await run(1, -1)
+    polled = {name: [] for name in sources}
+    await run(15, 0)
+    assert not set(polled["spread"]) & set(polled["a"]), polled
+    for seconds in polled.values():
+        assert len(seconds) == 3, polled
+        assert {b - a for a, b in pairwise(seconds)} == {5}, polled
+    # A push re-arms the timer of "a": it stays on its own second.
+    phase_a = polled["a"][-1] % 5
+    coordinators["a"].async_push_devices(sources["a"].state())
+    polled = {name: [] for name in sources}
+    await run(10, 15)
+    assert {second % 5 for second in polled["a"]} == {phase_a}, polled
+    assert len(polled["a"]) == 2, polled
+    for stop in unsubscribe:
+        stop()
+    for coordinator in coordinators.values():
+        await coordinator.async_shutdown()

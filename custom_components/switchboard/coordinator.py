@@ -15,16 +15,19 @@ Contract of :class:`SwitchboardCoordinator` (families and platforms rely on it):
   returns. The UI never waits for the next poll to show what the user just did.
 * **Push.** Families with a push channel call
   :meth:`SwitchboardCoordinator.async_push_devices` with the whole states of the devices that
-  changed; it goes through ``async_set_updated_data``, which also resets the poll timer. While
+  changed; it goes through ``async_set_updated_data``, which also re-arms the poll timer. While
   :meth:`SwitchboardCoordinator.async_set_push_healthy` says the channel is up, the coordinator
   polls only every ``PollingSettings.push`` (a slow safety net, or never when ``None``); when it
   drops, normal polling resumes at once.
 * **Spread.** Home Assistant arms each poll at the previous poll's whole second plus the
   interval plus a random 0.05 to 0.5 s, so coordinators set up in the same second (every
-  strip of a home at start) poll in the same half second for as long as they run. The first
-  poll after set-up therefore comes after 1 to ``interval`` whole seconds
-  (:func:`first_poll_delay`, from the coordinator's name), which spreads the polls over the
-  interval's whole seconds (docs/benchmarks.md, issue 13).
+  strip of a home at start) would poll in the same half second for as long as they run. At
+  the normal interval (whole seconds) each coordinator instead polls on its own whole second
+  of the interval, :func:`poll_phase` (from its name): the timer is armed for the next such
+  second still ahead (plus Home Assistant's fraction), so a command, a push or a recovery
+  that re-arms the timer never moves a coordinator off its second, and no poll comes later
+  after arming than with Home Assistant's own timing (the interval plus at most 0.5 s); it
+  may come sooner (docs/benchmarks.md, issue 13).
 * **Targeted updates.** Every update records which attributes of which devices changed;
   listeners registered with a :class:`Interest` context (every Switchboard entity) are called
   only when one of their attributes, their device's availability or descriptor changed, or the
@@ -44,7 +47,7 @@ import asyncio
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 import logging
 from typing import Any, Final, override
 import zlib
@@ -57,6 +60,7 @@ from homeassistant.exceptions import (
     HomeAssistantError,
     ServiceValidationError,
 )
+from homeassistant.helpers.event import RANDOM_MICROSECOND_MIN
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import CONF_BURST_CYCLES, CONF_BURST_INTERVAL, CONF_SCAN_INTERVAL, DOMAIN
@@ -76,6 +80,9 @@ type SwitchboardData = dict[str, DeviceState]
 type Changes = dict[str, frozenset[str] | None]
 """Device id -> keys of the attributes that changed (``None``: the whole device changed)."""
 
+
+FRACTION_MIN: Final = RANDOM_MICROSECOND_MIN / 10**6
+"""The least fraction of a second Home Assistant adds to each poll time."""
 
 STRUCTURE: Final = object()
 """Listener context: call this listener only when devices or attribute keys came or went
@@ -246,8 +253,10 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
         """The data an update brings, what it changed, whether its structure changed."""
         self._index: _ListenerIndex | None = None
         self._touched: Mapping[str, Collection[str]] | None = None
-        self._first_poll_armed = False
-        """Whether the poll timer was armed once (see "Spread" above)."""
+        self._slot_armed: int | None = None
+        """The loop-clock second the poll timer was last armed for (see "Spread" above)."""
+        self._slot_polled: int | None = None
+        """The second of the last poll the timer started."""
 
     @property
     def base_interval(self) -> timedelta | None:
@@ -257,22 +266,41 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
     @override
     @callback
     def _schedule_refresh(self) -> None:
-        """Arm the poll timer; the first time, after :func:`first_poll_delay` seconds.
+        """Arm the poll timer; at the normal interval, on the coordinator's own second.
 
-        Home Assistant arms the next poll at the whole second of the previous one plus the
-        interval and a fixed fraction of a second, so the whole-second part set here stays for
-        as long as the timer keeps running (see "Spread" in the module docstring).
+        Home Assistant arms the timer at ``int(now) + fraction + delay``, ``delay`` being the
+        interval or, once, ``_retry_after`` (a rate limit's wait, which stands); at the normal
+        interval the delay is chosen here so that ``int(now) + delay`` is the next whole second
+        of :func:`poll_phase` (see "Spread" in the module docstring).
         """
         interval = self._update_interval_seconds
         if (
-            not self._first_poll_armed
-            and interval is not None
+            interval is not None
+            and interval >= 2
+            and interval.is_integer()
             and self._retry_after is None
+            and self.update_interval == self.polling.normal
             and not self.config_entry.pref_disable_polling
         ):
-            self._first_poll_armed = True
-            self._retry_after = first_poll_delay(self.name, interval)
+            period = int(interval)
+            now = self.hass.loop.time()
+            second = int(now)
+            slot = second + (poll_phase(self.name, period) - second) % period
+            if slot + FRACTION_MIN <= now or slot == self._slot_polled:
+                slot += period
+            self._retry_after = float(slot - second)
+            self._slot_armed = slot
         super()._schedule_refresh()
+
+    @override
+    async def _handle_refresh_interval(self, _now: datetime | None = None) -> None:
+        """Poll when the timer fires, remembering the second it was armed for.
+
+        The next poll then goes to the following cycle even when the timer fired a little
+        before its time (as Home Assistant's test clock fires timers up to 0.5 s early).
+        """
+        self._slot_polled = self._slot_armed
+        await super()._handle_refresh_interval(_now)
 
     @override
     async def _async_setup(self) -> None:
@@ -493,15 +521,13 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
                 _LOGGER.info("%s is unavailable", state.descriptor.name)
 
 
-def first_poll_delay(name: str, interval: float) -> float:
-    """Seconds before a coordinator's first poll after set-up: 1 to ``interval`` (seconds).
+def poll_phase(name: str, period: int) -> int:
+    """The whole second of a ``period``-second cycle on which coordinator ``name`` polls.
 
-    A whole number of seconds derived from the coordinator's ``name`` (CRC-32), so coordinators
-    set up in the same second (a home's strips at start) take different whole seconds of their
-    interval for good, and the same coordinator always takes the same. Never longer than Home
-    Assistant's own first delay, so a poll that came after ``interval`` seconds still does.
+    0 to ``period`` - 1, in the event loop's clock: CRC-32 of the name, so the same every run
+    and different between devices.
     """
-    return float(1 + zlib.crc32(name.encode()) % max(1, int(interval)))
+    return zlib.crc32(name.encode()) % period
 
 
 def _structure_changed(old: SwitchboardData, new: SwitchboardData, changes: Changes) -> bool:
