@@ -25,7 +25,7 @@ import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
+    async_fire_time_changed_exact,
 )
 
 from custom_components.switchboard.const import DOMAIN
@@ -405,11 +405,13 @@ def test_poll_phases_spread_a_home_of_strips() -> None:
     assert poll_phase("MaxSmart Strip 007", 5) == poll_phase("MaxSmart Strip 007", 5)
 
 
-async def test_coordinators_set_up_together_poll_on_their_own_seconds(
+async def test_coordinators_set_up_together_drift_to_their_own_seconds(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
     """Two coordinators armed in the same second ("spread", phase 0, and "a", phase 2) poll
-    every 5 s, never in the same second, and a push re-arming one keeps it on its second."""
+    every 4 or 5 s (never later than Home Assistant would) until each is on its own second
+    of the 5 s interval, then every 5 s there; a push that re-arms one's timer moves it off
+    its second only until it has drifted back."""
     assert (poll_phase("spread", 5), poll_phase("a", 5)) == (0, 2)
     entry = MockConfigEntry(domain=DOMAIN, data={"family": "test"})
     entry.add_to_hass(hass)
@@ -424,32 +426,45 @@ async def test_coordinators_set_up_together_poll_on_their_own_seconds(
         await coordinator.async_refresh()
         unsubscribe.append(coordinator.async_add_listener(lambda: None))  # arms the timer
     polled: dict[str, list[int]] = {name: [] for name in sources}
+    """Per coordinator, the tenth of a second (since the start) of each poll."""
+    tenth = 0
 
-    async def run(seconds: int, start: int) -> None:
-        for second in range(start, start + seconds):
+    async def run(seconds: int) -> None:
+        # Tenths of a second, each timer fired at its time, not the test clock's 0.5 s early.
+        nonlocal tenth
+        for _ in range(seconds * 10):
             before = {name: source.polls for name, source in sources.items()}
-            freezer.tick(timedelta(seconds=1))
-            async_fire_time_changed(hass)
+            freezer.tick(timedelta(seconds=0.1))
+            async_fire_time_changed_exact(hass)
             await hass.async_block_till_done(wait_background_tasks=True)
             for name, source in sources.items():
-                polled[name] += [second] * (source.polls - before[name])
+                polled[name] += [tenth] * (source.polls - before[name])
+            tenth += 1
 
-    # Right after arming, a coordinator whose second is just ahead polls at the first tick
-    # (as early as Home Assistant's own timing allows); from then on, on its own seconds.
-    await run(1, -1)
+    def gaps(name: str) -> set[int]:
+        """The whole seconds between the polls of ``name``."""
+        return {round((b - a) / 10) for a, b in pairwise(polled[name])}
+
+    def settled(name: str) -> set[int]:
+        """The tenths (mod 5 s) of the last three polls, which came 5 s apart."""
+        last = polled[name][-3:]
+        assert [round((b - a) / 10) for a, b in pairwise(last)] == [5, 5], polled
+        return {tenths // 10 % 5 for tenths in last}
+
+    await run(30)
+    for name, tenths in polled.items():
+        assert len(tenths) >= 5, polled
+        assert gaps(name) <= {4, 5}, polled
+    phases = {name: settled(name) for name in sources}
+    assert len(phases["spread"]) == len(phases["a"]) == 1, polled
+    assert phases["spread"] != phases["a"], polled
+
+    await run(2)
+    coordinators["a"].async_push_devices(sources["a"].state())  # re-arms "a" at a full 5 s
     polled = {name: [] for name in sources}
-    await run(15, 0)
-    assert not set(polled["spread"]) & set(polled["a"]), polled
-    for seconds in polled.values():
-        assert len(seconds) == 3, polled
-        assert {b - a for a, b in pairwise(seconds)} == {5}, polled
-    # A push re-arms the timer of "a": it stays on its own second.
-    phase_a = polled["a"][-1] % 5
-    coordinators["a"].async_push_devices(sources["a"].state())
-    polled = {name: [] for name in sources}
-    await run(10, 15)
-    assert {second % 5 for second in polled["a"]} == {phase_a}, polled
-    assert len(polled["a"]) == 2, polled
+    await run(30)
+    assert gaps("a") <= {4, 5}, polled
+    assert settled("a") == phases["a"], polled
     for stop in unsubscribe:
         stop()
     for coordinator in coordinators.values():

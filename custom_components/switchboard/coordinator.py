@@ -22,12 +22,11 @@ Contract of :class:`SwitchboardCoordinator` (families and platforms rely on it):
 * **Spread.** Home Assistant arms each poll at the previous poll's whole second plus the
   interval plus a random 0.05 to 0.5 s, so coordinators set up in the same second (every
   strip of a home at start) would poll in the same half second for as long as they run. At
-  the normal interval (whole seconds) each coordinator instead polls on its own whole second
-  of the interval, :func:`poll_phase` (from its name): the timer is armed for the next such
-  second still ahead (plus Home Assistant's fraction), so a command, a push or a recovery
-  that re-arms the timer never moves a coordinator off its second, and no poll comes later
-  after arming than with Home Assistant's own timing (the interval plus at most 0.5 s); it
-  may come sooner (docs/benchmarks.md, issue 13).
+  the normal interval (whole seconds) each coordinator has its own second of the interval,
+  :func:`poll_phase` (from its name); until it polls on that second, each poll comes one
+  second sooner than Home Assistant would arm it, so within ``interval - 1`` polls every
+  coordinator is on its own second, and stays there. No poll ever comes later than with Home
+  Assistant's own timing (docs/benchmarks.md, issue 13).
 * **Targeted updates.** Every update records which attributes of which devices changed;
   listeners registered with a :class:`Interest` context (every Switchboard entity) are called
   only when one of their attributes, their device's availability or descriptor changed, or the
@@ -47,7 +46,7 @@ import asyncio
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 import logging
 from typing import Any, Final, override
 import zlib
@@ -60,7 +59,6 @@ from homeassistant.exceptions import (
     HomeAssistantError,
     ServiceValidationError,
 )
-from homeassistant.helpers.event import RANDOM_MICROSECOND_MIN
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import CONF_BURST_CYCLES, CONF_BURST_INTERVAL, CONF_SCAN_INTERVAL, DOMAIN
@@ -80,9 +78,6 @@ type SwitchboardData = dict[str, DeviceState]
 type Changes = dict[str, frozenset[str] | None]
 """Device id -> keys of the attributes that changed (``None``: the whole device changed)."""
 
-
-FRACTION_MIN: Final = RANDOM_MICROSECOND_MIN / 10**6
-"""The least fraction of a second Home Assistant adds to each poll time."""
 
 STRUCTURE: Final = object()
 """Listener context: call this listener only when devices or attribute keys came or went
@@ -253,10 +248,6 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
         """The data an update brings, what it changed, whether its structure changed."""
         self._index: _ListenerIndex | None = None
         self._touched: Mapping[str, Collection[str]] | None = None
-        self._slot_armed: int | None = None
-        """The loop-clock second the poll timer was last armed for (see "Spread" above)."""
-        self._slot_polled: int | None = None
-        """The second of the last poll the timer started."""
 
     @property
     def base_interval(self) -> timedelta | None:
@@ -266,12 +257,12 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
     @override
     @callback
     def _schedule_refresh(self) -> None:
-        """Arm the poll timer; at the normal interval, on the coordinator's own second.
+        """Arm the poll timer; at the normal interval, drifting to the coordinator's second.
 
         Home Assistant arms the timer at ``int(now) + fraction + delay``, ``delay`` being the
-        interval or, once, ``_retry_after`` (a rate limit's wait, which stands); at the normal
-        interval the delay is chosen here so that ``int(now) + delay`` is the next whole second
-        of :func:`poll_phase` (see "Spread" in the module docstring).
+        interval or, once, ``_retry_after`` (a rate limit's wait, which stands). At the normal
+        interval, while ``int(now) + interval`` is not the coordinator's :func:`poll_phase`
+        second, the delay is one second shorter (see "Spread" in the module docstring).
         """
         interval = self._update_interval_seconds
         if (
@@ -283,24 +274,10 @@ class SwitchboardCoordinator(DataUpdateCoordinator[SwitchboardData]):
             and not self.config_entry.pref_disable_polling
         ):
             period = int(interval)
-            now = self.hass.loop.time()
-            second = int(now)
-            slot = second + (poll_phase(self.name, period) - second) % period
-            if slot + FRACTION_MIN <= now or slot == self._slot_polled:
-                slot += period
-            self._retry_after = float(slot - second)
-            self._slot_armed = slot
+            second = int(self.hass.loop.time()) + period
+            if second % period != poll_phase(self.name, period):
+                self._retry_after = interval - 1
         super()._schedule_refresh()
-
-    @override
-    async def _handle_refresh_interval(self, _now: datetime | None = None) -> None:
-        """Poll when the timer fires, remembering the second it was armed for.
-
-        The next poll then goes to the following cycle even when the timer fired a little
-        before its time (as Home Assistant's test clock fires timers up to 0.5 s early).
-        """
-        self._slot_polled = self._slot_armed
-        await super()._handle_refresh_interval(_now)
 
     @override
     async def _async_setup(self) -> None:
