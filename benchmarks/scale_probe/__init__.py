@@ -95,6 +95,8 @@ class LagMonitor:
     def stop(self) -> None:
         if self._handle is not None:
             self._handle.cancel()
+        if self.tracer is not None:
+            self.tracer.uninstall()
 
     def _fire(self) -> None:
         now = self.loop.time()
@@ -127,13 +129,11 @@ class CallbackTracer:
             self._collecting = time.perf_counter()
             return
         took = time.perf_counter() - self._collecting
-        entry = self.collections.setdefault(info["generation"], [0, 0.0, 0.0])
-        entry[0] += 1
-        entry[1] += took * 1000
-        entry[2] = max(entry[2], took * 1000)
+        _tally(self.collections, info["generation"], took * 1000)
         self.history.append((self._collecting, took, f"garbage collection {info['generation']}"))
 
     def install(self) -> None:
+        """Wrap ``asyncio.Handle._run`` (every callback of every loop) and follow collections."""
         run, history, clock = self._run, self.history, time.perf_counter
 
         def timed_run(handle: asyncio.Handle) -> None:
@@ -147,6 +147,7 @@ class CallbackTracer:
         gc.callbacks.append(self._on_gc)
 
     def uninstall(self) -> None:
+        """Restore ``asyncio.Handle._run`` and stop following collections."""
         asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
         gc.callbacks.remove(self._on_gc)
 
@@ -158,12 +159,14 @@ class CallbackTracer:
         for start, took, function in self.history:
             if start + took < due:
                 continue
-            entry = self.blame.setdefault(_callback_name(function), [0, 0.0, 0.0])
-            entry[0] += 1
-            entry[1] += took * 1000
-            entry[2] = max(entry[2], took * 1000)
+            _tally(self.blame, _callback_name(function), took * 1000)
 
     def report(self, top: int = 25) -> dict[str, Any]:
+        """The ``top`` heaviest callbacks of the late samples and the collections, then reset.
+
+        ``{"late_ms", "late_samples", "callbacks": [{"name", "count", "total_ms", "max_ms"}],
+        "garbage_collections": {generation: [count, total ms, max ms]}}``.
+        """
         heaviest = sorted(self.blame.items(), key=lambda item: -item[1][1])[:top]
         result = {
             "late_ms": self.late_ms,
@@ -186,6 +189,14 @@ class CallbackTracer:
         self.late_samples = 0
         self.collections = {}
         return result
+
+
+def _tally[K](table: dict[K, list[float]], key: K, ms: float) -> None:
+    """Add one duration of ``ms`` to ``table[key]``: [count, total ms, max ms]."""
+    entry = table.setdefault(key, [0, 0.0, 0.0])
+    entry[0] += 1
+    entry[1] += ms
+    entry[2] = max(entry[2], ms)
 
 
 def _callback_name(callback: Any) -> str:
