@@ -68,14 +68,15 @@ def test_scale_quick_measures_every_figure() -> None:
     assert sizes is not None, output
     assert abs(int(sizes.group(1)) - int(sizes.group(3))) <= 1, output
     assert abs(int(sizes.group(2)) - int(sizes.group(4))) <= 1, output
-    # Where in the strips' 5 s cycle the writes fall: a share of them, in both runs (the
+    # Where in the strips' 5 s cycle the writes fall, in both runs: the same within 5 points (the
     # floor replays the Switchboard run's batches at their moments).
     busiest = re.search(
         r"^writes in the busiest 0\.5 s of 5 s \(%\)\s+(\S+)\s+(\S+)$", output, re.M
     )
     assert busiest is not None, output
-    assert 10 <= float(busiest.group(1)) <= 100, output
-    assert 10 <= float(busiest.group(2)) <= 100, output
+    switchboard, floor = float(busiest.group(1)), float(busiest.group(2))
+    assert 10 <= switchboard <= 100, output
+    assert abs(floor - switchboard) <= 5, output
     cpu = re.search(r"^HA process CPU \(% of one core\)(?:\s+\S+){3}\s+(\S+)$", output, re.M)
     assert cpu is not None, output
     assert float(cpu.group(1)) > 0, output
